@@ -1,0 +1,96 @@
+//! The library's error type: every failure names the file (or parameter) and the cause.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the library.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Everything that can go wrong in leitmotif's library.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file or folder could not be opened or read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Io {
+        /// The path that failed.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file has no bytes at all.
+    #[error("{}: empty file", path.display())]
+    Empty {
+        /// The empty file.
+        path: PathBuf,
+    },
+    /// The content is not in any audio container or format leitmotif knows.
+    #[error("{}: not a recognised audio file", path.display())]
+    NotAudio {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The container holds no audio track (e.g. a video-only MP4).
+    #[error("{}: no audio track", path.display())]
+    NoAudioTrack {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The audio is in a codec that cannot be decoded.
+    #[error("{}: unsupported codec: {codec}", path.display())]
+    UnsupportedCodec {
+        /// The file.
+        path: PathBuf,
+        /// What the codec is, as far as it is known (e.g. "Opus").
+        codec: String,
+    },
+    /// The data is corrupt or truncated beyond what skipping packets can mend.
+    #[error("{}: corrupt or truncated audio: {detail}", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The stream declares properties that cannot be real (e.g. a sample rate of 0).
+    #[error("{}: invalid stream: {detail}", path.display())]
+    BadStream {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The file decoded to no audio at all.
+    #[error("{}: contains no audio samples", path.display())]
+    NoSamples {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A parameter is outside its valid range.
+    #[error("invalid {name} {value}: expected {expected}")]
+    BadParam {
+        /// The parameter's name.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// What would have been valid.
+        expected: String,
+    },
+    /// A JSON document could not be read or does not follow its schema.
+    #[error("{}: invalid document: {detail}", path.display())]
+    BadDocument {
+        /// The document's path.
+        path: PathBuf,
+        /// What was wrong.
+        detail: String,
+    },
+    /// An output file could not be written.
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        /// The path that could not be written.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}

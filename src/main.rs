@@ -1,0 +1,2 @@
+//! The `leitmotif` command line.
+fn main() {}

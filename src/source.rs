@@ -1,0 +1,50 @@
+//! The interface between decoding and feature extraction: a stream of mono sample blocks.
+
+use crate::error::Result;
+
+/// A source of mono audio, delivered block by block so memory stays flat however long it is.
+pub trait SampleSource {
+    /// Samples per second.
+    fn sample_rate(&self) -> u32;
+    /// The next block of mono samples, or `None` at the end. Samples are finite.
+    ///
+    /// # Errors
+    /// When the underlying data cannot be read or decoded.
+    fn next_block(&mut self) -> Result<Option<&[f32]>>;
+}
+
+/// Mono samples held in memory, served in fixed-size blocks (tests, benches, synthesis).
+#[derive(Debug, Clone)]
+pub struct MemorySource {
+    samples: Vec<f32>,
+    sample_rate: u32,
+    block: usize,
+    pos: usize,
+}
+
+impl MemorySource {
+    /// Serves `samples` at `sample_rate` in blocks of 4096 samples.
+    pub fn new(samples: Vec<f32>, sample_rate: u32) -> Self {
+        Self::with_block(samples, sample_rate, 4096)
+    }
+
+    /// Serves `samples` in blocks of `block` samples (at least 1).
+    pub fn with_block(samples: Vec<f32>, sample_rate: u32, block: usize) -> Self {
+        Self { samples, sample_rate, block: block.max(1), pos: 0 }
+    }
+}
+
+impl SampleSource for MemorySource {
+    fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    fn next_block(&mut self) -> Result<Option<&[f32]>> {
+        if self.pos >= self.samples.len() {
+            return Ok(None);
+        }
+        let end = (self.pos + self.block).min(self.samples.len());
+        let start = std::mem::replace(&mut self.pos, end);
+        Ok(Some(&self.samples[start..end]))
+    }
+}

@@ -1,22 +1,88 @@
 //! Motif discovery and query by example over per-track features.
-// PLACEHOLDER: replaced by the matcher.
+//!
+//! Tracks become matching sequences ([`sequence`]): melody and harmony pitch-class profiles at a
+//! coarse frame rate. Every pair of tracks (and every track against itself) is aligned in all 12
+//! keys over a grid of tempo ratios ([`align`]); the pairwise matches are grouped into families
+//! ([`family`]). Matching works tile by tile on the cross-similarity matrix at the coarse rate,
+//! so memory stays bounded whatever the tracks' length, and the cost is that of one small matrix
+//! product per tile plus a pruned scan of it.
+
+pub mod align;
+pub mod family;
+mod find;
+pub mod sequence;
+
+use rayon::prelude::*;
 
 use crate::features::Features;
+use align::{AlignConfig, Alignment, align};
+use family::{Link, Span, group};
+use sequence::{MatchSequence, SequenceConfig};
+
+pub use find::find;
 
 /// Parameters of motif matching.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct MotifConfig {
-    /// Shortest motif reported, in seconds.
+    /// Shortest motif reported, in seconds. Three seconds is about one sung phrase or two bars:
+    /// shorter spans recur by chance (a scale run, a cadence).
     pub min_len_s: f64,
-    /// Similarity in [0, 1] a candidate must reach to count as a recurrence.
+    /// How far, in [0, 1], a match's similarity must rise from the background of unrelated
+    /// music towards a perfect match. Lower finds more, and more false motifs.
     pub threshold: f32,
     /// At most this many motifs are reported (the most frequent first).
     pub max_motifs: usize,
+    /// Slowest recurrence searched, as a tempo ratio (duration over the first's duration).
+    pub max_tempo_ratio: f64,
+    /// Fastest recurrence searched.
+    pub min_tempo_ratio: f64,
+    /// Hop of the matching sequences, seconds (see [`SequenceConfig::hop_s`]).
+    pub hop_s: f64,
+    /// Share of the predominant melody in frame similarity (see [`SequenceConfig::melody_weight`]).
+    pub melody_weight: f32,
 }
 
 impl Default for MotifConfig {
     fn default() -> Self {
-        Self { min_len_s: 3.0, threshold: 0.5, max_motifs: 50 }
+        let seq = SequenceConfig::default();
+        Self {
+            min_len_s: 3.0,
+            threshold: 0.5,
+            max_motifs: 50,
+            min_tempo_ratio: 0.8,
+            max_tempo_ratio: 1.25,
+            hop_s: seq.hop_s,
+            melody_weight: seq.melody_weight,
+        }
+    }
+}
+
+impl MotifConfig {
+    fn sequence_config(&self) -> SequenceConfig {
+        SequenceConfig { hop_s: self.hop_s, melody_weight: self.melody_weight, ..SequenceConfig::default() }
+    }
+
+    /// The tempo grid: geometric steps small enough that the tempo refinement of a trace
+    /// (about ±6 %) covers the gap between two of them.
+    fn tempos(&self) -> Vec<f32> {
+        let (lo, hi) = (self.min_tempo_ratio.max(0.25), self.max_tempo_ratio.max(self.min_tempo_ratio.max(0.25)));
+        let steps = ((hi / lo).ln() / 1.12f64.ln()).ceil().max(0.0) as usize;
+        let mut grid: Vec<f32> = (0..=steps)
+            .map(|k| (lo * (hi / lo).powf(if steps == 0 { 0.0 } else { k as f64 / steps as f64 })) as f32)
+            .collect();
+        if !grid.iter().any(|&t| (t - 1.0).abs() < 1e-3) && lo <= 1.0 && hi >= 1.0 {
+            grid.push(1.0);
+        }
+        grid
+    }
+
+    fn align_config(&self, hop_s: f64) -> AlignConfig {
+        AlignConfig {
+            len: ((self.min_len_s / hop_s).round() as usize).max(2),
+            tempos: self.tempos(),
+            shifts: (0..12).collect(),
+            threshold: self.threshold.clamp(0.0, 1.0),
+        }
     }
 }
 
@@ -45,13 +111,61 @@ pub struct Motif {
 }
 
 /// Finds the motifs that recur across and within `tracks`.
-pub fn discover(_tracks: &[&Features], _cfg: &MotifConfig) -> Vec<Motif> {
-    todo!()
+///
+/// The result is deterministic and does not depend on the order of the pairs' evaluation;
+/// motifs come sorted by number of occurrences (most first), then by their first occurrence.
+pub fn discover(tracks: &[&Features], cfg: &MotifConfig) -> Vec<Motif> {
+    let seq_cfg = cfg.sequence_config();
+    let seqs: Vec<MatchSequence> = tracks.par_iter().map(|f| MatchSequence::new(f, &seq_cfg)).collect();
+    let Some(hop_s) = seqs.iter().map(|s| s.hop_s).find(|&h| h > 0.0) else {
+        return Vec::new();
+    };
+    let align_cfg = cfg.align_config(hop_s);
+    let pairs: Vec<(usize, usize)> = (0..seqs.len()).flat_map(|a| (a..seqs.len()).map(move |b| (a, b))).collect();
+    let seqs = &seqs;
+    let links: Vec<Link> = pairs
+        .par_iter()
+        .flat_map_iter(|&(a, b)| {
+            let found = align(&seqs[a].frames, &seqs[b].frames, a == b, &align_cfg);
+            found.into_iter().map(move |al| to_link(seqs, a, b, &al))
+        })
+        .collect();
+    let mut motifs: Vec<Motif> = group(&links)
+        .into_iter()
+        .map(|members| {
+            let first_len = (members[0].span.end_s - members[0].span.start_s).max(1e-9);
+            Motif {
+                occurrences: members
+                    .iter()
+                    .map(|m| Occurrence {
+                        track: m.span.track,
+                        start_s: m.span.start_s,
+                        end_s: m.span.end_s,
+                        transpose: m.transpose,
+                        tempo_ratio: (m.span.end_s - m.span.start_s) / first_len,
+                        score: m.score,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    motifs.sort_by(|x, y| {
+        y.occurrences.len().cmp(&x.occurrences.len()).then_with(|| {
+            let (p, q) = (&x.occurrences[0], &y.occurrences[0]);
+            (p.track, p.start_s).partial_cmp(&(q.track, q.start_s)).unwrap_or(std::cmp::Ordering::Equal)
+        })
+    });
+    motifs.truncate(cfg.max_motifs);
+    motifs
 }
 
-/// Finds every occurrence of the span `start_s..end_s` of `query` in `tracks`.
-/// The returned motif's first occurrence is the query itself, with `track == usize::MAX`
-/// replaced by the caller with the query's index in the report.
-pub fn find(_query: &Features, _start_s: f64, _end_s: f64, _tracks: &[&Features], _cfg: &MotifConfig) -> Vec<Occurrence> {
-    todo!()
+fn to_link(seqs: &[MatchSequence], a: usize, b: usize, al: &Alignment) -> Link {
+    let (sa, sb) = (&seqs[a], &seqs[b]);
+    let clamp_end = |s: &MatchSequence, t: f64| t.min(s.time_of(s.len() as f64));
+    Link {
+        a: Span { track: a, start_s: sa.time_of(al.a_start as f64), end_s: clamp_end(sa, sa.time_of(al.a_end as f64)) },
+        b: Span { track: b, start_s: sb.time_of(al.b_start), end_s: clamp_end(sb, sb.time_of(al.b_end)) },
+        shift: al.shift,
+        score: al.score,
+    }
 }

@@ -1,0 +1,242 @@
+//! Grouping pairwise matches into motif families.
+//!
+//! Every pairwise match names two spans. Spans of one track that cover the same stretch of music
+//! (intersection at least half of the union) are one occurrence; matches link occurrences; the
+//! connected groups are the motifs. Key shifts are propagated from the group's first occurrence
+//! along the links, so every occurrence's shift is relative to that first one.
+
+use std::collections::{BTreeMap, VecDeque};
+
+/// A span of one track, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    /// Index of the track.
+    pub track: usize,
+    /// Start, seconds.
+    pub start_s: f64,
+    /// End, seconds.
+    pub end_s: f64,
+}
+
+impl Span {
+    fn len(&self) -> f64 {
+        (self.end_s - self.start_s).max(0.0)
+    }
+
+    /// Intersection over union of two spans (0 for different tracks).
+    pub fn iou(&self, other: &Span) -> f64 {
+        if self.track != other.track {
+            return 0.0;
+        }
+        let inter = (self.end_s.min(other.end_s) - self.start_s.max(other.start_s)).max(0.0);
+        let union = self.len() + other.len() - inter;
+        if union <= 0.0 { 0.0 } else { inter / union }
+    }
+}
+
+/// Two spans where the same music sounds; `b` lies `shift` semitones above `a`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Link {
+    /// First span.
+    pub a: Span,
+    /// Second span.
+    pub b: Span,
+    /// Semitones `b` lies above `a` (0..12).
+    pub shift: usize,
+    /// Similarity in [0, 1].
+    pub score: f32,
+}
+
+/// One occurrence in a family.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// Where it sounds.
+    pub span: Span,
+    /// Semitones above the family's first occurrence, in -5..=6.
+    pub transpose: i32,
+    /// Best similarity of the links that reached it.
+    pub score: f32,
+}
+
+/// Groups links into families, each with its members sorted by track and start.
+pub fn group(links: &[Link]) -> Vec<Vec<Member>> {
+    // Nodes: one per distinct stretch of music.
+    let mut spans: Vec<Span> = Vec::with_capacity(links.len() * 2);
+    for l in links {
+        spans.push(l.a);
+        spans.push(l.b);
+    }
+    let mut uf = UnionFind::new(spans.len());
+    let mut order: Vec<usize> = (0..spans.len()).collect();
+    order.sort_by(|&x, &y| {
+        (spans[x].track, spans[x].start_s).partial_cmp(&(spans[y].track, spans[y].start_s)).unwrap_or(std::cmp::Ordering::Equal)
+    });
+    for (n, &x) in order.iter().enumerate() {
+        for &y in &order[n + 1..] {
+            if spans[y].track != spans[x].track || spans[y].start_s >= spans[x].end_s {
+                break;
+            }
+            if spans[x].iou(&spans[y]) >= 0.5 {
+                uf.union(x, y);
+            }
+        }
+    }
+    let mut node_of = vec![0usize; spans.len()];
+    let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for s in 0..spans.len() {
+        members.entry(uf.find(s)).or_default().push(s);
+    }
+    let mut nodes: Vec<Span> = Vec::with_capacity(members.len());
+    for (id, (_, group)) in members.iter().enumerate() {
+        for &s in group {
+            node_of[s] = id;
+        }
+        nodes.push(median_span(group.iter().map(|&s| spans[s])));
+    }
+    // Edges between nodes carry the key shift and the score.
+    let mut adj: Vec<Vec<(usize, usize, f32)>> = vec![Vec::new(); nodes.len()];
+    let mut best_score = vec![0f32; nodes.len()];
+    for (k, l) in links.iter().enumerate() {
+        let (u, v) = (node_of[2 * k], node_of[2 * k + 1]);
+        if u == v {
+            continue;
+        }
+        adj[u].push((v, l.shift % 12, l.score));
+        adj[v].push((u, (12 - l.shift % 12) % 12, l.score));
+        best_score[u] = best_score[u].max(l.score);
+        best_score[v] = best_score[v].max(l.score);
+    }
+    let mut by_start: Vec<usize> = (0..nodes.len()).collect();
+    by_start.sort_by(|&x, &y| {
+        (nodes[x].track, nodes[x].start_s).partial_cmp(&(nodes[y].track, nodes[y].start_s)).unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let mut key: Vec<Option<usize>> = vec![None; nodes.len()];
+    let mut families = Vec::new();
+    for &root in &by_start {
+        if key[root].is_some() || adj[root].is_empty() {
+            continue;
+        }
+        // Breadth-first from the earliest node, so shifts are relative to the first occurrence;
+        // the strongest links are followed first where a node is reachable twice.
+        key[root] = Some(0);
+        let mut queue = VecDeque::from([root]);
+        let mut family = vec![root];
+        while let Some(u) = queue.pop_front() {
+            let mut next = adj[u].clone();
+            next.sort_by(|x, y| y.2.total_cmp(&x.2));
+            for (v, shift, _) in next {
+                if key[v].is_none() {
+                    key[v] = Some((key[u].unwrap_or(0) + shift) % 12);
+                    family.push(v);
+                    queue.push_back(v);
+                }
+            }
+        }
+        family.sort_by(|&x, &y| {
+            (nodes[x].track, nodes[x].start_s).partial_cmp(&(nodes[y].track, nodes[y].start_s)).unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let kept = drop_overlaps(&family, &nodes, &best_score);
+        if kept.len() < 2 {
+            continue;
+        }
+        let base = key[kept[0]].unwrap_or(0);
+        families.push(
+            kept.iter()
+                .map(|&n| Member {
+                    span: nodes[n],
+                    transpose: wrap_shift(key[n].unwrap_or(0) as i32 - base as i32),
+                    score: best_score[n],
+                })
+                .collect(),
+        );
+    }
+    families
+}
+
+/// Within one family, two members that overlap in one track are one occurrence: keep the surer.
+fn drop_overlaps(family: &[usize], nodes: &[Span], score: &[f32]) -> Vec<usize> {
+    let mut kept: Vec<usize> = Vec::with_capacity(family.len());
+    for &n in family {
+        match kept.last() {
+            Some(&p) if nodes[p].track == nodes[n].track && nodes[n].start_s < nodes[p].end_s => {
+                if score[n] > score[p] {
+                    kept.pop();
+                    kept.push(n);
+                }
+            }
+            _ => kept.push(n),
+        }
+    }
+    kept
+}
+
+/// Maps a shift in semitones to the contract's range -5..=6.
+pub fn wrap_shift(shift: i32) -> i32 {
+    let s = shift.rem_euclid(12);
+    if s > 6 { s - 12 } else { s }
+}
+
+fn median_span(spans: impl Iterator<Item = Span>) -> Span {
+    let spans: Vec<Span> = spans.collect();
+    let mut starts: Vec<f64> = spans.iter().map(|s| s.start_s).collect();
+    let mut ends: Vec<f64> = spans.iter().map(|s| s.end_s).collect();
+    starts.sort_by(f64::total_cmp);
+    ends.sort_by(f64::total_cmp);
+    Span { track: spans[0].track, start_s: starts[starts.len() / 2], end_s: ends[ends.len() / 2] }
+}
+
+struct UnionFind {
+    parent: Vec<usize>,
+}
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        Self { parent: (0..n).collect() }
+    }
+
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.parent[x] != x {
+            self.parent[x] = self.parent[self.parent[x]];
+            x = self.parent[x];
+        }
+        x
+    }
+
+    fn union(&mut self, x: usize, y: usize) {
+        let (rx, ry) = (self.find(x), self.find(y));
+        if rx != ry {
+            self.parent[rx.max(ry)] = rx.min(ry);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(track: usize, start_s: f64, end_s: f64) -> Span {
+        Span { track, start_s, end_s }
+    }
+
+    #[test]
+    fn chains_links_into_one_family_with_relative_keys() {
+        let links = [
+            Link { a: span(0, 10.0, 18.0), b: span(1, 5.0, 13.0), shift: 2, score: 0.9 },
+            Link { a: span(1, 5.2, 13.1), b: span(2, 40.0, 50.0), shift: 3, score: 0.8 },
+            Link { a: span(3, 0.0, 5.0), b: span(3, 20.0, 25.0), shift: 0, score: 0.7 },
+        ];
+        let fams = group(&links);
+        assert_eq!(fams.len(), 2);
+        let big = fams.iter().find(|f| f.len() == 3).expect("three members");
+        assert_eq!(big.iter().map(|m| m.transpose).collect::<Vec<_>>(), vec![0, 2, 5]);
+        assert_eq!(big[0].span.track, 0);
+    }
+
+    #[test]
+    fn wraps_shifts() {
+        assert_eq!(wrap_shift(7), -5);
+        assert_eq!(wrap_shift(6), 6);
+        assert_eq!(wrap_shift(-1), -1);
+        assert_eq!(wrap_shift(11), -1);
+    }
+}

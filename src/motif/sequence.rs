@@ -1,0 +1,191 @@
+//! Matching sequences: per-track features downsampled to the matcher's frame rate and combined
+//! into key-rotatable vectors (a melody block and a harmony block of 12 pitch classes each).
+
+use crate::features::Features;
+
+/// Dimension of a matching vector: 12 melody pitch classes, then 12 chroma pitch classes.
+pub const DIM: usize = 24;
+
+/// One matching frame. Both 12-blocks rotate together under transposition.
+pub type Frame = [f32; DIM];
+
+/// How per-frame features become matching frames.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SequenceConfig {
+    /// Target hop of the matching sequence in seconds; the feature hop is multiplied by a whole
+    /// factor closest to it. Coarser is faster (matching cost grows with its inverse square),
+    /// finer resolves shorter notes.
+    pub hop_s: f64,
+    /// Share of the melody block in a frame's similarity; the rest goes to the harmony (chroma)
+    /// block. The melody carries a motif through re-orchestration and reharmonisation, the
+    /// harmony carries it when no single line predominates.
+    pub melody_weight: f32,
+    /// Frames quieter than this (dBFS) are treated as silence and match nothing.
+    pub silence_db: f32,
+}
+
+impl Default for SequenceConfig {
+    fn default() -> Self {
+        Self { hop_s: 0.3, melody_weight: 0.6, silence_db: -60.0 }
+    }
+}
+
+/// A track's matching frames, each of unit length or zero.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MatchSequence {
+    /// The frames.
+    pub frames: Vec<Frame>,
+    /// Seconds between matching frames.
+    pub hop_s: f64,
+    /// Feature frames per matching frame.
+    pub factor: usize,
+    /// Hop of the features the sequence was built from, seconds.
+    pub feature_hop_s: f64,
+}
+
+impl MatchSequence {
+    /// Builds the matching sequence of `features`.
+    pub fn new(features: &Features, cfg: &SequenceConfig) -> Self {
+        let feature_hop = if features.hop_s > 0.0 { features.hop_s } else { 0.1 };
+        let factor = ((cfg.hop_s / feature_hop).round() as usize).max(1);
+        let n_in = features.chroma.len();
+        let n_out = n_in.div_ceil(factor);
+        let mel_w = cfg.melody_weight.clamp(0.0, 1.0).sqrt();
+        let chr_w = (1.0 - cfg.melody_weight.clamp(0.0, 1.0)).sqrt();
+        let mut frames = Vec::with_capacity(n_out);
+        for k in 0..n_out {
+            // Average over a window twice the hop, centred on the block, so that a note
+            // straddling two blocks is seen by both.
+            let lo = (k * factor).saturating_sub(factor / 2);
+            let hi = ((k + 1) * factor + factor / 2).min(n_in);
+            let mut mel = [0f32; 12];
+            let mut chr = [0f32; 12];
+            let mut voiced = 0usize;
+            for n in lo..hi {
+                let loud = features.energy_db.get(n).is_none_or(|&db| db >= cfg.silence_db);
+                if !loud {
+                    continue;
+                }
+                voiced += 1;
+                if let Some(m) = features.melody.get(n) {
+                    add(&mut mel, m);
+                }
+                add(&mut chr, &features.chroma[n]);
+            }
+            let mut frame = [0f32; DIM];
+            if voiced > 0 {
+                // Subtracting the mean keeps only the pitch classes that stand out, which lowers
+                // the similarity of unrelated frames far more than that of matching ones.
+                let mel = emphasise(mel);
+                let chr = emphasise(chr);
+                let chr_block = scale_unit(chr, chr_w);
+                let (mel_block, chr_block) = if mel.iter().all(|&v| v == 0.0) {
+                    // No predominant line: the harmony alone describes the frame.
+                    ([0f32; 12], scale_unit(chr, 1.0))
+                } else {
+                    (scale_unit(mel, mel_w), chr_block)
+                };
+                frame[..12].copy_from_slice(&mel_block);
+                frame[12..].copy_from_slice(&chr_block);
+            }
+            frames.push(frame);
+        }
+        Self { frames, hop_s: factor as f64 * feature_hop, factor, feature_hop_s: feature_hop }
+    }
+
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// True when the sequence has no frames.
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Start time in seconds of matching frame `k` (may be a fractional frame).
+    pub fn time_of(&self, k: f64) -> f64 {
+        ((k * self.factor as f64 - 0.5) * self.feature_hop_s).max(0.0)
+    }
+}
+
+fn add(acc: &mut [f32; 12], v: &[f32; 12]) {
+    for (a, x) in acc.iter_mut().zip(v) {
+        if x.is_finite() {
+            *a += x;
+        }
+    }
+}
+
+fn emphasise(v: [f32; 12]) -> [f32; 12] {
+    let mean = v.iter().sum::<f32>() / 12.0;
+    v.map(|x| (x - mean).max(0.0))
+}
+
+fn scale_unit(v: [f32; 12], weight: f32) -> [f32; 12] {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm <= f32::EPSILON {
+        return [0.0; 12];
+    }
+    v.map(|x| x / norm * weight)
+}
+
+/// `frame` transposed down by `shift` semitones: pitch class `c` of the result is `c + shift`
+/// of the input, so a frame of music transposed up by `shift` rotates back onto the original.
+pub fn rotate(frame: &Frame, shift: usize) -> Frame {
+    let mut out = [0f32; DIM];
+    for c in 0..12 {
+        out[c] = frame[(c + shift) % 12];
+        out[12 + c] = frame[12 + (c + shift) % 12];
+    }
+    out
+}
+
+/// Dot product of two matching frames (their cosine similarity, both being unit or zero).
+pub fn dot(a: &Frame, b: &Frame) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn features(chroma: Vec<[f32; 12]>) -> Features {
+        let n = chroma.len();
+        Features {
+            hop_s: 0.1,
+            tuning_cents: 0.0,
+            melody: chroma.clone(),
+            chroma,
+            energy_db: vec![-20.0; n],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn frames_are_unit_or_zero() {
+        let mut chroma = vec![[0f32; 12]; 30];
+        for (k, c) in chroma.iter_mut().enumerate().skip(10) {
+            c[k % 12] = 1.0;
+            c[(k + 4) % 12] = 0.5;
+        }
+        let seq = MatchSequence::new(&features(chroma), &SequenceConfig::default());
+        assert_eq!(seq.factor, 3);
+        assert_eq!(seq.len(), 10);
+        assert!(seq.frames[0].iter().all(|&v| v == 0.0));
+        for f in &seq.frames[4..] {
+            assert!((dot(f, f) - 1.0).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn rotation_undoes_transposition() {
+        let mut a = [0f32; DIM];
+        a[0] = 1.0; // C in the melody block
+        a[12 + 7] = 1.0; // G in the harmony block
+        let mut up2 = [0f32; DIM];
+        up2[2] = 1.0;
+        up2[12 + 9] = 1.0;
+        assert_eq!(rotate(&up2, 2), a);
+    }
+}

@@ -1,20 +1,39 @@
 //! Cue detection: where known tracks play inside long episode audio.
-// PLACEHOLDER: replaced by the cue detector.
+//!
+//! Each track is aligned against the episode with the motif matcher's tiled alignment, at the
+//! track's own tempo (a cue is the recording itself, not a new performance) but in all 12 keys.
+//! Because a score's tracks share themes, one stretch of an episode can resemble several tracks;
+//! overlapping candidates are resolved in favour of the one that explains more of the episode
+//! with more similarity, and pieces of one cue split by loud dialogue are joined again.
+
+use rayon::prelude::*;
 
 use crate::features::Features;
+use crate::motif::align::{AlignConfig, align};
+use crate::motif::family::wrap_shift;
+use crate::motif::sequence::{MatchSequence, SequenceConfig};
 
 /// Parameters of cue detection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CueConfig {
-    /// Shortest cue reported, in seconds.
+    /// Shortest cue reported, in seconds: shorter resemblances are themes shared between
+    /// tracks or chance, not a track being played.
     pub min_len_s: f64,
-    /// Similarity in [0, 1] a cue must reach.
+    /// How far, in [0, 1], a cue's similarity must rise from the episode's background.
     pub threshold: f32,
+    /// Pieces of one cue separated by at most this many seconds (loud dialogue, an effect)
+    /// are joined.
+    pub max_gap_s: f64,
+    /// Hop of the matching sequences, seconds.
+    pub hop_s: f64,
+    /// Share of the predominant melody in frame similarity. Lower than for motifs: speech
+    /// over the music disturbs the melody estimate more than the harmony.
+    pub melody_weight: f32,
 }
 
 impl Default for CueConfig {
     fn default() -> Self {
-        Self { min_len_s: 5.0, threshold: 0.5 }
+        Self { min_len_s: 5.0, threshold: 0.5, max_gap_s: 4.0, hop_s: 0.3, melody_weight: 0.3 }
     }
 }
 
@@ -35,7 +54,138 @@ pub struct Cue {
     pub score: f32,
 }
 
-/// Finds where `tracks` play in `episode`.
-pub fn detect(_tracks: &[&Features], _episode: &Features, _cfg: &CueConfig) -> Vec<Cue> {
-    todo!()
+impl Cue {
+    fn len(&self) -> f64 {
+        self.end_s - self.start_s
+    }
+
+    /// Episode time minus track time: constant along one uninterrupted cue.
+    fn offset(&self) -> f64 {
+        self.start_s - self.track_start_s
+    }
+}
+
+/// Finds where `tracks` play in `episode`, sorted by episode time.
+pub fn detect(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
+    let seq_cfg = SequenceConfig { hop_s: cfg.hop_s, melody_weight: cfg.melody_weight, ..SequenceConfig::default() };
+    let ep = MatchSequence::new(episode, &seq_cfg);
+    if ep.is_empty() {
+        return Vec::new();
+    }
+    // Candidates shorter than the minimum can still be pieces of one longer cue, so the
+    // alignment's window is shorter than the minimum cue and length is checked after joining.
+    let align_cfg = AlignConfig {
+        len: ((cfg.min_len_s.min(4.0) / ep.hop_s).round() as usize).max(2),
+        tempos: vec![1.0],
+        shifts: (0..12).collect(),
+        threshold: cfg.threshold.clamp(0.0, 1.0),
+    };
+    let mut candidates: Vec<Cue> = tracks
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(t, f)| {
+            let seq = MatchSequence::new(f, &seq_cfg);
+            let found = align(&seq.frames, &ep.frames, false, &align_cfg);
+            let ep = &ep;
+            found
+                .into_iter()
+                .map(move |al| Cue {
+                    track: t,
+                    start_s: ep.time_of(al.b_start),
+                    end_s: ep.time_of(al.b_end).min(ep.time_of(ep.len() as f64)),
+                    track_start_s: seq.time_of(al.a_start as f64),
+                    transpose: wrap_shift(al.shift as i32),
+                    score: al.score,
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    candidates = join_pieces(candidates, cfg.max_gap_s);
+    let mut cues = resolve_overlaps(candidates);
+    cues.retain(|c| c.len() >= cfg.min_len_s);
+    cues.sort_by(|x, y| x.start_s.total_cmp(&y.start_s).then(x.track.cmp(&y.track)));
+    cues
+}
+
+/// Joins candidates of one track that continue each other: same key, same offset between
+/// episode and track time, separated by a short gap.
+fn join_pieces(mut cands: Vec<Cue>, max_gap_s: f64) -> Vec<Cue> {
+    cands.sort_by(|x, y| (x.track, x.transpose).cmp(&(y.track, y.transpose)).then(x.start_s.total_cmp(&y.start_s)));
+    let mut out: Vec<Cue> = Vec::with_capacity(cands.len());
+    for c in cands {
+        if let Some(p) = out.last_mut() {
+            let continues = p.track == c.track
+                && p.transpose == c.transpose
+                && c.start_s <= p.end_s + max_gap_s
+                && (c.offset() - p.offset()).abs() <= 1.0;
+            if continues {
+                let (lp, lc) = (p.len().max(0.0), c.len().max(0.0));
+                p.score = ((p.score as f64 * lp + c.score as f64 * lc) / (lp + lc).max(1e-9)) as f32;
+                p.end_s = p.end_s.max(c.end_s);
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Keeps, wherever candidates overlap in the episode, the one with the most evidence
+/// (similarity times length); a candidate survives only where the episode is still free.
+fn resolve_overlaps(mut cands: Vec<Cue>) -> Vec<Cue> {
+    cands.sort_by(|x, y| (y.score as f64 * y.len()).total_cmp(&(x.score as f64 * x.len())));
+    let mut kept: Vec<Cue> = Vec::new();
+    for mut c in cands {
+        // Trim the candidate to the part not already explained; drop it if little is left.
+        for k in &kept {
+            if c.end_s <= k.start_s || k.end_s <= c.start_s {
+                continue;
+            }
+            if c.start_s >= k.start_s && c.end_s <= k.end_s {
+                c.end_s = c.start_s;
+                break;
+            }
+            if c.start_s < k.start_s {
+                c.end_s = c.end_s.min(k.start_s);
+            } else {
+                let cut = k.end_s - c.start_s;
+                c.start_s += cut;
+                c.track_start_s += cut;
+            }
+        }
+        if c.len() > 0.0 {
+            kept.push(c);
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cue(track: usize, start_s: f64, end_s: f64, track_start_s: f64, score: f32) -> Cue {
+        Cue { track, start_s, end_s, track_start_s, transpose: 0, score }
+    }
+
+    #[test]
+    fn pieces_split_by_dialogue_are_joined() {
+        let joined = join_pieces(vec![cue(0, 10.0, 20.0, 0.0, 0.8), cue(0, 22.0, 30.0, 12.0, 0.6)], 4.0);
+        assert_eq!(joined.len(), 1);
+        assert_eq!((joined[0].start_s, joined[0].end_s), (10.0, 30.0));
+    }
+
+    #[test]
+    fn pieces_at_other_offsets_stay_apart() {
+        let joined = join_pieces(vec![cue(0, 10.0, 20.0, 0.0, 0.8), cue(0, 22.0, 30.0, 50.0, 0.6)], 4.0);
+        assert_eq!(joined.len(), 2);
+    }
+
+    #[test]
+    fn overlap_goes_to_the_stronger_cue() {
+        let kept = resolve_overlaps(vec![cue(0, 10.0, 40.0, 0.0, 0.8), cue(1, 30.0, 45.0, 5.0, 0.7)]);
+        assert_eq!(kept.len(), 2);
+        let weak = kept.iter().find(|c| c.track == 1).expect("trimmed cue");
+        assert_eq!((weak.start_s, weak.track_start_s), (40.0, 15.0));
+    }
 }

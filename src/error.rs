@@ -93,4 +93,19 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// None of the inputs could be analysed; every failure is listed on one line.
+    #[error(
+        "nothing could be analysed: {}",
+        .failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    NothingAnalysed {
+        /// Why each input failed.
+        failures: Vec<Error>,
+    },
+    /// A folder given as input holds no file with an audio extension.
+    #[error("{}: no audio files found", path.display())]
+    NoAudioFiles {
+        /// The folder.
+        path: PathBuf,
+    },
 }

@@ -1,21 +1,160 @@
 //! Streaming feature extraction: mono blocks -> STFT -> tuned semitone spectrum -> chroma and melody profiles.
-// PLACEHOLDER: replaced by the chroma extractor.
+//!
+//! The calling thread pulls blocks from the [`SampleSource`] (which need not be `Send`) and cuts
+//! them into batches of [`BATCH_FRAMES`] frames, copying the overlap between batches; rayon workers
+//! compute the power spectra (and, once the tuning is known, the pitch profiles) while the calling
+//! thread goes on decoding. Results are reassembled in frame order. Only a bounded number of batches
+//! is ever in flight, and a batch is analysed on the calling thread when that bound is reached, so
+//! memory stays flat however long the recording and no thread ever blocks waiting for another.
+//!
+//! Tuning: until [`FeatureConfig::tuning_span_s`] seconds of non-silent frames have been seen, their
+//! power spectra (up to the highest bin the pitch mapping reads) are buffered and fed to a
+//! [`TuningEstimator`]; then the tuned [`PitchMapper`] is built, the buffered frames are mapped, and
+//! every later batch is mapped by the workers directly.
 
-use crate::error::Result;
+use std::collections::BTreeMap;
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::chroma::{MapperScratch, MelodyConfig, N_CHROMA, OctaveWeight, PitchMapper, TuningEstimator};
+use crate::error::{Error, Result};
 use crate::source::SampleSource;
+use crate::stft::{FrameGeometry, PowerStft, StftScratch};
+
+/// Frames per batch handed to a worker: 6.4 s at the default hop, large enough that scheduling
+/// costs nothing next to the FFTs, small enough that a 10 s clip still splits across two cores.
+pub const BATCH_FRAMES: usize = 64;
+
+/// The lowest frame energy reported, in dBFS (digital silence).
+pub const ENERGY_FLOOR_DB: f32 = -120.0;
+
+/// How the reference pitch (A4) of a recording is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub enum Tuning {
+    /// Estimated from the spectral peaks of the first non-silent audio.
+    Estimate,
+    /// Fixed deviation from A440 in cents, in -50..=50.
+    Fixed(f32),
+}
 
 /// Parameters of feature extraction; times in seconds so every sample rate gives the same frames.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FeatureConfig {
     /// Analysis window length in seconds.
     pub window_s: f64,
     /// Hop between frames in seconds.
     pub hop_s: f64,
+    /// Estimate the tuning or fix it.
+    pub tuning: Tuning,
+    /// Seconds of non-silent audio whose spectra are buffered to estimate the tuning.
+    pub tuning_span_s: f64,
+    /// Frames quieter than this (dBFS) are silent: zero chroma and melody.
+    pub silence_db: f32,
+    /// Semitones folded into the chroma, inclusive MIDI numbers.
+    pub chroma_midi: (u8, u8),
+    /// Weighting of the chroma over octaves; `None` weighs all octaves alike.
+    pub octave_weight: Option<OctaveWeight>,
+    /// Predominant-melody profile parameters.
+    pub melody: MelodyConfig,
 }
 
 impl Default for FeatureConfig {
+    /// - `window_s = 0.186`: 8192 samples at 44.1 kHz, the shortest power-of-two window whose
+    ///   Hann main lobe (4 bins, 21.5 Hz) separates semitones from about 180 Hz (F#3) up.
+    /// - `hop_s = 0.1`: 10 frames/s, fine enough for notes of a melody at ordinary tempi and the
+    ///   standard rate for chroma-based audio matching.
+    /// - `tuning = Estimate` over `tuning_span_s = 60` s: a minute of music holds enough stable
+    ///   partials for a tuning within a few cents while the buffered spectra stay under 10 MB.
+    /// - `silence_db = -70`: below quiet orchestral passages (-50..-60 dBFS) and above room tone,
+    ///   tape hiss and dither.
+    /// - `chroma_midi = (24, 108)`: C1..C8 (33 Hz..4.2 kHz), the piano's range.
+    /// - `octave_weight`: librosa's default (A5 = 880 Hz, two octaves), see [`OctaveWeight`].
+    /// - `melody`: see [`MelodyConfig`].
     fn default() -> Self {
-        Self { window_s: 0.186, hop_s: 0.1 }
+        Self {
+            window_s: 0.186,
+            hop_s: 0.1,
+            tuning: Tuning::Estimate,
+            tuning_span_s: 60.0,
+            silence_db: -70.0,
+            chroma_midi: (24, 108),
+            octave_weight: Some(OctaveWeight::default()),
+            melody: MelodyConfig::default(),
+        }
+    }
+}
+
+fn bad(name: &'static str, value: impl ToString, expected: &str) -> Error {
+    Error::BadParam { name, value: value.to_string(), expected: expected.to_string() }
+}
+
+impl FeatureConfig {
+    /// Checks every parameter against its valid range.
+    ///
+    /// # Errors
+    /// [`Error::BadParam`] naming the first parameter out of range, its value and the bound.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.window_s.is_finite() && (0.01..=2.0).contains(&self.window_s)) {
+            return Err(bad("window_s", self.window_s, "seconds in 0.01..=2.0"));
+        }
+        if !(self.hop_s.is_finite() && self.hop_s > 0.0 && self.hop_s <= 10.0) {
+            return Err(bad("hop_s", self.hop_s, "seconds in (0, 10]"));
+        }
+        if let Tuning::Fixed(c) = self.tuning {
+            if !(c.is_finite() && (-50.0..=50.0).contains(&c)) {
+                return Err(bad("tuning", c, "cents in -50..=50"));
+            }
+        }
+        if !(self.tuning_span_s.is_finite() && self.tuning_span_s > 0.0 && self.tuning_span_s <= 600.0) {
+            return Err(bad("tuning_span_s", self.tuning_span_s, "seconds in (0, 600]"));
+        }
+        if !(self.silence_db.is_finite() && (ENERGY_FLOOR_DB..=0.0).contains(&self.silence_db)) {
+            return Err(bad("silence_db", self.silence_db, "dBFS in -120..=0"));
+        }
+        let (lo, hi) = self.chroma_midi;
+        if hi > crate::chroma::MAX_SPECTRUM_MIDI || lo + 11 > hi {
+            return Err(bad(
+                "chroma_midi",
+                format!("{lo}..={hi}"),
+                "an ascending MIDI range of at least an octave within 0..=120",
+            ));
+        }
+        if let Some(w) = self.octave_weight {
+            if !(w.centre_hz.is_finite() && w.centre_hz > 0.0 && w.width_octaves.is_finite() && w.width_octaves > 0.0) {
+                return Err(bad(
+                    "octave_weight",
+                    format!("{} Hz, {} octaves", w.centre_hz, w.width_octaves),
+                    "a positive centre and width",
+                ));
+            }
+        }
+        let m = &self.melody;
+        if m.hi_midi > crate::chroma::MAX_SPECTRUM_MIDI || m.lo_midi + 11 > m.hi_midi {
+            return Err(bad(
+                "melody range",
+                format!("{}..={}", m.lo_midi, m.hi_midi),
+                "an ascending MIDI range of at least an octave within 0..=120",
+            ));
+        }
+        if !(1..=16).contains(&m.harmonics) {
+            return Err(bad("melody harmonics", m.harmonics, "1..=16"));
+        }
+        if !(m.alpha.is_finite() && m.alpha > 0.0 && m.alpha <= 1.0) {
+            return Err(bad("melody alpha", m.alpha, "a weight in (0, 1]"));
+        }
+        if !(m.compression.is_finite() && m.compression > 0.0 && m.compression <= 1.0) {
+            return Err(bad("melody compression", m.compression, "an exponent in (0, 1]"));
+        }
+        if !(m.second_weight.is_finite() && (0.0..=1.0).contains(&m.second_weight)) {
+            return Err(bad("melody second_weight", m.second_weight, "a weight in 0..=1"));
+        }
+        if !(m.min_clarity.is_finite() && m.min_clarity >= 1.0) {
+            return Err(bad("melody min_clarity", m.min_clarity, "a ratio >= 1"));
+        }
+        Ok(())
     }
 }
 
@@ -34,10 +173,511 @@ pub struct Features {
     pub energy_db: Vec<f32>,
 }
 
+/// Time spent in each stage of one extraction. Worker stages are summed over threads, so with
+/// several cores `fft + mapping` can exceed `total`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timings {
+    /// Time the calling thread waited on the source (decoding).
+    pub decode: Duration,
+    /// Windowing, FFT and power spectra.
+    pub fft: Duration,
+    /// Tuning estimation, semitone mapping, chroma and melody profiles.
+    pub mapping: Duration,
+    /// Wall-clock time of the whole extraction.
+    pub total: Duration,
+}
+
+/// What one extraction processed and how long it took.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ExtractStats {
+    /// Samples read from the source.
+    pub samples: u64,
+    /// The source's sample rate.
+    pub sample_rate: u32,
+    /// Frames produced.
+    pub frames: usize,
+    /// Per-stage durations.
+    pub timings: Timings,
+}
+
+impl ExtractStats {
+    /// Seconds of audio processed.
+    pub fn audio_s(&self) -> f64 {
+        self.samples as f64 / f64::from(self.sample_rate.max(1))
+    }
+
+    /// Seconds of audio processed per second of wall-clock time (0 when nothing was timed).
+    pub fn realtime_factor(&self) -> f64 {
+        let wall = self.timings.total.as_secs_f64();
+        if wall > 0.0 { self.audio_s() / wall } else { 0.0 }
+    }
+}
+
 /// Extracts features from a stream of mono blocks.
 ///
 /// # Errors
 /// When the source fails, or the configuration is invalid.
-pub fn extract(_source: &mut dyn SampleSource, _cfg: &FeatureConfig) -> Result<Features> {
-    todo!()
+pub fn extract(source: &mut dyn SampleSource, cfg: &FeatureConfig) -> Result<Features> {
+    extract_timed(source, cfg).map(|(features, _)| features)
+}
+
+/// Extracts features and reports the samples processed and the time spent per stage.
+///
+/// # Errors
+/// [`Error::BadParam`] when `cfg` is invalid or the sample rate cannot hold one window and hop;
+/// any error of the source.
+pub fn extract_timed(source: &mut dyn SampleSource, cfg: &FeatureConfig) -> Result<(Features, ExtractStats)> {
+    let wall = Instant::now();
+    cfg.validate()?;
+    let sample_rate = source.sample_rate();
+    let geometry = FrameGeometry::new(sample_rate, cfg.window_s, cfg.hop_s)?;
+    let fixed_mapper = |cents: f32| PitchMapper::new(&geometry, cfg.chroma_midi, cfg.octave_weight, &cfg.melody, cents);
+    // Tuned up by the most allowed, the mapper reads the highest bins it ever will.
+    let n_keep = fixed_mapper(50.0).bins_used().max(TuningEstimator::new(&geometry).bins_used()).min(geometry.n_bins());
+    let shared = Shared {
+        stft: PowerStft::new(geometry),
+        geometry,
+        n_keep,
+        silence_db: cfg.silence_db,
+        pool: Mutex::new(Vec::new()),
+    };
+    let mut collector = Collector::new(cfg, geometry, n_keep);
+    if let Tuning::Fixed(cents) = cfg.tuning {
+        collector.set_mapper(Arc::new(fixed_mapper(cents)), cents);
+    }
+    let (tx, rx) = mpsc::channel::<BatchOut>();
+    let mut reader = Reader::new(geometry);
+    let max_in_flight = 2 * rayon::current_num_threads() + 2;
+    let mut free: Vec<Vec<f32>> = Vec::new();
+
+    let streamed: Result<()> = rayon::in_place_scope(|scope| {
+        let mut in_flight = 0usize;
+        loop {
+            let waited = Instant::now();
+            let block = source.next_block()?;
+            collector.timings.decode += waited.elapsed();
+            let done = match block {
+                Some(samples) => {
+                    reader.push(samples);
+                    false
+                }
+                None => true,
+            };
+            while let Some(batch) = reader.next_batch(done, &mut free) {
+                for out in rx.try_iter() {
+                    in_flight -= 1;
+                    recycle(&mut free, collector.accept(out)?, max_in_flight);
+                }
+                let mapper = collector.mapper.clone();
+                if in_flight >= max_in_flight {
+                    // Back-pressure: analysing here keeps memory bounded without ever blocking.
+                    let out = analyse_batch(&shared, batch, mapper.as_deref());
+                    recycle(&mut free, collector.accept(out)?, max_in_flight);
+                } else {
+                    in_flight += 1;
+                    let (tx, shared) = (tx.clone(), &shared);
+                    scope.spawn(move |_| {
+                        // The receiver outlives the scope, so sending cannot fail.
+                        let _ = tx.send(analyse_batch(shared, batch, mapper.as_deref()));
+                    });
+                }
+            }
+            if done {
+                return Ok(());
+            }
+        }
+    });
+    drop(tx);
+    streamed?;
+    drain(&rx, &mut collector)?;
+    let (features, mut stats) = collector.finish(cfg, reader.total)?;
+    stats.sample_rate = sample_rate;
+    stats.timings.total = wall.elapsed();
+    Ok((features, stats))
+}
+
+fn drain(rx: &Receiver<BatchOut>, collector: &mut Collector) -> Result<()> {
+    for out in rx.try_iter() {
+        collector.accept(out)?;
+    }
+    Ok(())
+}
+
+fn recycle(free: &mut Vec<Vec<f32>>, buffer: Vec<f32>, max: usize) {
+    if free.len() <= max {
+        free.push(buffer);
+    }
+}
+
+/// Samples of consecutive frames, with the overlap between batches copied in.
+struct Batch {
+    index: usize,
+    first_frame: usize,
+    n_frames: usize,
+    samples: Vec<f32>,
+}
+
+/// Cuts the incoming blocks into batches, holding only the samples the next batch needs.
+struct Reader {
+    geometry: FrameGeometry,
+    /// Samples from absolute index `base` on.
+    pending: Vec<f32>,
+    base: i64,
+    total: u64,
+    next_frame: usize,
+    next_index: usize,
+}
+
+impl Reader {
+    fn new(geometry: FrameGeometry) -> Self {
+        Self { geometry, pending: Vec::new(), base: 0, total: 0, next_frame: 0, next_index: 0 }
+    }
+
+    fn push(&mut self, block: &[f32]) {
+        // Drop what no future frame reads; once per block keeps the cost linear in the input.
+        let unused = (self.geometry.start(self.next_frame) - self.base).clamp(0, self.pending.len() as i64);
+        self.pending.drain(..unused as usize);
+        self.base += unused;
+        // The source promises finite samples; a stray NaN must still not poison a frame.
+        self.pending.extend(block.iter().map(|&x| if x.is_finite() { x } else { 0.0 }));
+        self.total += block.len() as u64;
+    }
+
+    /// The next batch whose frames are all complete (at the end, whatever frames remain).
+    fn next_batch(&mut self, done: bool, free: &mut Vec<Vec<f32>>) -> Option<Batch> {
+        let g = &self.geometry;
+        let k0 = self.next_frame;
+        let k1 = if done {
+            let n = g.frame_count(self.total);
+            (k0 < n).then(|| n.min(k0 + BATCH_FRAMES))?
+        } else {
+            let last = k0 + BATCH_FRAMES - 1;
+            (g.start(last) + g.n_win() as i64 <= self.total as i64).then_some(k0 + BATCH_FRAMES)?
+        };
+        let (a, b) = (g.start(k0), g.start(k1 - 1) + g.n_win() as i64);
+        let mut samples = free.pop().unwrap_or_default();
+        samples.clear();
+        samples.resize((b - a) as usize, 0.0);
+        let (lo, hi) = (a.max(self.base), b.min(self.base + self.pending.len() as i64));
+        if lo < hi {
+            samples[(lo - a) as usize..(hi - a) as usize]
+                .copy_from_slice(&self.pending[(lo - self.base) as usize..(hi - self.base) as usize]);
+        }
+        let batch = Batch { index: self.next_index, first_frame: k0, n_frames: k1 - k0, samples };
+        self.next_index += 1;
+        self.next_frame = k1;
+        Some(batch)
+    }
+}
+
+/// Read-only state shared by the workers of one extraction.
+struct Shared {
+    stft: PowerStft,
+    geometry: FrameGeometry,
+    n_keep: usize,
+    silence_db: f32,
+    /// Buffers returned by finished batches, so threads allocate only while warming up.
+    pool: Mutex<Vec<Workspace>>,
+}
+
+struct Workspace {
+    stft: StftScratch,
+    power: Vec<f32>,
+    mapper: MapperScratch,
+}
+
+/// Profiles of a batch: mapped by the worker, or raw spectra while the tuning is unknown.
+enum Profiles {
+    Mapped { chroma: Vec<[f32; N_CHROMA]>, melody: Vec<[f32; N_CHROMA]> },
+    Spectra(Vec<f32>),
+}
+
+struct Analysed {
+    first_frame: usize,
+    energy_db: Vec<f32>,
+    silent: Vec<bool>,
+    profiles: Profiles,
+}
+
+struct BatchOut {
+    index: usize,
+    result: Result<Analysed>,
+    samples: Vec<f32>,
+    fft: Duration,
+    mapping: Duration,
+}
+
+fn analyse_batch(shared: &Shared, batch: Batch, mapper: Option<&PitchMapper>) -> BatchOut {
+    let mut ws = shared.pool.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_else(|| Workspace {
+        stft: shared.stft.scratch(),
+        power: vec![0.0; shared.n_keep],
+        mapper: MapperScratch::default(),
+    });
+    let (mut fft, mut mapping) = (Duration::ZERO, Duration::ZERO);
+    let result = analyse_frames(shared, &batch, mapper, &mut ws, &mut fft, &mut mapping);
+    shared.pool.lock().unwrap_or_else(PoisonError::into_inner).push(ws);
+    BatchOut { index: batch.index, result, samples: batch.samples, fft, mapping }
+}
+
+fn analyse_frames(
+    shared: &Shared,
+    batch: &Batch,
+    mapper: Option<&PitchMapper>,
+    ws: &mut Workspace,
+    fft: &mut Duration,
+    mapping: &mut Duration,
+) -> Result<Analysed> {
+    let g = &shared.geometry;
+    let n = batch.n_frames;
+    let origin = g.start(batch.first_frame);
+    let mut energy_db = Vec::with_capacity(n);
+    let mut silent = Vec::with_capacity(n);
+    let mut profiles = match mapper {
+        Some(_) => Profiles::Mapped { chroma: Vec::with_capacity(n), melody: Vec::with_capacity(n) },
+        None => Profiles::Spectra(vec![0.0; n * shared.n_keep]),
+    };
+    for i in 0..n {
+        let k = batch.first_frame + i;
+        let offset = (g.start(k) - origin) as usize;
+        let frame = &batch.samples[offset..offset + g.n_win()];
+        let t = Instant::now();
+        let power: &mut [f32] = match &mut profiles {
+            Profiles::Spectra(all) => &mut all[i * shared.n_keep..(i + 1) * shared.n_keep],
+            Profiles::Mapped { .. } => &mut ws.power,
+        };
+        let mean_square = shared.stft.power(frame, &mut ws.stft, power)?;
+        *fft += t.elapsed();
+        let db = energy_db_of(mean_square);
+        let is_silent = db < shared.silence_db;
+        energy_db.push(db);
+        silent.push(is_silent);
+        if let (Some(m), Profiles::Mapped { chroma, melody }) = (mapper, &mut profiles) {
+            let t = Instant::now();
+            let (c, p) = if is_silent { ([0.0; N_CHROMA], [0.0; N_CHROMA]) } else { m.map(&ws.power, &mut ws.mapper) };
+            chroma.push(c);
+            melody.push(p);
+            *mapping += t.elapsed();
+        }
+    }
+    Ok(Analysed { first_frame: batch.first_frame, energy_db, silent, profiles })
+}
+
+/// Mean square to dBFS, floored at [`ENERGY_FLOOR_DB`] (never NaN or -inf).
+fn energy_db_of(mean_square: f64) -> f32 {
+    let db = 10.0 * mean_square.log10();
+    if db.is_nan() { ENERGY_FLOOR_DB } else { (db as f32).max(ENERGY_FLOOR_DB) }
+}
+
+/// Reassembles batch results in frame order and runs the tuning stage.
+struct Collector {
+    geometry: FrameGeometry,
+    n_keep: usize,
+    chroma_midi: (u8, u8),
+    octave_weight: Option<OctaveWeight>,
+    melody_cfg: MelodyConfig,
+    span_frames: usize,
+    mapper: Option<Arc<PitchMapper>>,
+    tuning_cents: f32,
+    estimator: TuningEstimator,
+    /// Spectra (`n_keep` bins each) of the non-silent frames awaiting the tuning, and their frames.
+    buffered: Vec<f32>,
+    buffered_frames: Vec<usize>,
+    waiting: BTreeMap<usize, BatchOut>,
+    next_index: usize,
+    scratch: MapperScratch,
+    timings: Timings,
+    energy_db: Vec<f32>,
+    chroma: Vec<[f32; N_CHROMA]>,
+    melody: Vec<[f32; N_CHROMA]>,
+}
+
+impl Collector {
+    fn new(cfg: &FeatureConfig, geometry: FrameGeometry, n_keep: usize) -> Self {
+        Self {
+            geometry,
+            n_keep,
+            chroma_midi: cfg.chroma_midi,
+            octave_weight: cfg.octave_weight,
+            melody_cfg: cfg.melody.clone(),
+            span_frames: ((cfg.tuning_span_s / cfg.hop_s).ceil() as usize).max(1),
+            mapper: None,
+            tuning_cents: 0.0,
+            estimator: TuningEstimator::new(&geometry),
+            buffered: Vec::new(),
+            buffered_frames: Vec::new(),
+            waiting: BTreeMap::new(),
+            next_index: 0,
+            scratch: MapperScratch::default(),
+            timings: Timings::default(),
+            energy_db: Vec::new(),
+            chroma: Vec::new(),
+            melody: Vec::new(),
+        }
+    }
+
+    fn set_mapper(&mut self, mapper: Arc<PitchMapper>, cents: f32) {
+        self.scratch = mapper.scratch();
+        self.mapper = Some(mapper);
+        self.tuning_cents = cents;
+    }
+
+    /// Takes one finished batch (in any order) and processes every batch now in sequence.
+    /// Returns the batch's sample buffer for reuse.
+    fn accept(&mut self, mut out: BatchOut) -> Result<Vec<f32>> {
+        self.timings.fft += out.fft;
+        self.timings.mapping += out.mapping;
+        let samples = std::mem::take(&mut out.samples);
+        self.waiting.insert(out.index, out);
+        while let Some(next) = self.waiting.remove(&self.next_index) {
+            self.next_index += 1;
+            self.take_in_order(next.result?);
+        }
+        Ok(samples)
+    }
+
+    fn take_in_order(&mut self, batch: Analysed) {
+        debug_assert_eq!(batch.first_frame, self.energy_db.len());
+        self.energy_db.extend_from_slice(&batch.energy_db);
+        match batch.profiles {
+            Profiles::Mapped { chroma, melody } => {
+                self.chroma.extend(chroma);
+                self.melody.extend(melody);
+            }
+            Profiles::Spectra(spectra) => {
+                for (i, spectrum) in spectra.chunks_exact(self.n_keep).enumerate() {
+                    let frame = batch.first_frame + i;
+                    let (c, m) = if batch.silent[i] {
+                        ([0.0; N_CHROMA], [0.0; N_CHROMA])
+                    } else if let Some(mapper) = &self.mapper {
+                        // Spawned before the tuning was known: map it here.
+                        let t = Instant::now();
+                        let profiles = mapper.map(spectrum, &mut self.scratch);
+                        self.timings.mapping += t.elapsed();
+                        profiles
+                    } else {
+                        let t = Instant::now();
+                        self.estimator.add_frame(spectrum);
+                        self.buffered.extend_from_slice(spectrum);
+                        self.buffered_frames.push(frame);
+                        self.timings.mapping += t.elapsed();
+                        ([0.0; N_CHROMA], [0.0; N_CHROMA])
+                    };
+                    self.chroma.push(c);
+                    self.melody.push(m);
+                    if self.mapper.is_none() && self.buffered_frames.len() >= self.span_frames {
+                        self.settle_tuning();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fixes the tuning from the evidence so far, builds the mapper and maps the buffered frames.
+    fn settle_tuning(&mut self) {
+        let t = Instant::now();
+        let cents = self.estimator.estimate().unwrap_or(0.0);
+        let mapper =
+            Arc::new(PitchMapper::new(&self.geometry, self.chroma_midi, self.octave_weight, &self.melody_cfg, cents));
+        let mapped: Vec<([f32; N_CHROMA], [f32; N_CHROMA])> = self
+            .buffered
+            .par_chunks_exact(self.n_keep)
+            .map_init(|| mapper.scratch(), |scratch, spectrum| mapper.map(spectrum, scratch))
+            .collect();
+        for (&frame, (c, m)) in self.buffered_frames.iter().zip(mapped) {
+            self.chroma[frame] = c;
+            self.melody[frame] = m;
+        }
+        self.buffered = Vec::new();
+        self.buffered_frames = Vec::new();
+        self.set_mapper(mapper, cents);
+        self.timings.mapping += t.elapsed();
+    }
+
+    fn finish(mut self, cfg: &FeatureConfig, samples: u64) -> Result<(Features, ExtractStats)> {
+        if !self.waiting.is_empty() {
+            return Err(bad("batch sequence", self.next_index, "every batch to be analysed"));
+        }
+        if self.mapper.is_none() {
+            self.settle_tuning();
+        }
+        let frames = self.energy_db.len();
+        let features = Features {
+            hop_s: cfg.hop_s,
+            tuning_cents: self.tuning_cents,
+            chroma: self.chroma,
+            melody: self.melody,
+            energy_db: self.energy_db,
+        };
+        let stats = ExtractStats { samples, sample_rate: 0, frames, timings: self.timings };
+        Ok((features, stats))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::MemorySource;
+
+    fn sine(hz: f64, sr: u32, seconds: f64, amp: f32) -> Vec<f32> {
+        let n = (seconds * f64::from(sr)) as usize;
+        (0..n).map(|i| amp * (std::f64::consts::TAU * hz * i as f64 / f64::from(sr)).sin() as f32).collect()
+    }
+
+    #[test]
+    fn block_size_does_not_change_the_result() -> Result<()> {
+        let x = sine(440.0, 8000, 20.0, 0.5);
+        let cfg = FeatureConfig { tuning_span_s: 3.0, ..FeatureConfig::default() };
+        let whole = extract(&mut MemorySource::with_block(x.clone(), 8000, x.len()), &cfg)?;
+        for block in [1usize, 37, 4096] {
+            let f = extract(&mut MemorySource::with_block(x.clone(), 8000, block), &cfg)?;
+            assert_eq!(f, whole, "block size {block}");
+        }
+        assert_eq!(whole.chroma.len(), 201);
+        Ok(())
+    }
+
+    #[test]
+    fn energy_is_rms_in_dbfs() -> Result<()> {
+        let f = extract(&mut MemorySource::new(sine(1000.0, 16_000, 2.0, 1.0), 16_000), &FeatureConfig::default())?;
+        // A full-scale sine has RMS 1/sqrt(2): -3.01 dBFS.
+        assert!((f.energy_db[10] + 3.01).abs() < 0.05, "{}", f.energy_db[10]);
+        let silent = extract(&mut MemorySource::new(vec![0.0; 16_000], 16_000), &FeatureConfig::default())?;
+        assert!(silent.energy_db.iter().all(|&d| d == ENERGY_FLOOR_DB));
+        Ok(())
+    }
+
+    #[test]
+    fn invalid_configs_name_the_parameter() {
+        let cases = [
+            FeatureConfig { hop_s: 0.0, ..FeatureConfig::default() },
+            FeatureConfig { hop_s: f64::NAN, ..FeatureConfig::default() },
+            FeatureConfig { window_s: 5.0, ..FeatureConfig::default() },
+            FeatureConfig { tuning: Tuning::Fixed(70.0), ..FeatureConfig::default() },
+            FeatureConfig { tuning_span_s: -1.0, ..FeatureConfig::default() },
+            FeatureConfig { silence_db: 3.0, ..FeatureConfig::default() },
+            FeatureConfig { chroma_midi: (60, 64), ..FeatureConfig::default() },
+            FeatureConfig {
+                melody: MelodyConfig { alpha: 0.0, ..MelodyConfig::default() },
+                ..FeatureConfig::default()
+            },
+            FeatureConfig {
+                octave_weight: Some(OctaveWeight { centre_hz: -1.0, width_octaves: 2.0 }),
+                ..FeatureConfig::default()
+            },
+        ];
+        for cfg in cases {
+            let r = extract(&mut MemorySource::new(vec![0.0; 100], 8000), &cfg);
+            assert!(matches!(r, Err(Error::BadParam { .. })), "{cfg:?}");
+        }
+        let r = extract(&mut MemorySource::new(vec![0.0; 100], 0), &FeatureConfig::default());
+        assert!(matches!(r, Err(Error::BadParam { .. })));
+    }
+
+    #[test]
+    fn empty_input_gives_no_frames() -> Result<()> {
+        let (f, stats) = extract_timed(&mut MemorySource::new(Vec::new(), 44_100), &FeatureConfig::default())?;
+        assert!(f.chroma.is_empty() && f.melody.is_empty() && f.energy_db.is_empty());
+        assert_eq!((stats.samples, stats.frames), (0, 0));
+        Ok(())
+    }
 }

@@ -4,11 +4,17 @@
 //! per-frame features ([`features::Features`]) -> motifs -> a [`report`] document.
 #![forbid(unsafe_code)]
 
+pub mod chroma;
 pub mod cues;
 pub mod decode;
 pub mod error;
+pub mod eval;
+pub mod export;
 pub mod features;
 pub mod motif;
+pub mod pipeline;
+pub mod report;
 pub mod source;
+pub mod stft;
 
 pub use error::{Error, Result};

@@ -128,11 +128,8 @@ fn tile_seeds(
     }
     let background = tile_background(&best, a, b, &rows, &cols);
     let cut = background + cfg.threshold * (1.0 - background);
-    let steps: Vec<Vec<usize>> = cfg
-        .tempos
-        .iter()
-        .map(|&t| (0..len).map(|k| (k as f32 * t).round() as usize).collect())
-        .collect();
+    let steps: Vec<Vec<usize>> =
+        cfg.tempos.iter().map(|&t| (0..len).map(|k| (k as f32 * t).round() as usize).collect()).collect();
     for i in rows.start..r_end {
         let r = i - rows.start;
         if r + len > nr {
@@ -388,7 +385,10 @@ mod tests {
         a.splice(70..70, motif.iter().cloned());
         a.splice(10..10, motif.iter().cloned());
         let found = align(&a, &a, true, &cfg());
-        assert!(found.iter().any(|al| (al.a_start as i64 - 10).abs() <= 1 && (al.b_start - 90.0).abs() <= 1.5), "{found:?}");
+        assert!(
+            found.iter().any(|al| (al.a_start as i64 - 10).abs() <= 1 && (al.b_start - 90.0).abs() <= 1.5),
+            "{found:?}"
+        );
         assert!(found.iter().all(|al| al.b_start >= al.a_end as f64));
     }
 }

@@ -69,7 +69,9 @@ pub fn group(links: &[Link]) -> Vec<Vec<Member>> {
     let mut uf = UnionFind::new(spans.len());
     let mut order: Vec<usize> = (0..spans.len()).collect();
     order.sort_by(|&x, &y| {
-        (spans[x].track, spans[x].start_s).partial_cmp(&(spans[y].track, spans[y].start_s)).unwrap_or(std::cmp::Ordering::Equal)
+        (spans[x].track, spans[x].start_s)
+            .partial_cmp(&(spans[y].track, spans[y].start_s))
+            .unwrap_or(std::cmp::Ordering::Equal)
     });
     for (n, &x) in order.iter().enumerate() {
         for &y in &order[n + 1..] {
@@ -108,7 +110,9 @@ pub fn group(links: &[Link]) -> Vec<Vec<Member>> {
     }
     let mut by_start: Vec<usize> = (0..nodes.len()).collect();
     by_start.sort_by(|&x, &y| {
-        (nodes[x].track, nodes[x].start_s).partial_cmp(&(nodes[y].track, nodes[y].start_s)).unwrap_or(std::cmp::Ordering::Equal)
+        (nodes[x].track, nodes[x].start_s)
+            .partial_cmp(&(nodes[y].track, nodes[y].start_s))
+            .unwrap_or(std::cmp::Ordering::Equal)
     });
     let mut key: Vec<Option<usize>> = vec![None; nodes.len()];
     let mut families = Vec::new();
@@ -133,7 +137,9 @@ pub fn group(links: &[Link]) -> Vec<Vec<Member>> {
             }
         }
         family.sort_by(|&x, &y| {
-            (nodes[x].track, nodes[x].start_s).partial_cmp(&(nodes[y].track, nodes[y].start_s)).unwrap_or(std::cmp::Ordering::Equal)
+            (nodes[x].track, nodes[x].start_s)
+                .partial_cmp(&(nodes[y].track, nodes[y].start_s))
+                .unwrap_or(std::cmp::Ordering::Equal)
         });
         let kept = drop_overlaps(&family, &nodes, &best_score);
         if kept.len() < 2 {

@@ -75,13 +75,15 @@ fn scan(query: &[Frame], seq: &MatchSequence, tempos: &[f32], threshold: f32) ->
             if last.round() as usize >= n {
                 continue;
             }
-            for shift in 0..12 {
-                let mut acc = 0f32;
-                for (k, qf) in query.iter().enumerate() {
-                    let x = (j as f64 + k as f64 * t).round() as usize;
-                    acc += dot(qf, &rotated[x][shift]);
+            let mut acc = [0f32; 12];
+            for (k, qf) in query.iter().enumerate() {
+                let x = (j as f64 + k as f64 * t).round() as usize;
+                for (a, rf) in acc.iter_mut().zip(&rotated[x]) {
+                    *a += dot(qf, rf);
                 }
-                let v = acc / lq as f32;
+            }
+            for (shift, a) in acc.iter().enumerate() {
+                let v = a / lq as f32;
                 if top.is_none_or(|h| v > h.value) {
                     top = Some(Hit { start: j as f64, tempo: t, shift, value: v, score: 0.0 });
                 }

@@ -1,0 +1,1 @@
+"""Synthetic soundtrack, benchmark and episode generator used by scripts/gen_score.py."""

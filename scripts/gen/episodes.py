@@ -1,0 +1,259 @@
+"""Synthetic episodes: dialogue scenes, room noise, silences and effects with track excerpts as cues."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import audio_io
+from .speech import dialogue, random_speaker, room_noise
+from .synth import colored_noise, db, rms
+
+SPEECH_DBFS = -26.0  # RMS of active speech; music levels are set relative to it
+MIN_CUE_S = 8.0
+
+
+@dataclass
+class EpisodeConfig:
+    """What to generate."""
+
+    seed: int
+    count: int
+    minutes: float = 10.0
+    sr: int = 22050
+    channels: int = 1
+    formats: tuple[str, ...] = ("wav",)
+    unused_share: float = 0.25
+
+
+def _track_files(tracks_dir: Path) -> list[str]:
+    """The tracks of a generated score (truth.json order), else every audio file in the folder."""
+    truth = tracks_dir / "truth.json"
+    if truth.is_file():
+        doc = json.loads(truth.read_text())
+        if doc.get("tracks"):
+            return [t["file"] for t in doc["tracks"]]
+    return sorted(p.name for p in tracks_dir.iterdir() if p.suffix.lstrip(".").lower() in audio_io.FORMATS)
+
+
+def _smooth(x: np.ndarray, width: int) -> np.ndarray:
+    """Centred moving average (a cumulative sum keeps it linear in the signal length)."""
+    if width < 2:
+        return x
+    c = np.concatenate([[0.0], np.cumsum(x, dtype=np.float64)])
+    half = width // 2
+    hi = np.minimum(np.arange(x.size) + width - half, x.size)
+    lo = np.maximum(np.arange(x.size) - half, 0)
+    return ((c[hi] - c[lo]) / width).astype(np.float32)
+
+
+def _effect(kind: str, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """A short sound effect: a door thud, footsteps or a clink."""
+    if kind == "thud":
+        n = int(0.4 * sr)
+        t = np.arange(n) / sr
+        x = colored_noise(n, rng, 2.0) * np.exp(-t / 0.06)
+        return x + 0.8 * np.sin(2 * np.pi * rng.uniform(50, 90) * t) * np.exp(-t / 0.1)
+    if kind == "steps":
+        step = float(rng.uniform(0.45, 0.6))
+        count = int(rng.integers(3, 9))
+        n = int((step * count + 0.2) * sr)
+        x = np.zeros(n)
+        for k in range(count):
+            i = int(k * step * sr)
+            m = int(0.05 * sr)
+            x[i : i + m] += colored_noise(m, rng, 1.0) * np.exp(-np.arange(m) / (0.008 * sr))
+        return x
+    n = int(1.0 * sr)
+    t = np.arange(n) / sr
+    f = rng.uniform(1800, 3200)
+    return sum(np.sin(2 * np.pi * f * r * t) * np.exp(-t / 0.25 * (1 + r)) for r in (1.0, 2.3, 3.9))
+
+
+def _plan_cues(rng, total: float, plays: dict[int, int], durations: list[float]) -> list[dict]:
+    """Cue placements; `plays` (track -> times played so far) steers towards rarely played tracks."""
+    cues = []
+    t = float(rng.uniform(2.0, 30.0))
+    played = sorted(plays)
+    while True:
+        w = np.array([1.0 / (1 + plays[i]) for i in played])
+        track = played[int(rng.choice(len(played), p=w / w.sum()))]
+        dur = durations[track]
+        start = (
+            0.0 if rng.random() < 0.4 or dur < 2 * MIN_CUE_S else float(rng.uniform(0, dur - MIN_CUE_S - 1))
+        )
+        remaining = dur - start
+        length = remaining if rng.random() < 0.3 else float(rng.uniform(MIN_CUE_S, min(remaining, 75.0)))
+        length = min(length, total - 1.0 - t)
+        if length < MIN_CUE_S:
+            break
+        plays[track] += 1
+        cues.append(
+            {
+                "track": track,
+                "start_s": t,
+                "track_start_s": start,
+                "length": length,
+                "fade_in_s": float(rng.uniform(0.5, 3.0)) if rng.random() < 0.5 else 0.01,
+                "fade_out_s": float(rng.uniform(1.0, 4.0)) if rng.random() < 0.6 else 0.03,
+                "msr_db": float(rng.uniform(-3.0, 6.0)),
+                "duck_db": float(rng.uniform(4.0, 9.0)) if rng.random() < 0.6 else 0.0,
+            }
+        )
+        t += length + float(rng.uniform(4.0, 60.0))
+    return cues
+
+
+def make_episode(
+    rng: np.random.Generator, cfg: EpisodeConfig, tracks: list[np.ndarray], plays: dict[int, int]
+) -> tuple[np.ndarray, list[dict], list[dict]]:
+    """One episode (channels x samples) with its cues and scenes."""
+    sr = cfg.sr
+    total = cfg.minutes * 60.0
+    n = int(total * sr)
+    speech = np.zeros(n, dtype=np.float32)
+    ambience = np.zeros(n, dtype=np.float32)
+    talking = np.zeros(n, dtype=np.float32)
+    scenes = []
+    cast = [random_speaker(rng) for _ in range(int(rng.integers(3, 6)))]
+    t = 0.0
+    while t < total:
+        length = min(float(rng.uniform(20.0, 90.0)), total - t)
+        i0, i1 = int(t * sr), int((t + length) * sr)
+        noise_db = float(rng.uniform(-52.0, -40.0))
+        ambience[i0:i1] = room_noise(i1 - i0, sr, rng) * db(noise_db)
+        scene = {"start_s": round(t, 3), "end_s": round(t + length, 3), "room_noise_dbfs": round(noise_db, 1)}
+        if rng.random() < 0.75:
+            who = [
+                cast[int(k)]
+                for k in rng.choice(len(cast), size=min(len(cast), int(rng.integers(2, 4))), replace=False)
+            ]
+            voice, spans = dialogue(length, sr, rng, who, density=float(rng.uniform(0.5, 0.85)))
+            speech[i0 : i0 + voice.size] += (voice * db(SPEECH_DBFS)).astype(np.float32)[: n - i0]
+            for a, b in spans:
+                talking[i0 + int(a * sr) : i0 + int(b * sr)] = 1.0
+            scene["dialogue"] = True
+        else:
+            scene["dialogue"] = False
+        if rng.random() < 0.3 and length > 10:
+            # A moment of digital silence at the scene change.
+            gap = float(rng.uniform(0.5, 2.5))
+            g0 = int((t + length - gap) * sr)
+            speech[g0:i1] = 0.0
+            ambience[g0:i1] = 0.0
+            talking[g0:i1] = 0.0
+            scene["silence_s"] = round(gap, 3)
+        scenes.append(scene)
+        t += length
+    effects = np.zeros(n, dtype=np.float32)
+    t = float(rng.uniform(10, 60))
+    while t < total - 2:
+        fx = _effect(str(rng.choice(["thud", "steps", "clink"])), sr, rng)
+        fx = fx / (np.max(np.abs(fx)) or 1.0) * db(SPEECH_DBFS + float(rng.uniform(3, 12)))
+        i = int(t * sr)
+        effects[i : i + fx.size] += fx[: n - i].astype(np.float32)
+        t += float(rng.uniform(20, 90))
+
+    music = np.zeros((cfg.channels, n), dtype=np.float32)
+    cues = _plan_cues(rng, total, plays, [x.shape[1] / sr for x in tracks])
+    duck_env = _smooth(talking, int(0.4 * sr))
+    for c in cues:
+        src = tracks[c["track"]]
+        j0 = int(c["track_start_s"] * sr)
+        m = int(c["length"] * sr)
+        x = src[:, j0 : j0 + m].astype(np.float32)
+        m = x.shape[1]
+        level = rms(x.mean(axis=0))
+        x *= db(SPEECH_DBFS + c["msr_db"]) / (level or 1.0)
+        tt = np.arange(m) / sr
+        env = np.clip(tt / c["fade_in_s"], 0, 1) * np.clip((m / sr - tt) / c["fade_out_s"], 0, 1)
+        i0 = int(c["start_s"] * sr)
+        if c["duck_db"] > 0:
+            env = env * (1.0 - (1.0 - db(-c["duck_db"])) * duck_env[i0 : i0 + m])
+        music[:, i0 : i0 + m] += x * env.astype(np.float32)[None, :]
+        c["end_s"] = c["start_s"] + m / sr
+    mix = music + (speech + ambience + effects)[None, :]
+    peak = float(np.max(np.abs(mix)))
+    if peak > 0.98:
+        mix *= 0.98 / peak
+    return mix, cues, scenes
+
+
+def generate_episodes(cfg: EpisodeConfig, tracks_dir: Path, out: Path, log=print) -> dict:
+    """Writes the episodes and cuetruth.json into `out`; returns the document."""
+    out.mkdir(parents=True, exist_ok=True)
+    names = _track_files(tracks_dir)
+    if len(names) < 2:
+        raise SystemExit(f"{tracks_dir}: need at least 2 tracks, found {len(names)}")
+    tracks = [audio_io.decode(tracks_dir / name, cfg.sr, cfg.channels)[0] for name in names]
+    seeds = np.random.SeedSequence(cfg.seed).spawn(1 + cfg.count)
+    rng = np.random.default_rng(seeds[0])
+    n_unused = max(1, int(round(cfg.unused_share * len(names))))
+    unused = sorted(rng.choice(len(names), size=n_unused, replace=False).tolist())
+    plays = {i: 0 for i in range(len(names)) if i not in unused}
+    episodes = []
+    for e in range(cfg.count):
+        erng = np.random.default_rng(seeds[1 + e])
+        mix, cues, scenes = make_episode(erng, cfg, tracks, plays)
+        fmt = cfg.formats[e % len(cfg.formats)]
+        path = out / f"ep{e + 1:02d}.{fmt}"
+        audio_io.encode(
+            path,
+            mix,
+            cfg.sr,
+            {"title": f"Episode {e + 1}", "album": "Leitmotif Synthetic Series"},
+            video=fmt in ("mp4", "mkv"),
+        )
+        doc_cues = []
+        for c in sorted(cues, key=lambda c: c["start_s"]):
+            doc_cues.append(
+                {
+                    "track": names[c["track"]],
+                    "start_s": round(c["start_s"], 3),
+                    "end_s": round(c["end_s"], 3),
+                    "track_start_s": round(c["track_start_s"], 3),
+                    "transpose": 0,
+                    "msr_db": round(c["msr_db"], 2),
+                    "fade_in_s": round(c["fade_in_s"], 2),
+                    "fade_out_s": round(c["fade_out_s"], 2),
+                    "duck_db": round(c["duck_db"], 2),
+                    "to_track_end": bool(
+                        c["track_start_s"] + c["end_s"] - c["start_s"]
+                        >= tracks[c["track"]].shape[1] / cfg.sr - 0.01
+                    ),
+                }
+            )
+        episodes.append(
+            {
+                "path": path.name,
+                "duration_s": round(mix.shape[1] / cfg.sr, 3),
+                "cues": doc_cues,
+                "scenes": scenes,
+            }
+        )
+        log(f"  {path.name}  {mix.shape[1] / cfg.sr / 60:.1f} min  {len(doc_cues)} cues")
+    doc = {
+        "schema": "leitmotif.cuetruth/1",
+        "generator": {
+            "script": "scripts/gen_score.py episodes",
+            "seed": cfg.seed,
+            "ffmpeg": audio_io.ffmpeg_version(),
+            "sample_rate": cfg.sr,
+            "channels": cfg.channels,
+            "speech_dbfs": SPEECH_DBFS,
+            "msr": "music RMS over the excerpt (before fades and ducking) minus active-speech RMS, dB",
+        },
+        "tracks_dir": os.path.relpath(tracks_dir.resolve(), out.resolve()),
+        "tracks": [
+            {"file": name, "duration_s": round(x.shape[1] / cfg.sr, 3), "plays": plays.get(i, 0)}
+            for i, (name, x) in enumerate(zip(names, tracks))
+        ],
+        "unused_tracks": [names[i] for i in unused],
+        "episodes": episodes,
+    }
+    (out / "cuetruth.json").write_text(json.dumps(doc, indent=1) + "\n")
+    return doc

@@ -1,0 +1,392 @@
+//! The command line: clap's `Cli` with one subcommand per contract command, turned into the
+//! library's plain config structs, plus printing of documents and summaries.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use leitmotif::Error;
+use leitmotif::cues::CueConfig;
+use leitmotif::eval;
+use leitmotif::export::{self, ChromaConfig, ChromaFormat};
+use leitmotif::features::FeatureConfig;
+use leitmotif::motif::MotifConfig;
+use leitmotif::pipeline::{self, AnalyzeConfig, CuesConfig, FindConfig, QuerySpec};
+use leitmotif::report::output::Destination;
+use leitmotif::report::{self, ErrorEntry, html, json, text};
+
+/// Finds where the themes of a soundtrack recur.
+///
+/// Decodes audio files (FLAC, MP3, Ogg Vorbis, WAV, AAC/MP4, Matroska ...), extracts chroma
+/// features, and finds melodic motifs that recur across and within tracks, whatever their key,
+/// tempo or arrangement.
+#[derive(Debug, Parser)]
+#[command(name = "leitmotif", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Discover motifs that recur across and within the given tracks.
+    Analyze(AnalyzeArgs),
+    /// Find every occurrence of one motif (a whole file or a span of it) in the given tracks.
+    Find(FindArgs),
+    /// Find where the given tracks play inside long episode audio (a cue sheet).
+    Cues(CuesArgs),
+    /// Write the chroma features of each file.
+    Chroma(ChromaArgs),
+    /// Score a report against ground truth; the last line is the F1 summary.
+    Eval(EvalArgs),
+}
+
+/// Where documents go.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Write the JSON document to FILE (`-` for standard output). Without it, a readable summary
+    /// is printed.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<String>,
+    /// Write a self-contained HTML summary to FILE (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<String>,
+    /// Print no summary (errors are still reported on standard error).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Options of `analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Audio files, or folders searched recursively for audio files.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Shortest motif reported, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = MotifConfig::default().min_len_s, value_parser = positive_seconds)]
+    pub min_len: f64,
+    /// Similarity in [0, 1] a recurrence must reach; lower finds more, and more false motifs.
+    #[arg(long, value_name = "X", default_value_t = MotifConfig::default().threshold, value_parser = unit_interval)]
+    pub threshold: f32,
+    /// Report at most this many motifs (the most frequent first).
+    #[arg(long, value_name = "N", default_value_t = MotifConfig::default().max_motifs, value_parser = at_least_one)]
+    pub max_motifs: usize,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Options of `find`.
+#[derive(Debug, Args)]
+pub struct FindArgs {
+    /// The motif: a whole file, or FILE@START-END with times as seconds, m:ss or h:mm:ss
+    /// (e.g. `theme.flac@1:02-1:09.5`).
+    #[arg(long, value_name = "FILE[@START-END]", value_parser = query_spec)]
+    pub query: QuerySpec,
+    /// Audio files, or folders searched recursively, to search in.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Similarity in [0, 1] an occurrence must reach.
+    #[arg(long, value_name = "X", default_value_t = MotifConfig::default().threshold, value_parser = unit_interval)]
+    pub threshold: f32,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Options of `cues`.
+#[derive(Debug, Args)]
+#[command(after_help = "The values after --tracks run up to the next option or `--`; the episodes follow. \
+    When no episode is given apart from them, a leading folder is the tracks and the rest are episodes, \
+    or else the last value is the episode: `cues --tracks ost/ ep01.mkv ep02.mkv`, \
+    `cues --tracks a.flac b.flac ep01.mkv`, `cues --tracks a.flac b.flac -- ep01.mkv ep02.mkv`.")]
+pub struct CuesArgs {
+    /// The tracks (files, or folders searched recursively) to look for.
+    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    pub tracks: Vec<PathBuf>,
+    /// Episode audio or video files (or folders) to search.
+    #[arg(value_name = "EPISODE")]
+    pub episodes: Vec<PathBuf>,
+    /// Shortest cue reported, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = CueConfig::default().min_len_s, value_parser = positive_seconds)]
+    pub min_len: f64,
+    /// Similarity in [0, 1] a cue must reach.
+    #[arg(long, value_name = "X", default_value_t = CueConfig::default().threshold, value_parser = unit_interval)]
+    pub threshold: f32,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Output formats of `chroma`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// One JSON document per file, frames inline.
+    Json,
+    /// CSV (time_s + 12 pitch classes) with a JSON sidecar.
+    Csv,
+    /// NumPy float32 array (frames x 12) with a JSON sidecar.
+    Npy,
+}
+
+/// Options of `chroma`.
+#[derive(Debug, Args)]
+pub struct ChromaArgs {
+    /// Audio files (folders are searched recursively).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Folder to write into (created when missing). Files are named `<stem>.chroma.<format>`.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Json)]
+    pub format: FormatArg,
+    /// Print the time spent per stage and the speed relative to real time.
+    #[arg(long)]
+    pub timings: bool,
+    /// Print nothing but errors (and timings when asked).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Options of `eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Ground truth (`leitmotif.truth/1` or `leitmotif.cuetruth/1`).
+    #[arg(long, value_name = "TRUTH.json")]
+    pub truth: PathBuf,
+    /// The document to score (`leitmotif.report/1` or `leitmotif.cues/1`).
+    #[arg(value_name = "REPORT.json")]
+    pub report: PathBuf,
+}
+
+fn positive_seconds(text: &str) -> std::result::Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("expected a positive number of seconds, got {text:?}")),
+    }
+}
+
+fn unit_interval(text: &str) -> std::result::Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("expected a number in [0, 1], got {text:?}")),
+    }
+}
+
+fn at_least_one(text: &str) -> std::result::Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(v) if v >= 1 => Ok(v),
+        _ => Err(format!("expected a whole number of at least 1, got {text:?}")),
+    }
+}
+
+fn query_spec(text: &str) -> std::result::Result<QuerySpec, String> {
+    text.parse().map_err(|e: Error| e.to_string())
+}
+
+/// Runs the parsed command line.
+///
+/// # Errors
+/// The library's error when nothing could be analysed or written; printing errors.
+pub fn execute(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Analyze(a) => {
+            let cfg = AnalyzeConfig {
+                inputs: a.paths,
+                features: FeatureConfig::default(),
+                motif: MotifConfig {
+                    min_len_s: a.min_len,
+                    threshold: a.threshold,
+                    max_motifs: a.max_motifs,
+                    ..MotifConfig::default()
+                },
+            };
+            check_outputs(&a.output)?;
+            let report = pipeline::analyze(&cfg)?;
+            emit_report(&report, &a.output)
+        }
+        Command::Find(f) => {
+            let cfg = FindConfig {
+                query: f.query,
+                inputs: f.paths,
+                features: FeatureConfig::default(),
+                motif: MotifConfig { threshold: f.threshold, ..MotifConfig::default() },
+            };
+            check_outputs(&f.output)?;
+            let report = pipeline::find(&cfg)?;
+            emit_report(&report, &f.output)
+        }
+        Command::Cues(c) => run_cues(c),
+        Command::Chroma(c) => run_chroma(c),
+        Command::Eval(e) => {
+            let evaluation = eval::evaluate_files(&e.truth, &e.report)?;
+            print_stdout(&evaluation.render())?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Both documents cannot share standard output.
+fn check_outputs(out: &OutputArgs) -> Result<()> {
+    if out.json.as_deref() == Some("-") && out.html.as_deref() == Some("-") {
+        return Err(Error::BadParam {
+            name: "--html",
+            value: "-".to_owned(),
+            expected: "a file when --json already writes to standard output".to_owned(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn print_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+fn report_errors(errors: &[ErrorEntry]) {
+    for e in errors {
+        eprintln!("leitmotif: {}: {}", e.path, e.message);
+    }
+}
+
+/// Writes the JSON and HTML documents where asked, then the summary unless it would mix with
+/// a document on standard output.
+fn emit(
+    out: &OutputArgs,
+    errors: &[ErrorEntry],
+    json_text: impl Fn() -> String,
+    html_text: impl Fn() -> String,
+    summary: impl Fn() -> String,
+) -> Result<ExitCode> {
+    report_errors(errors);
+    let json_dest = out.json.as_deref().map(Destination::parse);
+    let html_dest = out.html.as_deref().map(Destination::parse);
+    if let Some(dest) = &json_dest {
+        dest.write(json_text().as_bytes())?;
+    }
+    if let Some(dest) = &html_dest {
+        dest.write(html_text().as_bytes())?;
+    }
+    let stdout_taken = json_dest.as_ref().is_some_and(Destination::is_stdout)
+        || html_dest.as_ref().is_some_and(Destination::is_stdout);
+    if !out.quiet && !stdout_taken {
+        print_stdout(&summary())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn emit_report(report: &report::Report, out: &OutputArgs) -> Result<ExitCode> {
+    emit(out, &report.errors, || json::to_json(report), || html::report_page(report), || text::summary(report, false))
+}
+
+/// Splits `cues` inputs when every value followed `--tracks` (see the after-help text).
+fn split_cue_inputs(tracks: Vec<PathBuf>, episodes: Vec<PathBuf>) -> Result<(Vec<PathBuf>, Vec<PathBuf>, bool)> {
+    if !episodes.is_empty() {
+        return Ok((tracks, episodes, false));
+    }
+    if tracks.len() < 2 {
+        return Err(Error::BadParam {
+            name: "EPISODE",
+            value: "(none)".to_owned(),
+            expected: "at least one episode after the tracks (e.g. `cues --tracks ost/ ep01.mkv`)".to_owned(),
+        }
+        .into());
+    }
+    let mut tracks = tracks;
+    let episodes = if tracks[0].is_dir() { tracks.split_off(1) } else { tracks.split_off(tracks.len() - 1) };
+    Ok((tracks, episodes, true))
+}
+
+fn join_paths(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+fn run_cues(c: CuesArgs) -> Result<ExitCode> {
+    check_outputs(&c.output)?;
+    let (tracks, episodes, guessed) = split_cue_inputs(c.tracks, c.episodes)?;
+    // With one value each there is nothing to choose; otherwise say how the values were split.
+    if guessed && tracks.len() + episodes.len() > 2 && !c.output.quiet {
+        eprintln!(
+            "leitmotif: note: tracks {}; episodes {} (put `--` before the episodes to choose)",
+            join_paths(&tracks),
+            join_paths(&episodes)
+        );
+    }
+    let cfg = CuesConfig {
+        tracks,
+        episodes,
+        features: FeatureConfig::default(),
+        cues: CueConfig { min_len_s: c.min_len, threshold: c.threshold, ..CueConfig::default() },
+    };
+    let report = pipeline::cues(&cfg)?;
+    emit(
+        &c.output,
+        &report.errors,
+        || json::to_json(&report),
+        || html::cues_page(&report),
+        || text::cue_sheet(&report, false),
+    )
+}
+
+fn secs(d: std::time::Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn run_chroma(c: ChromaArgs) -> Result<ExitCode> {
+    let cfg = ChromaConfig {
+        inputs: c.files,
+        out_dir: c.out,
+        format: match c.format {
+            FormatArg::Json => ChromaFormat::Json,
+            FormatArg::Csv => ChromaFormat::Csv,
+            FormatArg::Npy => ChromaFormat::Npy,
+        },
+        features: FeatureConfig::default(),
+    };
+    let t0 = Instant::now();
+    let (outputs, errors) = export::export_chroma(&cfg)?;
+    let wall = t0.elapsed();
+    for e in &errors {
+        eprintln!("leitmotif: {e}");
+    }
+    let mut text = String::new();
+    for o in &outputs {
+        if !c.quiet {
+            let files: Vec<String> = o.files.iter().map(|f| f.display().to_string()).collect();
+            text.push_str(&format!("{}: {} frames -> {}\n", o.input.display(), o.frames, files.join(", ")));
+        }
+        if c.timings {
+            text.push_str(&format!(
+                "  open {:.3} s, decode {:.3} s, features {:.3} s, write {:.3} s; {:.1} s of audio in {:.3} s: {:.1}x real time (RTF {:.4})\n",
+                secs(o.timings.open),
+                secs(o.timings.decode),
+                secs(o.timings.features),
+                secs(o.write),
+                o.duration_s,
+                secs(o.total()),
+                o.speed(),
+                1.0 / o.speed()
+            ));
+        }
+    }
+    if c.timings {
+        let audio: f64 = outputs.iter().map(|o| o.duration_s).sum();
+        let speed = if wall.as_secs_f64() > 0.0 { audio / wall.as_secs_f64() } else { f64::INFINITY };
+        text.push_str(&format!(
+            "total: {} file(s), {:.1} s of audio in {:.3} s wall clock ({} threads): {:.1}x real time (RTF {:.4})\n",
+            outputs.len(),
+            audio,
+            wall.as_secs_f64(),
+            rayon::current_num_threads(),
+            speed,
+            1.0 / speed
+        ));
+    }
+    print_stdout(&text)?;
+    Ok(ExitCode::SUCCESS)
+}

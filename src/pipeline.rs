@@ -1,0 +1,578 @@
+//! The batch pipeline: expands inputs into audio files, decodes and extracts features from each in
+//! parallel (one failure never stops the batch), and runs `analyze`, `find` and `cues` into
+//! documents.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::cues::{self, CueConfig};
+use crate::decode::{AudioInfo, AudioStream};
+use crate::error::{Error, Result};
+use crate::features::{self, FeatureConfig, Features};
+use crate::motif::{self, MotifConfig};
+use crate::report::{self, CueReport, EpisodeEntry, ErrorEntry, Params, Report, TrackEntry, format_time};
+use crate::source::SampleSource;
+
+/// File extensions (lower case) taken as audio when walking a folder. Files named explicitly
+/// are always tried, whatever their extension: the decoder probes by content.
+pub const AUDIO_EXTENSIONS: &[&str] = &[
+    "aac", "adts", "aif", "aifc", "aiff", "alac", "caf", "flac", "m4a", "m4b", "m4v", "mka", "mkv", "mov", "mp1",
+    "mp2", "mp3", "mp4", "oga", "ogg", "opus", "wav", "wave", "webm",
+];
+
+/// Whether `path` has one of [`AUDIO_EXTENSIONS`] (case-insensitive).
+pub fn has_audio_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| AUDIO_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(e)))
+}
+
+/// An input that could not be analysed, with the error that stopped it.
+#[derive(Debug)]
+pub struct InputError {
+    /// The file or folder.
+    pub path: PathBuf,
+    /// Why.
+    pub error: Error,
+}
+
+impl InputError {
+    /// The error's text without the leading path (the path is reported beside it).
+    pub fn message(&self) -> String {
+        let full = self.error.to_string();
+        let prefix = format!("{}: ", self.path.display());
+        full.strip_prefix(&prefix).map(str::to_owned).unwrap_or(full)
+    }
+
+    /// The `errors` entry of a document.
+    pub fn entry(&self) -> ErrorEntry {
+        ErrorEntry { path: self.path.display().to_string(), message: self.message() }
+    }
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message())
+    }
+}
+
+/// Wall-clock time spent on one file, per stage.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StageTimings {
+    /// Opening and probing the file (including its first packet).
+    pub open: Duration,
+    /// Decoding packets into mono blocks.
+    pub decode: Duration,
+    /// Feature extraction (everything in `extract` except pulling blocks).
+    pub features: Duration,
+}
+
+impl StageTimings {
+    /// All stages together.
+    pub fn total(&self) -> Duration {
+        self.open + self.decode + self.features
+    }
+}
+
+/// One decoded and analysed input file.
+#[derive(Debug, Clone)]
+pub struct Track {
+    /// The path as given or found.
+    pub path: PathBuf,
+    /// Stream properties and tags.
+    pub info: AudioInfo,
+    /// Per-frame features.
+    pub features: Features,
+    /// Corrupt packets skipped while decoding.
+    pub skipped_packets: usize,
+    /// Duration of the decoded audio, seconds.
+    pub duration_s: f64,
+    /// Time spent per stage.
+    pub timings: StageTimings,
+}
+
+impl Track {
+    /// What went wrong without stopping the analysis.
+    pub fn warnings(&self) -> Vec<String> {
+        if self.skipped_packets > 0 {
+            vec![format!("skipped {} corrupt packet(s)", self.skipped_packets)]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// This track's entry in a document, with index `id`.
+    pub fn entry(&self, id: usize) -> TrackEntry {
+        let warnings = self.warnings();
+        TrackEntry {
+            id,
+            path: self.path.display().to_string(),
+            duration_s: report::round_to(self.duration_s, 3),
+            sample_rate: self.info.sample_rate,
+            channels: self.info.channels,
+            title: self.info.tags.title.clone(),
+            artist: self.info.tags.artist.clone(),
+            album: self.info.tags.album.clone(),
+            codec: Some(self.info.codec.clone()).filter(|c| !c.is_empty()),
+            skipped_packets: self.skipped_packets,
+            tuning_cents: Some(report::round_to(f64::from(self.features.tuning_cents), 1)).filter(|c| c.is_finite()),
+            warnings,
+        }
+    }
+}
+
+/// Times how long the wrapped stream spends producing blocks, i.e. decoding.
+struct TimedSource<'a> {
+    inner: &'a mut AudioStream,
+    spent: Duration,
+}
+
+impl SampleSource for TimedSource<'_> {
+    fn sample_rate(&self) -> u32 {
+        self.inner.sample_rate()
+    }
+
+    fn next_block(&mut self) -> Result<Option<&[f32]>> {
+        let t = Instant::now();
+        let block = self.inner.next_block();
+        self.spent += t.elapsed();
+        block
+    }
+}
+
+/// Decodes `path` and extracts its features.
+///
+/// # Errors
+/// The decoder's or the extractor's typed error, naming the file.
+pub fn load_track(path: &Path, cfg: &FeatureConfig) -> Result<Track> {
+    let t0 = Instant::now();
+    let mut stream = AudioStream::open(path)?;
+    let open = t0.elapsed();
+    let t1 = Instant::now();
+    let mut timed = TimedSource { inner: &mut stream, spent: Duration::ZERO };
+    let features = features::extract(&mut timed, cfg)?;
+    let decode = timed.spent;
+    let features_time = t1.elapsed().saturating_sub(decode);
+    let info = stream.info().clone();
+    let decoded = stream.samples_decoded();
+    // Prefer what was actually decoded over what the container declares.
+    let duration_s = if decoded > 0 && info.sample_rate > 0 {
+        decoded as f64 / f64::from(info.sample_rate)
+    } else {
+        info.duration_s.unwrap_or(features.chroma.len() as f64 * features.hop_s)
+    };
+    Ok(Track {
+        path: path.to_path_buf(),
+        info,
+        features,
+        skipped_packets: stream.skipped_packets(),
+        duration_s,
+        timings: StageTimings { open, decode, features: features_time },
+    })
+}
+
+/// Expands inputs into the files to analyse, sorted by path without duplicates: files are taken
+/// as they are; folders are walked recursively (following symbolic links, skipping loops) for
+/// files with an audio extension.
+pub fn expand_inputs(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<InputError>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for input in inputs {
+        match std::fs::metadata(input) {
+            Err(source) => {
+                errors.push(InputError { path: input.clone(), error: Error::Io { path: input.clone(), source } })
+            }
+            Ok(meta) if meta.is_dir() => walk(input, &mut files, &mut errors),
+            Ok(_) => files.push(input.clone()),
+        }
+    }
+    files.sort();
+    files.dedup();
+    (files, errors)
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
+    let before = files.len();
+    for entry in walkdir::WalkDir::new(dir).follow_links(true).sort_by_file_name() {
+        match entry {
+            Ok(e) if e.file_type().is_file() && has_audio_extension(e.path()) => files.push(e.into_path()),
+            Ok(_) => {}
+            // A link back to an ancestor would walk forever; it adds no file, so skip it quietly.
+            Err(e) if e.loop_ancestor().is_some() => {}
+            Err(e) => {
+                let path = e.path().map_or_else(|| dir.to_path_buf(), Path::to_path_buf);
+                errors.push(InputError { path: path.clone(), error: Error::Io { path, source: e.into() } });
+            }
+        }
+    }
+    if files.len() == before {
+        errors.push(InputError { path: dir.to_path_buf(), error: Error::NoAudioFiles { path: dir.to_path_buf() } });
+    }
+}
+
+/// Decodes and analyses already expanded files in parallel, in their order.
+pub fn load_files(files: &[PathBuf], cfg: &FeatureConfig) -> (Vec<Track>, Vec<InputError>) {
+    let results: Vec<std::result::Result<Track, InputError>> =
+        files.par_iter().map(|p| load_track(p, cfg).map_err(|error| InputError { path: p.clone(), error })).collect();
+    let mut tracks = Vec::new();
+    let mut errors = Vec::new();
+    for r in results {
+        match r {
+            Ok(t) => tracks.push(t),
+            Err(e) => errors.push(e),
+        }
+    }
+    (tracks, errors)
+}
+
+/// Expands `inputs` (files, or folders walked recursively) and decodes and analyses every file
+/// in parallel. Tracks come sorted by path; every failure is one [`InputError`], sorted by path.
+pub fn load_tracks(inputs: &[PathBuf], cfg: &FeatureConfig) -> (Vec<Track>, Vec<InputError>) {
+    let (files, mut errors) = expand_inputs(inputs);
+    let (tracks, load_errors) = load_files(&files, cfg);
+    errors.extend(load_errors);
+    errors.sort_by(|a, b| a.path.cmp(&b.path));
+    (tracks, errors)
+}
+
+/// The error for a batch where nothing could be analysed: the one failure itself, or all of
+/// them on one line.
+pub fn nothing_analysed(mut errors: Vec<InputError>) -> Error {
+    if errors.len() == 1
+        && let Some(e) = errors.pop()
+    {
+        return e.error;
+    }
+    Error::NothingAnalysed { failures: errors.into_iter().map(|e| e.error).collect() }
+}
+
+fn bad_param(name: &'static str, value: impl ToString, expected: &str) -> Error {
+    Error::BadParam { name, value: value.to_string(), expected: expected.to_owned() }
+}
+
+/// Checks a motif configuration's user-facing values.
+///
+/// # Errors
+/// [`Error::BadParam`] naming the value and its bound.
+pub fn validate_motif_config(cfg: &MotifConfig) -> Result<()> {
+    if !(cfg.min_len_s.is_finite() && cfg.min_len_s > 0.0) {
+        return Err(bad_param("min_len_s", cfg.min_len_s, "a positive number of seconds"));
+    }
+    if !(0.0..=1.0).contains(&cfg.threshold) {
+        return Err(bad_param("threshold", cfg.threshold, "a number in [0, 1]"));
+    }
+    if cfg.max_motifs == 0 {
+        return Err(bad_param("max_motifs", cfg.max_motifs, "at least 1"));
+    }
+    Ok(())
+}
+
+fn validate_cue_config(cfg: &CueConfig) -> Result<()> {
+    if !(cfg.min_len_s.is_finite() && cfg.min_len_s > 0.0) {
+        return Err(bad_param("min_len_s", cfg.min_len_s, "a positive number of seconds"));
+    }
+    if !(0.0..=1.0).contains(&cfg.threshold) {
+        return Err(bad_param("threshold", cfg.threshold, "a number in [0, 1]"));
+    }
+    Ok(())
+}
+
+fn feature_params(params: &mut Params, cfg: &FeatureConfig) {
+    params.insert("window_s".to_owned(), cfg.window_s.into());
+    params.insert("hop_s".to_owned(), cfg.hop_s.into());
+}
+
+fn motif_params(cfg: &MotifConfig, features: &FeatureConfig) -> Params {
+    let mut params = match serde_json::to_value(cfg) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => Params::new(),
+    };
+    // The matcher's own hop is kept under its own name; the feature hop is `feature_hop_s`.
+    params.insert("feature_window_s".to_owned(), features.window_s.into());
+    params.insert("feature_hop_s".to_owned(), features.hop_s.into());
+    params
+}
+
+/// Settings of `analyze`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AnalyzeConfig {
+    /// Files or folders.
+    pub inputs: Vec<PathBuf>,
+    /// Feature extraction.
+    pub features: FeatureConfig,
+    /// Motif discovery.
+    pub motif: MotifConfig,
+}
+
+/// Discovers the motifs that recur across and within all input tracks.
+///
+/// # Errors
+/// [`Error::BadParam`] for an invalid configuration; when no input could be analysed, that
+/// input's error (or [`Error::NothingAnalysed`] listing all of them).
+pub fn analyze(cfg: &AnalyzeConfig) -> Result<Report> {
+    validate_motif_config(&cfg.motif)?;
+    let (tracks, errors) = load_tracks(&cfg.inputs, &cfg.features);
+    if tracks.is_empty() {
+        return Err(nothing_analysed(errors));
+    }
+    let refs: Vec<&Features> = tracks.iter().map(|t| &t.features).collect();
+    let motifs = motif::discover(&refs, &cfg.motif);
+    let entries = tracks.iter().enumerate().map(|(i, t)| t.entry(i)).collect();
+    Ok(report::build_report(
+        entries,
+        motifs,
+        motif_params(&cfg.motif, &cfg.features),
+        errors.iter().map(InputError::entry).collect(),
+    ))
+}
+
+/// Parses a time as seconds (`75.5`), `m:ss` (`1:15.5`) or `h:mm:ss` (`0:01:15.5`).
+///
+/// # Errors
+/// [`Error::BadParam`] when the text is none of these, negative, or has 60 or more in a
+/// minutes or seconds field after the first.
+pub fn parse_time(text: &str) -> Result<f64> {
+    let bad = || bad_param("time", text, "seconds, m:ss or h:mm:ss (e.g. 75, 1:15.5, 1:02:03)");
+    let parts: Vec<&str> = text.trim().split(':').collect();
+    if parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
+        return Err(bad());
+    }
+    let mut total = 0.0;
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        // Only the seconds field may have a fraction; every field is plain digits otherwise.
+        let ok = part.chars().all(|c| c.is_ascii_digit() || (last && c == '.'));
+        let v: f64 = if ok {
+            part.parse().map_err(|_| bad())?
+        } else {
+            return Err(bad());
+        };
+        if i > 0 && v >= 60.0 {
+            return Err(bad());
+        }
+        total = total * 60.0 + v;
+    }
+    if total.is_finite() { Ok(total) } else { Err(bad()) }
+}
+
+/// The query of `find`: a file and optionally a span of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuerySpec {
+    /// The query file.
+    pub path: PathBuf,
+    /// Start and end seconds; `None` means the whole file.
+    pub span: Option<(f64, f64)>,
+}
+
+impl FromStr for QuerySpec {
+    type Err = Error;
+
+    /// Parses `FILE[@START-END]`. The text after the last `@` is a span when it looks like one;
+    /// a file whose whole name contains `@` is still found when it exists.
+    fn from_str(text: &str) -> Result<Self> {
+        let whole = || Ok(Self { path: PathBuf::from(text), span: None });
+        let Some((file, span)) = text.rsplit_once('@') else {
+            return whole();
+        };
+        let looks_like_span = !span.is_empty() && span.chars().all(|c| c.is_ascii_digit() || ".:- ".contains(c));
+        if !looks_like_span || file.is_empty() || Path::new(text).exists() {
+            return whole();
+        }
+        let expected = "FILE@START-END with times as seconds, m:ss or h:mm:ss, START before END";
+        let (a, b) = span.split_once('-').ok_or_else(|| bad_param("query span", span, expected))?;
+        let (start, end) = (parse_time(a)?, parse_time(b)?);
+        if start >= end {
+            return Err(bad_param("query span", span, expected));
+        }
+        Ok(Self { path: PathBuf::from(file), span: Some((start, end)) })
+    }
+}
+
+impl QuerySpec {
+    /// The span to search for in a file of `duration_s` seconds decoded at `hop_s` per frame.
+    ///
+    /// # Errors
+    /// [`Error::BadParam`] when the span is empty or reaches past the end of the file (by more
+    /// than one frame, since durations are known to a frame).
+    pub fn resolve(&self, duration_s: f64, hop_s: f64) -> Result<(f64, f64)> {
+        let Some((start, end)) = self.span else {
+            return Ok((0.0, duration_s));
+        };
+        let tolerance = hop_s.max(0.0);
+        if !(start >= 0.0 && start < end && end <= duration_s + tolerance) {
+            return Err(Error::BadParam {
+                name: "query span",
+                value: format!("{}-{}", format_time(start), format_time(end)),
+                expected: format!(
+                    "start before end, inside {} which lasts {}",
+                    self.path.display(),
+                    format_time(duration_s)
+                ),
+            });
+        }
+        Ok((start, end.min(duration_s)))
+    }
+}
+
+/// Settings of `find`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindConfig {
+    /// The query.
+    pub query: QuerySpec,
+    /// Files or folders to search.
+    pub inputs: Vec<PathBuf>,
+    /// Feature extraction.
+    pub features: FeatureConfig,
+    /// Matching.
+    pub motif: MotifConfig,
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// Finds every occurrence of the query in the input tracks. The report lists the query's track
+/// first, then the searched tracks by path; its one motif starts with the query span. When the
+/// query file is among the inputs it is searched too (other places in it).
+///
+/// # Errors
+/// The query's error when it cannot be analysed; [`Error::BadParam`] for a span outside the
+/// file or an invalid configuration; the inputs' error when none of them could be analysed.
+pub fn find(cfg: &FindConfig) -> Result<Report> {
+    validate_motif_config(&cfg.motif)?;
+    let query = load_track(&cfg.query.path, &cfg.features)?;
+    let (start_s, end_s) = cfg.query.resolve(query.duration_s, query.features.hop_s)?;
+    let (files, mut errors) = expand_inputs(&cfg.inputs);
+    let query_searched = files.iter().any(|f| same_file(f, &query.path));
+    let others: Vec<PathBuf> = files.into_iter().filter(|f| !same_file(f, &query.path)).collect();
+    let (loaded, load_errors) = load_files(&others, &cfg.features);
+    errors.extend(load_errors);
+    errors.sort_by(|a, b| a.path.cmp(&b.path));
+    if loaded.is_empty() && !query_searched {
+        return Err(nothing_analysed(errors));
+    }
+    let mut tracks = vec![query];
+    tracks.extend(loaded);
+    // Report index of each searched track, in the order handed to the matcher.
+    let searched: Vec<usize> = (usize::from(!query_searched)..tracks.len()).collect();
+    let refs: Vec<&Features> = searched.iter().map(|&i| &tracks[i].features).collect();
+    let found = motif::find(&tracks[0].features, start_s, end_s, &refs, &cfg.motif)
+        .into_iter()
+        .filter_map(|mut o| {
+            o.track = if o.track == usize::MAX { 0 } else { *searched.get(o.track)? };
+            Some(o)
+        })
+        .collect();
+    let motif = report::query_motif(0, start_s, end_s, found, tracks.len());
+    let mut params = motif_params(&cfg.motif, &cfg.features);
+    params.insert("query".to_owned(), tracks[0].path.display().to_string().into());
+    params.insert("query_start_s".to_owned(), report::round_to(start_s, 3).into());
+    params.insert("query_end_s".to_owned(), report::round_to(end_s, 3).into());
+    let entries = tracks.iter().enumerate().map(|(i, t)| t.entry(i)).collect();
+    let mut report = report::build_report(entries, Vec::new(), params, errors.iter().map(InputError::entry).collect());
+    report.motifs = motif.into_iter().collect();
+    Ok(report)
+}
+
+/// Settings of `cues`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CuesConfig {
+    /// Track files or folders.
+    pub tracks: Vec<PathBuf>,
+    /// Episode files or folders.
+    pub episodes: Vec<PathBuf>,
+    /// Feature extraction.
+    pub features: FeatureConfig,
+    /// Cue detection.
+    pub cues: CueConfig,
+}
+
+/// Finds where the tracks play inside each episode.
+///
+/// # Errors
+/// [`Error::BadParam`] for an invalid configuration; when no track, or no episode, could be
+/// analysed, the error(s) of those inputs.
+pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
+    validate_cue_config(&cfg.cues)?;
+    let (tracks, track_errors) = load_tracks(&cfg.tracks, &cfg.features);
+    if tracks.is_empty() {
+        return Err(nothing_analysed(track_errors));
+    }
+    let (episodes, episode_errors) = load_tracks(&cfg.episodes, &cfg.features);
+    if episodes.is_empty() {
+        return Err(nothing_analysed(episode_errors));
+    }
+    let refs: Vec<&Features> = tracks.iter().map(|t| &t.features).collect();
+    let entries: Vec<EpisodeEntry> = episodes
+        .par_iter()
+        .map(|ep| EpisodeEntry {
+            path: ep.path.display().to_string(),
+            duration_s: report::round_to(ep.duration_s, 3),
+            cues: report::cue_entries(cues::detect(&refs, &ep.features, &cfg.cues), refs.len()),
+            skipped_packets: ep.skipped_packets,
+            warnings: ep.warnings(),
+        })
+        .collect();
+    let mut params = Params::new();
+    params.insert("min_len_s".to_owned(), cfg.cues.min_len_s.into());
+    params.insert("threshold".to_owned(), f64::from(cfg.cues.threshold).into());
+    params.insert("max_gap_s".to_owned(), cfg.cues.max_gap_s.into());
+    feature_params(&mut params, &cfg.features);
+    let mut errors: Vec<ErrorEntry> = track_errors.iter().chain(&episode_errors).map(InputError::entry).collect();
+    errors.sort_by(|a, b| a.path.cmp(&b.path));
+    let track_entries = tracks.iter().enumerate().map(|(i, t)| t.entry(i)).collect();
+    Ok(report::build_cue_report(track_entries, entries, params, errors))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse_in_all_three_forms() {
+        assert_eq!(parse_time("75.5").ok(), Some(75.5));
+        assert_eq!(parse_time("1:15.5").ok(), Some(75.5));
+        assert_eq!(parse_time("1:02:03").ok(), Some(3723.0));
+        for bad in ["", "1:60", "-3", "1::2", "a", "1:2:3:4", "1.5:00", "1:02:60"] {
+            assert!(matches!(parse_time(bad), Err(Error::BadParam { .. })), "{bad}");
+        }
+    }
+
+    #[test]
+    fn query_specs() {
+        let q: QuerySpec = "ost/a.flac@1:00-1:10.5".parse().expect("parses");
+        assert_eq!(q.path, PathBuf::from("ost/a.flac"));
+        assert_eq!(q.span, Some((60.0, 70.5)));
+        let whole: QuerySpec = "ost/a@b.flac".parse().expect("parses");
+        assert_eq!(whole.span, None);
+        assert!(matches!("a.wav@10-5".parse::<QuerySpec>(), Err(Error::BadParam { .. })));
+        assert!(matches!("a.wav@10".parse::<QuerySpec>(), Err(Error::BadParam { .. })));
+        assert!(matches!(q.resolve(65.0, 0.1), Err(Error::BadParam { .. })));
+        assert_eq!(q.resolve(70.55, 0.1).ok(), Some((60.0, 70.5)));
+    }
+
+    #[test]
+    fn missing_input_is_one_error_naming_it() {
+        let missing = PathBuf::from("/definitely/not/here");
+        let (files, errors) = expand_inputs(std::slice::from_ref(&missing));
+        assert!(files.is_empty());
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].path, missing);
+        assert!(!errors[0].message().contains("/definitely"), "{}", errors[0].message());
+    }
+
+    #[test]
+    fn extensions_are_case_insensitive() {
+        assert!(has_audio_extension(Path::new("a/B.FLAC")));
+        assert!(has_audio_extension(Path::new("ep.mkv")));
+        assert!(!has_audio_extension(Path::new("notes.txt")));
+        assert!(!has_audio_extension(Path::new("noext")));
+    }
+}

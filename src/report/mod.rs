@@ -1,0 +1,596 @@
+//! The documents leitmotif writes and reads: `leitmotif.report/1`, `leitmotif.cues/1` and the two
+//! ground-truth formats, plus the conversion of matcher output into a report that keeps the
+//! contract's ordering rules.
+//!
+//! # `leitmotif.report/1` ([`Report`])
+//! ```json
+//! {
+//!   "schema": "leitmotif.report/1",
+//!   "tool": {"name": "leitmotif", "version": "0.1.0"},
+//!   "params": {"min_len_s": 3.0, "threshold": 0.5},
+//!   "tracks": [{"id": 0, "path": "ost/01 Stay With Me.flac", "duration_s": 233.5,
+//!               "sample_rate": 44100, "channels": 2,
+//!               "title": "Stay With Me", "artist": null, "album": null}],
+//!   "motifs": [{"id": 0, "occurrences": [
+//!     {"track": 0, "start_s": 12.35, "end_s": 19.8, "transpose": 0, "tempo_ratio": 1.0, "score": 0.93}]}],
+//!   "errors": [{"path": "ost/broken.mp3", "message": "truncated MPEG frame at byte 18211"}]
+//! }
+//! ```
+//! - Times are seconds from the start of the track; `track` indexes `tracks`.
+//! - `transpose` (semitones, -5..=6) and `tempo_ratio` (duration over duration) are relative to the
+//!   motif's first occurrence; `score` is a similarity in [0, 1].
+//! - Every motif has at least two occurrences, so a `find` that hears nothing beyond the query
+//!   writes no motif. Motifs are sorted by occurrence count, most first, ties by earliest first
+//!   occurrence; occurrences by track, then start. A `find` report keeps the query as the first
+//!   occurrence of its one motif (its track is listed first).
+//! - Tags are `null` when the file has none.
+//! - Extra fields written here: per track `codec`, `skipped_packets`, `tuning_cents`, `warnings`.
+//!
+//! # `leitmotif.cues/1` ([`CueReport`])
+//! `tracks` as above; `episodes` hold `path`, `duration_s` and `cues`, each with episode times
+//! `start_s`/`end_s`, `track_start_s` (where in the track the cue begins), `transpose`, `score`.
+//!
+//! # Ground truth ([`Truth`], [`CueTruth`])
+//! Occurrences name their track by base name; an optional `tier` labels how hard each one is.
+//!
+//! Reading is lenient: unknown fields are ignored and fields that scoring does not need may be
+//! missing. Writing always includes every field the contract requires.
+
+pub mod html;
+pub mod json;
+pub mod output;
+pub mod text;
+
+use std::cmp::Ordering;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cues::Cue;
+use crate::motif::{Motif, Occurrence};
+
+/// Schema tag of a motif report.
+pub const REPORT_SCHEMA: &str = "leitmotif.report/1";
+/// Schema tag of a cue sheet.
+pub const CUES_SCHEMA: &str = "leitmotif.cues/1";
+/// Schema tag of motif ground truth.
+pub const TRUTH_SCHEMA: &str = "leitmotif.truth/1";
+/// Schema tag of cue ground truth.
+pub const CUETRUTH_SCHEMA: &str = "leitmotif.cuetruth/1";
+
+/// Free-form parameters recorded in a document (the settings that produced it).
+pub type Params = serde_json::Map<String, serde_json::Value>;
+
+/// The program that wrote a document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    /// Program name.
+    pub name: String,
+    /// Program version.
+    pub version: String,
+}
+
+impl Tool {
+    /// This build of leitmotif.
+    pub fn current() -> Self {
+        Self { name: env!("CARGO_PKG_NAME").to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() }
+    }
+}
+
+/// One input file as listed in a document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrackEntry {
+    /// Index of this entry in `tracks`.
+    pub id: usize,
+    /// The file's path as it was given or found.
+    pub path: String,
+    /// Decoded duration, seconds.
+    #[serde(default)]
+    pub duration_s: f64,
+    /// Samples per second.
+    #[serde(default)]
+    pub sample_rate: u32,
+    /// Channels in the file.
+    #[serde(default)]
+    pub channels: u16,
+    /// Title tag, or null.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Artist tag, or null.
+    #[serde(default)]
+    pub artist: Option<String>,
+    /// Album tag, or null.
+    #[serde(default)]
+    pub album: Option<String>,
+    /// Codec name (extra field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codec: Option<String>,
+    /// Corrupt packets skipped while decoding (extra field).
+    #[serde(default)]
+    pub skipped_packets: usize,
+    /// Estimated deviation from A440 in cents (extra field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning_cents: Option<f64>,
+    /// Things that went wrong without stopping the analysis (extra field).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl TrackEntry {
+    /// The last component of `path`, the name ground truth uses for the track.
+    pub fn base_name(&self) -> &str {
+        base_name(&self.path)
+    }
+
+    /// The title tag, or the base name when there is none.
+    pub fn display_name(&self) -> &str {
+        self.title.as_deref().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| self.base_name())
+    }
+}
+
+/// The last component of a path written with `/` or `\` separators.
+pub fn base_name(path: &str) -> &str {
+    let trimmed = path.trim_end_matches(['/', '\\']);
+    trimmed.rsplit(['/', '\\']).next().unwrap_or(trimmed)
+}
+
+/// An input that could not be analysed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorEntry {
+    /// The file or folder.
+    pub path: String,
+    /// What went wrong (without repeating the path).
+    pub message: String,
+}
+
+/// One place where a motif sounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OccurrenceEntry {
+    /// Index into `tracks`.
+    pub track: usize,
+    /// Start, seconds from the start of the track.
+    pub start_s: f64,
+    /// End, seconds from the start of the track.
+    pub end_s: f64,
+    /// Semitones relative to the motif's first occurrence, -5..=6.
+    #[serde(default)]
+    pub transpose: i32,
+    /// Duration over the first occurrence's duration.
+    #[serde(default = "one")]
+    pub tempo_ratio: f64,
+    /// Similarity in [0, 1].
+    #[serde(default)]
+    pub score: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// A motif: a melodic idea heard at two or more places.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MotifEntry {
+    /// Index of this motif in `motifs`.
+    pub id: usize,
+    /// Where it sounds; the first is the reference for `transpose` and `tempo_ratio`.
+    pub occurrences: Vec<OccurrenceEntry>,
+}
+
+/// A `leitmotif.report/1` document: the result of `analyze` and `find`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Always [`REPORT_SCHEMA`].
+    pub schema: String,
+    /// The program that wrote it.
+    #[serde(default)]
+    pub tool: Tool,
+    /// The settings used.
+    #[serde(default)]
+    pub params: Params,
+    /// The inputs that were analysed.
+    pub tracks: Vec<TrackEntry>,
+    /// The motifs found.
+    pub motifs: Vec<MotifEntry>,
+    /// The inputs that could not be analysed.
+    #[serde(default)]
+    pub errors: Vec<ErrorEntry>,
+}
+
+/// One span of an episode where a track plays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CueEntry {
+    /// Index into the cue sheet's `tracks`.
+    pub track: usize,
+    /// Episode time where the cue starts, seconds.
+    pub start_s: f64,
+    /// Episode time where the cue ends, seconds.
+    pub end_s: f64,
+    /// Where in the track the cue begins, seconds.
+    #[serde(default)]
+    pub track_start_s: f64,
+    /// Semitones the episode's music is shifted from the track, -5..=6.
+    #[serde(default)]
+    pub transpose: i32,
+    /// Similarity in [0, 1].
+    #[serde(default)]
+    pub score: f64,
+}
+
+/// One episode of a cue sheet.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeEntry {
+    /// The episode file's path.
+    pub path: String,
+    /// Decoded duration, seconds.
+    #[serde(default)]
+    pub duration_s: f64,
+    /// Where tracks play, sorted by start.
+    pub cues: Vec<CueEntry>,
+    /// Corrupt packets skipped while decoding (extra field).
+    #[serde(default)]
+    pub skipped_packets: usize,
+    /// Things that went wrong without stopping the analysis (extra field).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// A `leitmotif.cues/1` document: where known tracks play inside episodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CueReport {
+    /// Always [`CUES_SCHEMA`].
+    pub schema: String,
+    /// The program that wrote it (extra field).
+    #[serde(default)]
+    pub tool: Tool,
+    /// The settings used (extra field).
+    #[serde(default)]
+    pub params: Params,
+    /// The tracks searched for.
+    pub tracks: Vec<TrackEntry>,
+    /// The episodes searched.
+    pub episodes: Vec<EpisodeEntry>,
+    /// The inputs that could not be analysed.
+    #[serde(default)]
+    pub errors: Vec<ErrorEntry>,
+}
+
+/// One true occurrence (or true cue) in ground truth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TruthOccurrence {
+    /// The track's base name.
+    pub track: String,
+    /// Start, seconds (track time for motifs, episode time for cues).
+    pub start_s: f64,
+    /// End, seconds.
+    pub end_s: f64,
+    /// Optional difficulty label (a string or a number) for per-tier recall.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<serde_json::Value>,
+}
+
+impl TruthOccurrence {
+    /// The tier as text, if there is one.
+    pub fn tier_label(&self) -> Option<String> {
+        match self.tier.as_ref()? {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+/// One true motif.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TruthMotif {
+    /// Any label (the contract uses strings such as "A").
+    #[serde(default)]
+    pub id: serde_json::Value,
+    /// Where it sounds.
+    pub occurrences: Vec<TruthOccurrence>,
+}
+
+/// A `leitmotif.truth/1` document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Truth {
+    /// Always [`TRUTH_SCHEMA`].
+    pub schema: String,
+    /// The true motifs.
+    pub motifs: Vec<TruthMotif>,
+}
+
+/// One episode of cue ground truth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TruthEpisode {
+    /// The episode's path (matched by base name).
+    pub path: String,
+    /// The true cues, with episode times.
+    pub cues: Vec<TruthOccurrence>,
+}
+
+/// A `leitmotif.cuetruth/1` document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CueTruth {
+    /// Always [`CUETRUTH_SCHEMA`].
+    pub schema: String,
+    /// The episodes.
+    pub episodes: Vec<TruthEpisode>,
+}
+
+/// Wraps a semitone shift into the contract's range -5..=6.
+pub fn wrap_transpose(semitones: i32) -> i32 {
+    (semitones + 5).rem_euclid(12) - 5
+}
+
+/// Rounds to `decimals` places so documents do not carry binary noise such as 12.300000000000001.
+pub fn round_to(x: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (x * scale).round() / scale
+}
+
+/// Millisecond precision for times: finer than any frame hop used.
+fn round_time(x: f64) -> f64 {
+    round_to(x, 3)
+}
+
+fn clean_score(score: f32) -> f64 {
+    let s = f64::from(score);
+    if s.is_finite() { round_to(s.clamp(0.0, 1.0), 4) } else { 0.0 }
+}
+
+/// Orders occurrences by track, then start, then end.
+fn occurrence_order(a: &Occurrence, b: &Occurrence) -> Ordering {
+    a.track.cmp(&b.track).then(a.start_s.total_cmp(&b.start_s)).then(a.end_s.total_cmp(&b.end_s))
+}
+
+fn usable(o: &Occurrence, n_tracks: usize) -> bool {
+    o.track < n_tracks && o.start_s.is_finite() && o.end_s.is_finite() && o.end_s > o.start_s
+}
+
+/// Re-expresses `transpose` and `tempo_ratio` relative to `reference`, an occurrence whose values
+/// are relative to the same old reference as everyone else's.
+fn rebase(occ: &mut [Occurrence], reference: &Occurrence) {
+    let ref_len = reference.end_s - reference.start_s;
+    let ratio_ok = reference.tempo_ratio.is_finite() && reference.tempo_ratio > 0.0;
+    for o in occ.iter_mut() {
+        o.transpose -= reference.transpose;
+        o.tempo_ratio = if ratio_ok && o.tempo_ratio.is_finite() {
+            o.tempo_ratio / reference.tempo_ratio
+        } else {
+            // The ratios are unusable: fall back to the definition (duration over duration).
+            (o.end_s - o.start_s) / ref_len
+        };
+    }
+}
+
+fn to_entry(o: &Occurrence) -> OccurrenceEntry {
+    let ratio = if o.tempo_ratio.is_finite() && o.tempo_ratio > 0.0 { o.tempo_ratio } else { 1.0 };
+    OccurrenceEntry {
+        track: o.track,
+        start_s: round_time(o.start_s),
+        end_s: round_time(o.end_s),
+        transpose: wrap_transpose(o.transpose),
+        tempo_ratio: round_to(ratio, 4),
+        score: clean_score(o.score),
+    }
+}
+
+/// Sorts a motif's occurrences by track then start, drops unusable and duplicate ones, and makes
+/// `transpose`/`tempo_ratio` relative to the new first occurrence when sorting moved it.
+fn normalise_motif(motif: Motif, n_tracks: usize) -> Vec<Occurrence> {
+    let mut occ: Vec<Occurrence> = motif.occurrences;
+    let old_first = occ.first().cloned();
+    occ.retain(|o| usable(o, n_tracks));
+    occ.sort_by(|a, b| occurrence_order(a, b).then(b.score.total_cmp(&a.score)));
+    // The same span listed twice would count twice; keep the best-scored copy (sorted first).
+    occ.dedup_by(|b, a| a.track == b.track && a.start_s == b.start_s && a.end_s == b.end_s);
+    if let (Some(old), Some(new)) = (old_first, occ.first().cloned())
+        && old != new
+    {
+        rebase(&mut occ, &new);
+    }
+    occ
+}
+
+/// Orders motifs: most occurrences first, then by their occurrences' positions, then by score.
+fn motif_order(a: &[OccurrenceEntry], b: &[OccurrenceEntry]) -> Ordering {
+    b.len().cmp(&a.len()).then_with(|| {
+        for (x, y) in a.iter().zip(b) {
+            let o = x.track.cmp(&y.track).then(x.start_s.total_cmp(&y.start_s)).then(x.end_s.total_cmp(&y.end_s));
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        let sa: f64 = a.iter().map(|o| o.score).sum();
+        let sb: f64 = b.iter().map(|o| o.score).sum();
+        sb.total_cmp(&sa)
+    })
+}
+
+/// Builds a `leitmotif.report/1` document from matcher output, enforcing the contract's rules:
+/// occurrences on unknown tracks or with empty spans are dropped, occurrences are sorted by track
+/// then start (with `transpose` wrapped into -5..=6 and both relative values rebased when the
+/// first occurrence changed), motifs with fewer than two occurrences are dropped, and motifs are
+/// sorted by occurrence count (ties by earliest occurrence) and numbered in that order.
+/// Track ids are set to their index.
+pub fn build_report(
+    mut tracks: Vec<TrackEntry>,
+    motifs: Vec<Motif>,
+    params: Params,
+    errors: Vec<ErrorEntry>,
+) -> Report {
+    for (i, t) in tracks.iter_mut().enumerate() {
+        t.id = i;
+    }
+    let n = tracks.len();
+    let mut entries: Vec<Vec<OccurrenceEntry>> = motifs
+        .into_iter()
+        .map(|m| normalise_motif(m, n))
+        .filter(|occ| occ.len() >= 2)
+        .map(|occ| occ.iter().map(to_entry).collect())
+        .collect();
+    entries.sort_by(|a, b| motif_order(a, b));
+    let motifs = entries.into_iter().enumerate().map(|(id, occurrences)| MotifEntry { id, occurrences }).collect();
+    Report { schema: REPORT_SCHEMA.to_owned(), tool: Tool::current(), params, tracks, motifs, errors }
+}
+
+/// Builds the one motif of a `find` report: the query span first (transpose 0, tempo ratio 1,
+/// score 1), then every other usable occurrence sorted by track then start. Occurrences with
+/// `track == usize::MAX` stand for the query itself and are replaced by it; an occurrence on the
+/// query's track that covers the query span (IoU >= 0.5) is the query found again and is dropped.
+/// Returns `None` when nothing but the query remains, since a motif needs two occurrences.
+pub fn query_motif(
+    query_track: usize,
+    start_s: f64,
+    end_s: f64,
+    found: Vec<Occurrence>,
+    n_tracks: usize,
+) -> Option<MotifEntry> {
+    let query = Occurrence { track: query_track, start_s, end_s, transpose: 0, tempo_ratio: 1.0, score: 1.0 };
+    let mut rest: Vec<Occurrence> = found
+        .into_iter()
+        .filter(|o| o.track != usize::MAX && usable(o, n_tracks))
+        .filter(|o| !(o.track == query_track && span_iou(o.start_s, o.end_s, start_s, end_s) >= 0.5))
+        .collect();
+    if rest.is_empty() {
+        return None;
+    }
+    rest.sort_by(|a, b| occurrence_order(a, b).then(b.score.total_cmp(&a.score)));
+    rest.dedup_by(|b, a| a.track == b.track && a.start_s == b.start_s && a.end_s == b.end_s);
+    let occurrences = std::iter::once(&query).chain(&rest).map(to_entry).collect();
+    Some(MotifEntry { id: 0, occurrences })
+}
+
+/// Intersection over union of two time spans (0 when either is empty).
+pub fn span_iou(a_start: f64, a_end: f64, b_start: f64, b_end: f64) -> f64 {
+    let inter = (a_end.min(b_end) - a_start.max(b_start)).max(0.0);
+    let union = (a_end - a_start).max(0.0) + (b_end - b_start).max(0.0) - inter;
+    if union > 0.0 { inter / union } else { 0.0 }
+}
+
+/// Converts detected cues of one episode into document entries: unusable cues dropped,
+/// transposes wrapped, sorted by start then track.
+pub fn cue_entries(cues: Vec<Cue>, n_tracks: usize) -> Vec<CueEntry> {
+    let mut cues: Vec<Cue> = cues
+        .into_iter()
+        .filter(|c| c.track < n_tracks && c.start_s.is_finite() && c.end_s.is_finite() && c.end_s > c.start_s)
+        .collect();
+    cues.sort_by(|a, b| a.start_s.total_cmp(&b.start_s).then(a.track.cmp(&b.track)).then(a.end_s.total_cmp(&b.end_s)));
+    cues.iter()
+        .map(|c| CueEntry {
+            track: c.track,
+            start_s: round_time(c.start_s),
+            end_s: round_time(c.end_s),
+            track_start_s: round_time(if c.track_start_s.is_finite() { c.track_start_s.max(0.0) } else { 0.0 }),
+            transpose: wrap_transpose(c.transpose),
+            score: clean_score(c.score),
+        })
+        .collect()
+}
+
+/// Builds a `leitmotif.cues/1` document; track ids are set to their index.
+pub fn build_cue_report(
+    mut tracks: Vec<TrackEntry>,
+    episodes: Vec<EpisodeEntry>,
+    params: Params,
+    errors: Vec<ErrorEntry>,
+) -> CueReport {
+    for (i, t) in tracks.iter_mut().enumerate() {
+        t.id = i;
+    }
+    CueReport { schema: CUES_SCHEMA.to_owned(), tool: Tool::current(), params, tracks, episodes, errors }
+}
+
+/// Formats seconds as `m:ss.s`, or `h:mm:ss.s` from one hour on.
+pub fn format_time(seconds: f64) -> String {
+    if !seconds.is_finite() {
+        return "?".to_owned();
+    }
+    let tenths = (seconds.max(0.0) * 10.0).round() as u64;
+    let (h, rem) = (tenths / 36_000, tenths % 36_000);
+    let (m, rem) = (rem / 600, rem % 600);
+    let (s, t) = (rem / 10, rem % 10);
+    if h > 0 { format!("{h}:{m:02}:{s:02}.{t}") } else { format!("{m}:{s:02}.{t}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn occ(track: usize, start_s: f64, end_s: f64, transpose: i32, tempo_ratio: f64) -> Occurrence {
+        Occurrence { track, start_s, end_s, transpose, tempo_ratio, score: 0.9 }
+    }
+
+    fn track(path: &str) -> TrackEntry {
+        TrackEntry { path: path.to_owned(), ..TrackEntry::default() }
+    }
+
+    #[test]
+    fn wrap_transpose_covers_the_contract_range() {
+        let wrapped: Vec<i32> = (-12..=12).map(wrap_transpose).collect();
+        assert!(wrapped.iter().all(|t| (-5..=6).contains(t)));
+        assert_eq!(wrap_transpose(6), 6);
+        assert_eq!(wrap_transpose(7), -5);
+        assert_eq!(wrap_transpose(-6), 6);
+        assert_eq!(wrap_transpose(-5), -5);
+        assert_eq!(wrap_transpose(14), 2);
+    }
+
+    #[test]
+    fn sorting_rebases_transpose_and_tempo() {
+        // The matcher's reference is on track 1; after sorting, the track-0 occurrence is first.
+        let m = Motif { occurrences: vec![occ(1, 10.0, 14.0, 0, 1.0), occ(0, 5.0, 10.0, 2, 1.25)] };
+        let r = build_report(vec![track("a.wav"), track("b.wav")], vec![m], Params::new(), vec![]);
+        let o = &r.motifs[0].occurrences;
+        assert_eq!((o[0].track, o[0].transpose, o[0].tempo_ratio), (0, 0, 1.0));
+        assert_eq!((o[1].track, o[1].transpose, o[1].tempo_ratio), (1, -2, 0.8));
+    }
+
+    #[test]
+    fn motifs_sorted_by_count_then_position_and_singletons_dropped() {
+        let m1 = Motif { occurrences: vec![occ(0, 30.0, 34.0, 0, 1.0), occ(1, 3.0, 7.0, 0, 1.0)] };
+        let m2 = Motif { occurrences: vec![occ(0, 1.0, 5.0, 0, 1.0), occ(1, 9.0, 13.0, 0, 1.0)] };
+        let m3 = Motif {
+            occurrences: vec![occ(0, 50.0, 54.0, 0, 1.0), occ(1, 20.0, 24.0, 0, 1.0), occ(1, 40.0, 44.0, 0, 1.0)],
+        };
+        let single = Motif { occurrences: vec![occ(0, 0.0, 4.0, 0, 1.0), occ(7, 0.0, 4.0, 0, 1.0)] };
+        let r = build_report(vec![track("a"), track("b")], vec![m1, m2, m3, single], Params::new(), vec![]);
+        let firsts: Vec<(usize, f64)> =
+            r.motifs.iter().map(|m| (m.occurrences.len(), m.occurrences[0].start_s)).collect();
+        assert_eq!(firsts, vec![(3, 50.0), (2, 1.0), (2, 30.0)]);
+        assert!(r.motifs.iter().enumerate().all(|(i, m)| m.id == i));
+    }
+
+    #[test]
+    fn query_motif_keeps_query_first_and_drops_self_match() {
+        let found = vec![
+            occ(usize::MAX, 10.0, 14.0, 0, 1.0),
+            occ(0, 10.1, 14.0, 0, 1.0),
+            occ(0, 2.0, 6.0, 3, 1.0),
+            occ(1, 1.0, 5.0, -2, 1.0),
+        ];
+        let m = query_motif(0, 10.0, 14.0, found, 2).expect("a motif");
+        let spans: Vec<(usize, f64)> = m.occurrences.iter().map(|o| (o.track, o.start_s)).collect();
+        assert_eq!(spans, vec![(0, 10.0), (0, 2.0), (1, 1.0)]);
+        assert!(query_motif(0, 10.0, 14.0, vec![occ(0, 10.0, 14.0, 0, 1.0)], 1).is_none());
+    }
+
+    #[test]
+    fn null_tags_serialise_as_null_and_unknown_fields_are_ignored() {
+        let r = build_report(vec![track("x/a.flac")], vec![], Params::new(), vec![]);
+        let v = serde_json::to_value(&r).expect("serialises");
+        assert_eq!(v["tracks"][0]["title"], serde_json::Value::Null);
+        assert!(v["tracks"][0].as_object().is_some_and(|o| o.contains_key("artist")));
+        let text = r#"{"schema":"leitmotif.report/1","tracks":[{"id":0,"path":"a","x":1}],
+            "motifs":[{"id":0,"occurrences":[{"track":0,"start_s":1,"end_s":2,"extra":true}]}],"more":[]}"#;
+        let back: Report = serde_json::from_str(text).expect("parses");
+        assert_eq!(back.motifs[0].occurrences[0].tempo_ratio, 1.0);
+    }
+
+    #[test]
+    fn base_names_and_times() {
+        assert_eq!(base_name("ost/01 a.flac"), "01 a.flac");
+        assert_eq!(base_name("C:\\ost\\b.mp3"), "b.mp3");
+        assert_eq!(base_name("plain.wav"), "plain.wav");
+        assert_eq!(format_time(72.34), "1:12.3");
+        assert_eq!(format_time(3725.0), "1:02:05.0");
+    }
+}

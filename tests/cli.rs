@@ -1,0 +1,288 @@
+//! The command line as a user meets it: help, usage errors, exit statuses, documents written
+//! by `analyze`, `find`, `chroma` and `eval`, on WAV files synthesised into a temporary folder.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use leitmotif::export::{ChromaDoc, read_npy};
+use leitmotif::report::{Report, span_iou};
+use predicates::prelude::*;
+use serde_json::json;
+
+const RATE: u32 = 22_050;
+
+fn leitmotif() -> Command {
+    Command::cargo_bin("leitmotif").expect("the binary is built")
+}
+
+/// MIDI note number to Hz.
+fn hz(midi: i32) -> f32 {
+    440.0 * 2f32.powf((midi - 69) as f32 / 12.0)
+}
+
+/// Writes a mono 16-bit WAV playing `notes` (MIDI numbers, `None` for a rest), each `note_s`
+/// long, as a tone with three harmonics and short fades so note changes do not click.
+fn write_melody(path: &Path, notes: &[Option<i32>], note_s: f32) {
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(path, spec).expect("create wav");
+    let per_note = (note_s * RATE as f32) as usize;
+    let fade = RATE as usize / 100;
+    for note in notes {
+        for i in 0..per_note {
+            let env = (i.min(per_note - 1 - i) as f32 / fade as f32).min(1.0);
+            let v = note.map_or(0.0, |m| {
+                let t = i as f32 / RATE as f32;
+                let f = hz(m);
+                (1..=3).map(|h| (2.0 * std::f32::consts::PI * f * h as f32 * t).sin() / h as f32).sum::<f32>() * 0.25
+            });
+            w.write_sample((v * env * i16::MAX as f32) as i16).expect("write sample");
+        }
+    }
+    w.finalize().expect("finalise wav");
+}
+
+/// A theme and some filler, so a track holds the theme once among other notes.
+fn theme(shift: i32) -> Vec<Option<i32>> {
+    [60, 64, 67, 72, 71, 67, 64, 65, 69, 67, 62, 60].iter().map(|n| Some(n + shift)).collect()
+}
+
+fn filler(seed: i32) -> Vec<Option<i32>> {
+    (0..10).map(|k| Some(55 + (k * 7 + seed * 3) % 13)).collect()
+}
+
+/// Two tracks holding the same theme (the second a whole tone up) among different filler.
+fn write_pair(dir: &Path) -> (PathBuf, PathBuf) {
+    let a = dir.join("a.wav");
+    let b = dir.join("b.wav");
+    write_melody(&a, &[filler(1), theme(0), filler(2)].concat(), 0.35);
+    write_melody(&b, &[filler(3), vec![None; 3], theme(2), filler(4)].concat(), 0.35);
+    (a, b)
+}
+
+#[test]
+fn help_lists_every_command_and_documents_defaults() {
+    let out = leitmotif().arg("--help").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    for cmd in ["analyze", "find", "cues", "chroma", "eval"] {
+        assert!(text.contains(cmd), "{cmd} missing from help:\n{text}");
+    }
+    leitmotif()
+        .args(["analyze", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--min-len").and(predicate::str::contains("[default: 3]")))
+        .stdout(predicate::str::contains("--json").and(predicate::str::contains("--html")));
+    leitmotif()
+        .args(["chroma", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("npy").and(predicate::str::contains("--timings")));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    leitmotif().assert().code(2);
+    leitmotif().arg("analyse-this").assert().code(2);
+    leitmotif().arg("analyze").assert().code(2).stderr(predicate::str::contains("PATH"));
+    leitmotif().args(["analyze", "x.wav", "--threshold", "1.5"]).assert().code(2);
+    leitmotif().args(["analyze", "x.wav", "--min-len", "0"]).assert().code(2);
+    leitmotif().args(["eval", "report.json"]).assert().code(2).stderr(predicate::str::contains("--truth"));
+    leitmotif().args(["find", "--query", "a.wav@1:00-0:30", "b.wav"]).assert().code(2);
+    leitmotif().args(["chroma", "a.wav", "--format", "mp3"]).assert().code(2);
+    leitmotif().args(["cues", "--tracks", "a.wav"]).assert().code(2).stderr(predicate::str::contains("episode"));
+}
+
+#[test]
+fn missing_folder_exits_1_with_one_line_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("no-such-folder");
+    let out = leitmotif().arg("analyze").arg(&missing).assert().code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
+    assert!(out.get_output().stdout.is_empty());
+}
+
+fn write_json(dir: &Path, name: &str, v: &serde_json::Value) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, serde_json::to_string_pretty(v).expect("json")).expect("write");
+    p
+}
+
+#[test]
+fn eval_prints_the_contract_line_last() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let track = |id: usize, path: &str| {
+        json!({"id": id, "path": path, "duration_s": 60.0, "sample_rate": 44100, "channels": 2,
+               "title": null, "artist": null, "album": null})
+    };
+    let occ = |t: usize, s: f64, e: f64| json!({"track": t, "start_s": s, "end_s": e, "transpose": 0, "tempo_ratio": 1.0, "score": 0.8});
+    // The true motif is split into two predicted motifs; one prediction is invented.
+    let report = write_json(
+        dir.path(),
+        "report.json",
+        &json!({
+            "schema": "leitmotif.report/1", "tool": {"name": "leitmotif", "version": "0.1.0"}, "params": {},
+            "tracks": [track(0, "ost/01.flac"), track(1, "ost/02.flac")],
+            "motifs": [
+                {"id": 0, "occurrences": [occ(0, 0.0, 4.0), occ(0, 10.0, 14.0), occ(1, 30.0, 34.0)]},
+                {"id": 1, "occurrences": [occ(1, 0.0, 4.0), occ(1, 10.0, 14.0)]}
+            ],
+            "errors": []
+        }),
+    );
+    let truth = write_json(
+        dir.path(),
+        "truth.json",
+        &json!({"schema": "leitmotif.truth/1", "motifs": [{"id": "A", "occurrences": [
+            {"track": "01.flac", "start_s": 0.0, "end_s": 4.0}, {"track": "01.flac", "start_s": 10.0, "end_s": 14.0},
+            {"track": "02.flac", "start_s": 0.0, "end_s": 4.0}, {"track": "02.flac", "start_s": 10.0, "end_s": 14.0}
+        ]}]}),
+    );
+    let out = leitmotif().arg("eval").arg("--truth").arg(&truth).arg(&report).assert().success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let last = stdout.lines().last().unwrap_or_default();
+    // Occurrences: P 4/5, R 1, F1 8/9. Pairs: 4 predicted, 6 true, 2 together: P 1/2, R 1/3, F1 2/5.
+    // Headline: H(8/9, 2/5) = 0.5517.
+    assert_eq!(last, "F1 0.5517 (occurrence P 0.8000 R 1.0000 F1 0.8889; grouping F1 0.4000)");
+
+    let bad = write_json(dir.path(), "bad.json", &json!({"schema": "leitmotif.truth/1"}));
+    leitmotif()
+        .arg("eval")
+        .arg("--truth")
+        .arg(&bad)
+        .arg(&report)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("bad.json"));
+}
+
+#[test]
+fn chroma_writes_json_csv_and_npy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wav = dir.path().join("a440.wav");
+    write_melody(&wav, &[Some(69); 8], 0.5);
+    let out_dir = dir.path().join("out");
+
+    leitmotif().arg("chroma").arg(&wav).arg("--out").arg(&out_dir).assert().success();
+    let doc: ChromaDoc =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("a440.chroma.json")).expect("json written"))
+            .expect("a chroma document");
+    let chroma = doc.chroma.expect("frames inline");
+    assert_eq!(chroma.len(), doc.frames);
+    assert!(doc.frames > 10 && doc.hop_s > 0.0);
+    assert!((doc.frame_rate * doc.hop_s - 1.0).abs() < 1e-9);
+    let mid = chroma[chroma.len() / 2];
+    let peak = (0..12).max_by(|&i, &j| mid[i].total_cmp(&mid[j])).unwrap_or(0);
+    assert_eq!(doc.pitch_classes[peak], "A", "{mid:?}");
+
+    leitmotif().arg("chroma").arg(&wav).arg("--out").arg(&out_dir).args(["--format", "csv"]).assert().success();
+    let csv = std::fs::read_to_string(out_dir.join("a440.chroma.csv")).expect("csv written");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "time_s,C,C#,D,D#,E,F,F#,G,G#,A,A#,B");
+    assert_eq!(lines.len(), doc.frames + 1);
+    assert!(lines[1..].iter().all(|l| l.split(',').count() == 13 && l.split(',').all(|v| v.parse::<f64>().is_ok())));
+    let meta: ChromaDoc =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("a440.chroma.meta.json")).expect("sidecar"))
+            .expect("sidecar parses");
+    assert_eq!(meta.data.as_deref(), Some("a440.chroma.csv"));
+
+    leitmotif()
+        .arg("chroma")
+        .arg(&wav)
+        .arg("--out")
+        .arg(&out_dir)
+        .args(["--format", "npy", "--timings"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("real time").and(predicate::str::contains("decode")));
+    let npy_path = out_dir.join("a440.chroma.npy");
+    let bytes = std::fs::read(&npy_path).expect("npy written");
+    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+    let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    let header = std::str::from_utf8(&bytes[10..10 + header_len]).expect("ascii header");
+    assert_eq!((10 + header_len) % 64, 0);
+    assert!(
+        header.starts_with(&format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, 12), }}", doc.frames)),
+        "{header}"
+    );
+    assert!(header.ends_with('\n'));
+    let frames = read_npy(&npy_path, &bytes).expect("npy parses");
+    assert_eq!(frames, chroma);
+    // No temporary files are left behind by the atomic writes.
+    let leftovers: Vec<_> = std::fs::read_dir(&out_dir)
+        .expect("out dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn one_bad_file_among_good_ones_is_listed_and_exits_0() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ost = dir.path().join("ost");
+    std::fs::create_dir(&ost).expect("mkdir");
+    write_pair(&ost);
+    std::fs::write(ost.join("broken.wav"), b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk").expect("write junk");
+    std::fs::write(ost.join("notes.txt"), b"not audio, and skipped by extension").expect("write txt");
+
+    let out = leitmotif().arg("analyze").arg(&ost).args(["--json", "-"]).assert().success();
+    let report: Report = serde_json::from_slice(&out.get_output().stdout).expect("a report on stdout");
+    assert_eq!(report.schema, "leitmotif.report/1");
+    let names: Vec<&str> = report.tracks.iter().map(|t| t.base_name()).collect();
+    assert_eq!(names, vec!["a.wav", "b.wav"]);
+    assert_eq!(report.errors.len(), 1);
+    assert!(report.errors[0].path.ends_with("broken.wav"));
+    assert!(!report.errors[0].message.is_empty() && !report.errors[0].message.contains("broken.wav"));
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("broken.wav"), "{stderr}");
+    for m in &report.motifs {
+        assert!(m.occurrences.len() >= 2);
+        assert!(m.occurrences.iter().all(|o| o.track < 2 && o.start_s < o.end_s && (-5..=6).contains(&o.transpose)));
+    }
+
+    // The same run written to files: JSON atomically, HTML alongside, summary on stdout.
+    let json_path = dir.path().join("report.json");
+    let html_path = dir.path().join("report.html");
+    leitmotif()
+        .arg("analyze")
+        .arg(&ost)
+        .arg("--json")
+        .arg(&json_path)
+        .arg("--html")
+        .arg(&html_path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 tracks"));
+    let again: Report = serde_json::from_str(&std::fs::read_to_string(&json_path).expect("written")).expect("parses");
+    assert_eq!(again.tracks.len(), 2);
+    let html = std::fs::read_to_string(&html_path).expect("html written");
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("a.wav") && html.contains("broken.wav"));
+}
+
+#[test]
+fn find_puts_the_query_first_and_checks_the_span() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = write_pair(dir.path());
+    // The theme in a.wav runs from 3.5 s to 7.7 s.
+    let query = format!("{}@3.5-7.7", a.display());
+    let out = leitmotif().args(["find", "--query", &query]).arg(&b).args(["--json", "-"]).assert().success();
+    let report: Report = serde_json::from_slice(&out.get_output().stdout).expect("a report");
+    assert_eq!(report.tracks[0].path, a.display().to_string());
+    // b.wav holds the theme a whole tone up from 4.55 s to 8.75 s.
+    assert_eq!(report.motifs.len(), 1, "the transposed theme is found");
+    let m = &report.motifs[0];
+    let q = &m.occurrences[0];
+    assert_eq!((q.track, q.start_s, q.end_s, q.transpose), (0, 3.5, 7.7, 0));
+    let hit = m.occurrences[1..].iter().find(|o| o.track == 1 && span_iou(o.start_s, o.end_s, 4.55, 8.75) >= 0.5);
+    assert!(hit.is_some_and(|o| o.transpose == 2), "{:?}", m.occurrences);
+    let too_long = format!("{}@0:05-9:00", a.display());
+    leitmotif()
+        .args(["find", "--query", &too_long])
+        .arg(&b)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("query span"));
+}

@@ -1,8 +1,25 @@
 //! Pitch mapping: tuning estimation, the tuned semitone filterbank, chroma, melody profiles and CENS.
 //!
-//! A power spectrum becomes a semitone spectrum through a sparse log-frequency filterbank; the
-//! semitone spectrum folds into a 12-bin chroma (C = 0, A = 9) and feeds a harmonic-sum pitch
-//! salience from which the predominant-melody profile is taken.
+//! A power spectrum becomes a semitone spectrum through a sparse log-frequency filterbank
+//! ([`SemitoneFilterbank`], tuned by [`TuningEstimator`]); the semitone spectrum folds into a
+//! 12-bin chroma (C = 0, A = 9), weighted over octaves and max-normalised as librosa's
+//! `chroma_stft`.
+//!
+//! The melody profile ([`PitchMapper::map`]) is meant to survive re-orchestration and
+//! reharmonisation, which change the chroma but not the tune:
+//! 1. the semitone power, normalised to its maximum, is compressed to magnitudes
+//!    ([`MelodyConfig::compression`]);
+//! 2. the salience of each candidate pitch `p` in the melody range is the harmonic sum
+//!    `sum_h alpha^(h-1) * min(m[p + round(12 log2 h)], m[p])`, `h = 1..=8`;
+//! 3. voices are found by estimation and cancellation: the most salient candidate is a voice, its
+//!    partials are subtracted along a non-increasing spectral envelope, and the search repeats
+//!    (at most [`MelodyConfig::voices`] times, while a voice reaches [`MelodyConfig::top_voice`]
+//!    of the first one's salience);
+//! 4. the melody is the highest voice (the skyline of the texture): its pitch class gets 1, the
+//!    strongest voice of another pitch class [`MelodyConfig::second_weight`] times its squared
+//!    relative salience;
+//! 5. a frame whose best salience is under [`MelodyConfig::min_clarity`] times the mean (noise,
+//!    unpitched textures), or that is silent, gives the zero vector.
 
 use std::f64::consts::TAU;
 

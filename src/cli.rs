@@ -2,21 +2,26 @@
 //! library's plain config structs, plus printing of documents and summaries.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use leitmotif::Error;
+use leitmotif::cache::FeatureCache;
 use leitmotif::cues::CueConfig;
 use leitmotif::eval;
 use leitmotif::export::{self, ChromaConfig, ChromaFormat};
 use leitmotif::features::FeatureConfig;
 use leitmotif::motif::MotifConfig;
-use leitmotif::pipeline::{self, AnalyzeConfig, CuesConfig, FindConfig, QuerySpec};
+use leitmotif::pipeline::{self, AnalyzeConfig, CuesConfig, FindConfig, QuerySpec, Track};
+use leitmotif::progress::{Hooks, Progress, TerminalProgress};
+use leitmotif::report::html::{CueHtmlInputs, HtmlInputs};
 use leitmotif::report::output::Destination;
 use leitmotif::report::{self, ErrorEntry, html, json, text};
+use leitmotif::{images, interchange};
 
 /// Finds where the themes of a soundtrack recur.
 ///
@@ -56,9 +61,47 @@ pub struct OutputArgs {
     /// Write a self-contained HTML summary to FILE (`-` for standard output).
     #[arg(long, value_name = "FILE")]
     pub html: Option<String>,
-    /// Print no summary (errors are still reported on standard error).
+    /// Print no summary and no progress bar (errors are still reported on standard error).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Say on standard error how many files came from the feature cache and how long the run took.
+    #[arg(long, short)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// Where decoded features are kept between runs.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// Keep decoded features in DIR [default: the user's cache folder, e.g. ~/.cache/leitmotif].
+    /// A second run over the same files (with other thresholds) then decodes nothing.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Decode every file; read and write no feature cache.
+    #[arg(long, conflicts_with = "cache")]
+    pub no_cache: bool,
+}
+
+impl CacheArgs {
+    /// The cache to use, if any.
+    fn open(&self) -> Option<Arc<FeatureCache>> {
+        if self.no_cache {
+            return None;
+        }
+        self.cache.clone().or_else(FeatureCache::default_dir).map(|dir| Arc::new(FeatureCache::new(dir)))
+    }
+}
+
+/// Motifs in other tools' formats (`analyze` and `find`).
+#[derive(Debug, Args)]
+pub struct InterchangeArgs {
+    /// Write one Audacity label track per audio file into DIR (`<stem>.labels.txt`).
+    #[arg(long, value_name = "DIR")]
+    pub labels: Option<PathBuf>,
+    /// Write the motifs as a JAMS file (namespace `pattern_jku`, one annotation per track).
+    #[arg(long, value_name = "FILE")]
+    pub jams: Option<PathBuf>,
 }
 
 /// Options of `analyze`.
@@ -78,6 +121,8 @@ pub struct AnalyzeArgs {
     pub max_motifs: usize,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub interchange: InterchangeArgs,
 }
 
 /// Options of `find`.
@@ -95,6 +140,8 @@ pub struct FindArgs {
     pub threshold: f32,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub interchange: InterchangeArgs,
 }
 
 /// Options of `cues`.
@@ -138,8 +185,15 @@ pub struct ChromaArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Folder to write into (created when missing). Files are named `<stem>.chroma.<format>`.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub out: PathBuf,
+    /// [default: `.`, unless only --png is given]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Also (or, without --out, only) write a chromagram image per file into DIR
+    /// (`<stem>.chroma.png`: time left to right, C at the bottom, B at the top).
+    #[arg(long, value_name = "DIR")]
+    pub png: Option<PathBuf>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Json)]
     pub format: FormatArg,
@@ -194,6 +248,9 @@ fn query_spec(text: &str) -> std::result::Result<QuerySpec, String> {
 pub fn execute(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Analyze(a) => {
+            check_outputs(&a.output)?;
+            let t0 = Instant::now();
+            let hooks = run_hooks(&a.output);
             let cfg = AnalyzeConfig {
                 inputs: a.paths,
                 features: FeatureConfig::default(),
@@ -203,21 +260,32 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
                     max_motifs: a.max_motifs,
                     ..MotifConfig::default()
                 },
+                hooks: hooks.clone(),
             };
-            check_outputs(&a.output)?;
-            let report = pipeline::analyze(&cfg)?;
-            emit_report(&report, &a.output)
+            let (report, tracks) = pipeline::analyze_tracks(&cfg)?;
+            drop(cfg);
+            verbose_note(&a.output, &hooks, t0);
+            drop(hooks);
+            write_interchange(&report, &a.interchange)?;
+            emit_report(&report, &tracks, false, &a.output)
         }
         Command::Find(f) => {
+            check_outputs(&f.output)?;
+            let t0 = Instant::now();
+            let hooks = run_hooks(&f.output);
             let cfg = FindConfig {
                 query: f.query,
                 inputs: f.paths,
                 features: FeatureConfig::default(),
                 motif: MotifConfig { threshold: f.threshold, ..MotifConfig::default() },
+                hooks: hooks.clone(),
             };
-            check_outputs(&f.output)?;
-            let report = pipeline::find(&cfg)?;
-            emit_report(&report, &f.output)
+            let (report, tracks) = pipeline::find_tracks(&cfg)?;
+            drop(cfg);
+            verbose_note(&f.output, &hooks, t0);
+            drop(hooks);
+            write_interchange(&report, &f.interchange)?;
+            emit_report(&report, &tracks, true, &f.output)
         }
         Command::Cues(c) => run_cues(c),
         Command::Chroma(c) => run_chroma(c),
@@ -227,6 +295,64 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The hooks of a run: the feature cache unless turned off, and a progress bar when standard
+/// error is a terminal and the run is not quiet.
+fn run_hooks(out: &OutputArgs) -> Hooks {
+    Hooks { cache: out.cache.open(), progress: if out.quiet { None } else { terminal_progress() } }
+}
+
+fn terminal_progress() -> Option<Arc<dyn Progress>> {
+    TerminalProgress::for_stderr().map(|p| Arc::new(p) as Arc<dyn Progress>)
+}
+
+/// With `--verbose`: what the feature cache did and the time taken, on standard error.
+fn verbose_note(out: &OutputArgs, hooks: &Hooks, t0: Instant) {
+    if !out.verbose {
+        return;
+    }
+    match &hooks.cache {
+        Some(cache) => {
+            let s = cache.stats();
+            eprintln!(
+                "leitmotif: feature cache {}: {} hit{}, {} miss{} ({} damaged entr{} rebuilt), {} stored{}",
+                cache.dir().display(),
+                s.hits,
+                if s.hits == 1 { "" } else { "s" },
+                s.misses,
+                if s.misses == 1 { "" } else { "es" },
+                s.bad,
+                if s.bad == 1 { "y" } else { "ies" },
+                s.stored,
+                if s.write_failures > 0 { format!(", {} could not be written", s.write_failures) } else { String::new() }
+            );
+        }
+        None => eprintln!("leitmotif: feature cache off"),
+    }
+    eprintln!("leitmotif: analysed in {:.2} s", t0.elapsed().as_secs_f64());
+}
+
+/// The folder an HTML report is written into: audio URLs are made relative to it.
+fn html_dir(out: &OutputArgs) -> PathBuf {
+    match out.html.as_deref().map(Destination::parse) {
+        Some(Destination::File(path)) => match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        },
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Writes the label tracks and the JAMS file when asked.
+fn write_interchange(report: &report::Report, args: &InterchangeArgs) -> Result<()> {
+    if let Some(dir) = &args.labels {
+        interchange::write_labels(report, dir)?;
+    }
+    if let Some(path) = &args.jams {
+        report::output::write_atomic(path, interchange::to_jams(report).as_bytes())?;
+    }
+    Ok(())
 }
 
 /// Both documents cannot share standard output.
@@ -280,8 +406,17 @@ fn emit(
     Ok(ExitCode::SUCCESS)
 }
 
-fn emit_report(report: &report::Report, out: &OutputArgs) -> Result<ExitCode> {
-    emit(out, &report.errors, || json::to_json(report), || html::report_page(report), || text::summary(report, false))
+fn emit_report(report: &report::Report, tracks: &[Track], query: bool, out: &OutputArgs) -> Result<ExitCode> {
+    let dir = html_dir(out);
+    let html_text = || {
+        let mut inputs = HtmlInputs::with_tracks(report, tracks, &dir);
+        if query {
+            // The query's own track is listed first; its structure frames the query span.
+            inputs.similarity_track = Some(0);
+        }
+        html::render_report(&inputs)
+    };
+    emit(out, &report.errors, || json::to_json(report), html_text, || text::summary(report, false))
 }
 
 /// Splits `cues` inputs when every value followed `--tracks` (see the after-help text).
@@ -317,18 +452,25 @@ fn run_cues(c: CuesArgs) -> Result<ExitCode> {
             join_paths(&episodes)
         );
     }
+    let t0 = Instant::now();
+    let hooks = run_hooks(&c.output);
     let cfg = CuesConfig {
         tracks,
         episodes,
         features: FeatureConfig::default(),
         cues: CueConfig { min_len_s: c.min_len, threshold: c.threshold, ..CueConfig::default() },
+        hooks: hooks.clone(),
     };
     let report = pipeline::cues(&cfg)?;
+    drop(cfg);
+    verbose_note(&c.output, &hooks, t0);
+    drop(hooks);
+    let dir = html_dir(&c.output);
     emit(
         &c.output,
         &report.errors,
         || json::to_json(&report),
-        || html::cues_page(&report),
+        || html::render_cues(&CueHtmlInputs::for_dir(&report, &dir)),
         || text::cue_sheet(&report, false),
     )
 }
@@ -338,9 +480,49 @@ fn secs(d: std::time::Duration) -> f64 {
 }
 
 fn run_chroma(c: ChromaArgs) -> Result<ExitCode> {
+    let out_dir = match (&c.out, &c.png) {
+        (Some(dir), _) => Some(dir.clone()),
+        (None, None) => Some(PathBuf::from(".")),
+        (None, Some(_)) => None,
+    };
+    if let Some(dir) = out_dir {
+        export_chroma_data(&c, dir)?;
+    }
+    if let Some(dir) = &c.png {
+        write_chromagrams(&c, dir)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `chroma --png`: a chromagram image per file. Errors are listed here only when no data export
+/// ran before (which already listed them).
+fn write_chromagrams(c: &ChromaArgs, dir: &Path) -> Result<()> {
+    let hooks = Hooks { cache: c.cache.open(), progress: if c.quiet { None } else { terminal_progress() } };
+    let (tracks, errors) = pipeline::load_tracks_with(&c.files, &FeatureConfig::default(), &hooks);
+    drop(hooks);
+    if tracks.is_empty() {
+        return Err(pipeline::nothing_analysed(errors).into());
+    }
+    if c.out.is_none() {
+        for e in &errors {
+            eprintln!("leitmotif: {e}");
+        }
+    }
+    let written = images::write_chromagram_pngs(&tracks, dir)?;
+    if !c.quiet {
+        let mut text = String::new();
+        for (t, file) in tracks.iter().zip(&written) {
+            text.push_str(&format!("{}: chromagram -> {}\n", t.path.display(), file.display()));
+        }
+        print_stdout(&text)?;
+    }
+    Ok(())
+}
+
+fn export_chroma_data(c: &ChromaArgs, out_dir: PathBuf) -> Result<()> {
     let cfg = ChromaConfig {
-        inputs: c.files,
-        out_dir: c.out,
+        inputs: c.files.clone(),
+        out_dir,
         format: match c.format {
             FormatArg::Json => ChromaFormat::Json,
             FormatArg::Csv => ChromaFormat::Csv,
@@ -388,5 +570,5 @@ fn run_chroma(c: ChromaArgs) -> Result<ExitCode> {
         ));
     }
     print_stdout(&text)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

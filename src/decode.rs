@@ -7,12 +7,15 @@
 //! stays flat however long the file is.
 //!
 //! Hostile input never panics out of here: the probe and every demux and decode call run under
-//! `catch_unwind`, and a panic inside symphonia becomes [`Error::Corrupt`].
+//! `catch_unwind`, and a panic inside symphonia becomes [`Error::Corrupt`]. Such a panic is
+//! expected and handled, so [`install_quiet_panic_hook`] keeps the panic hook from printing it.
 
+use std::cell::Cell;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::{AudioCodecId, CODEC_ID_NULL_AUDIO, well_known as codec_ids};
@@ -128,20 +131,23 @@ impl AudioStream {
     /// nothing decodes, and [`Error::NoSamples`] when the stream is valid but holds no audio.
     pub fn open(path: &Path) -> Result<Self> {
         let io_err = |source| Error::Io { path: path.to_path_buf(), source };
-        let file = File::open(path).map_err(io_err)?;
-        let meta = file.metadata().map_err(io_err)?;
+        let invalid = |what: &str| io_err(std::io::Error::new(std::io::ErrorKind::InvalidInput, what));
+        // Look before opening: opening a FIFO blocks until something writes to it, and a device
+        // such as /dev/zero never ends.
+        let meta = std::fs::metadata(path).map_err(io_err)?;
         if meta.is_dir() {
-            return Err(io_err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "is a directory")));
+            return Err(invalid("is a directory"));
+        }
+        if !meta.is_file() {
+            return Err(invalid("not a regular file (a FIFO, socket or device)"));
         }
         if meta.len() == 0 {
             return Err(Error::Empty { path: path.to_path_buf() });
         }
+        let file = File::open(path).map_err(io_err)?;
 
-        let mut hint = Hint::new();
-        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
-            hint.with_extension(&ext.to_ascii_lowercase());
-        }
-        let mut reader = match probe(path, &hint, Box::new(file)) {
+        let hint = hint_for(path);
+        let reader = match probe(path, &hint, Box::new(file)) {
             Ok(reader) => reader,
             Err(err @ Error::NotAudio { .. }) => return Err(err),
             // A reader given a seekable file also reads its end (duration, index, tags), and a
@@ -152,7 +158,37 @@ impl AudioStream {
                 probe(path, &hint, Box::new(ReadOnlySource::new(file))).map_err(|_| first)?
             }
         };
+        Self::from_reader(path, reader, || File::open(path).ok())
+    }
 
+    /// Opens audio held in memory, as [`AudioStream::open`] opens a file. `name` stands for the
+    /// data in messages, and its extension is the format hint.
+    ///
+    /// # Errors
+    /// As [`AudioStream::open`] (never [`Error::Io`] for reading, since nothing is read).
+    pub fn from_bytes(name: &Path, bytes: impl Into<Arc<[u8]>>) -> Result<Self> {
+        let bytes: Arc<[u8]> = bytes.into();
+        if bytes.is_empty() {
+            return Err(Error::Empty { path: name.to_path_buf() });
+        }
+        let hint = hint_for(name);
+        let reader = match probe(name, &hint, Box::new(Cursor::new(Arc::clone(&bytes)))) {
+            Ok(reader) => reader,
+            Err(err @ Error::NotAudio { .. }) => return Err(err),
+            // As in `open`: a second, front-to-back only reading.
+            Err(first) => probe(name, &hint, Box::new(ReadOnlySource::new(Cursor::new(Arc::clone(&bytes)))))
+                .map_err(|_| first)?,
+        };
+        Self::from_reader(name, reader, || Some(Cursor::new(bytes)))
+    }
+
+    /// Selects the audio track of a probed `reader`, builds its decoder and decodes the first
+    /// packet. `raw` gives the bytes again for the WAV tags symphonia drops.
+    fn from_reader<R: Read + Seek>(
+        path: &Path,
+        mut reader: Box<dyn FormatReader>,
+        raw: impl FnOnce() -> Option<R>,
+    ) -> Result<Self> {
         let track = select_track(path, reader.as_ref())?;
         let track_id = track.id;
         let params = match &track.codec_params {
@@ -168,8 +204,10 @@ impl AudioStream {
         let codec = decoder.codec_info().short_name.to_string();
         let mut picker = TagPicker::default();
         read_tags(reader.as_mut(), track_id, &mut picker);
-        if reader.format_info().format == FORMAT_ID_WAVE {
-            read_riff_info(path, &mut picker);
+        if reader.format_info().format == FORMAT_ID_WAVE
+            && let Some(raw) = raw()
+        {
+            read_riff_info(raw, &mut picker);
         }
         let tags = picker.finish();
 
@@ -246,7 +284,7 @@ impl AudioStream {
     /// Reads one packet and, if it is ours, decodes it and mixes it down.
     fn step(&mut self) -> Result<Step> {
         let reader = &mut self.reader;
-        let next = catch_unwind(AssertUnwindSafe(|| reader.next_packet()));
+        let next = guarded(|| reader.next_packet());
         let packet = match next {
             Ok(Ok(Some(packet))) => packet,
             Ok(Ok(None)) => return Ok(Step::End),
@@ -276,7 +314,7 @@ impl AudioStream {
 
         let decoder = &mut self.decoder;
         let interleaved = &mut self.interleaved;
-        let decoded = catch_unwind(AssertUnwindSafe(|| {
+        let decoded = guarded(|| {
             decoder.decode(&packet).map(|buf| {
                 let rate = buf.spec().rate();
                 let channels = buf.num_planes();
@@ -285,7 +323,7 @@ impl AudioStream {
                 }
                 (rate, channels)
             })
-        }));
+        });
         let (rate, channels) = match decoded {
             Ok(Ok(shape)) => shape,
             Ok(Err(SymError::ResetRequired)) => {
@@ -434,7 +472,7 @@ fn make_decoder(path: &Path, params: &AudioCodecParameters) -> Result<Box<dyn Au
             codec: unsupported_codec_message(params.codec),
         });
     }
-    let made = catch_unwind(AssertUnwindSafe(|| registry.make_audio_decoder(params, &AudioDecoderOptions::default())));
+    let made = guarded(|| registry.make_audio_decoder(params, &AudioDecoderOptions::default()));
     match made {
         Ok(Ok(decoder)) => Ok(decoder),
         Ok(Err(SymError::Unsupported(feature))) => Err(Error::UnsupportedCodec {
@@ -592,10 +630,7 @@ const MAX_RIFF_INFO_LEN: u32 = 64 * 1024;
 /// symphonia 0.6.1's WAV reader parses these chunks but drops the result, so they are read here
 /// again, with symphonia's own INFO parser for the key mapping. Best effort: any read error just
 /// ends the search.
-fn read_riff_info(path: &Path, picker: &mut TagPicker) {
-    let Ok(mut file) = File::open(path) else {
-        return;
-    };
+fn read_riff_info(mut file: impl Read + Seek, picker: &mut TagPicker) {
     let mut header = [0u8; 12];
     if file.read_exact(&mut header).is_err() || &header[0..4] != b"RIFF" || &header[8..12] != b"WAVE" {
         return;
@@ -643,12 +678,53 @@ fn parse_info_entries(mut entries: &[u8], builder: &mut MetadataBuilder) {
     }
 }
 
+thread_local! {
+    /// Set while this thread runs symphonia under [`guarded`].
+    static GUARDED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` (a call into symphonia), turning a panic into `Err`. While it runs,
+/// [`panic_is_guarded`] is true on this thread.
+fn guarded<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    let outer = GUARDED.replace(true);
+    let result = catch_unwind(AssertUnwindSafe(f));
+    GUARDED.set(outer);
+    result
+}
+
+/// Whether the current thread is inside one of the decoder's panic guards, where a panic is
+/// caught and becomes a typed error about the file.
+pub fn panic_is_guarded() -> bool {
+    GUARDED.get()
+}
+
+/// Installs a panic hook that stays quiet for panics the decoder catches (symphonia panics on
+/// some hostile files; each becomes [`Error::Corrupt`] and is reported once, as such) and hands
+/// every other panic to the hook that was installed before.
+pub fn install_quiet_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !panic_is_guarded() {
+            previous(info);
+        }
+    }));
+}
+
+/// The format hint of `path`: its extension, in lower case.
+fn hint_for(path: &Path) -> Hint {
+    let mut hint = Hint::new();
+    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        hint.with_extension(&ext.to_ascii_lowercase());
+    }
+    hint
+}
+
 /// Finds the container format of `source` and opens a reader for it.
 fn probe(path: &Path, hint: &Hint, source: Box<dyn MediaSource>) -> Result<Box<dyn FormatReader>> {
     let mss = MediaSourceStream::new(source, Default::default());
-    let probed = catch_unwind(AssertUnwindSafe(|| {
+    let probed = guarded(|| {
         symphonia::default::get_probe().probe(hint, mss, FormatOptions::default(), MetadataOptions::default())
-    }));
+    });
     match probed {
         Ok(Ok(reader)) => Ok(reader),
         Ok(Err(err)) => Err(probe_error(path, err)),

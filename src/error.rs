@@ -102,6 +102,15 @@ pub enum Error {
         /// Why each input failed.
         failures: Vec<Error>,
     },
+    /// An image could not be encoded (a chromagram or a similarity matrix).
+    #[error("cannot encode the {what} image: {source}")]
+    ImageEncode {
+        /// Which image.
+        what: &'static str,
+        /// The encoder's error.
+        #[source]
+        source: png::EncodingError,
+    },
     /// A folder given as input holds no file with an audio extension.
     #[error("{}: no audio files found", path.display())]
     NoAudioFiles {

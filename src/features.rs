@@ -142,6 +142,12 @@ impl FeatureConfig {
         if !(1..=16).contains(&m.harmonics) {
             return Err(bad("melody harmonics", m.harmonics, "1..=16"));
         }
+        if !(1..=crate::chroma::MAX_VOICES).contains(&usize::from(m.voices)) {
+            return Err(bad("melody voices", m.voices, "1..=8"));
+        }
+        if !(m.top_voice.is_finite() && m.top_voice > 0.0 && m.top_voice <= 1.0) {
+            return Err(bad("melody top_voice", m.top_voice, "a fraction in (0, 1]"));
+        }
         if !(m.alpha.is_finite() && m.alpha > 0.0 && m.alpha <= 1.0) {
             return Err(bad("melody alpha", m.alpha, "a weight in (0, 1]"));
         }
@@ -163,7 +169,7 @@ impl FeatureConfig {
 pub struct Features {
     /// Seconds between frames; frame k is centred at `k * hop_s`.
     pub hop_s: f64,
-    /// Estimated deviation from A440, in cents.
+    /// Deviation from A440 in cents the pitch mapping used: estimated, or as fixed by the config.
     pub tuning_cents: f32,
     /// Chroma per frame, each max-normalised (zero for silence).
     pub chroma: Vec<[f32; 12]>,
@@ -633,6 +639,23 @@ mod tests {
             assert_eq!(f, whole, "block size {block}");
         }
         assert_eq!(whole.chroma.len(), 201);
+        Ok(())
+    }
+
+    #[test]
+    fn buffered_frames_are_mapped_like_later_ones() -> Result<()> {
+        // A sharp tone with a silent gap: the tuning settles after 2 s of sound, mid-stream, while
+        // later batches are in flight; every frame must come out as with that tuning fixed.
+        let mut x = sine(447.7, 16_000, 40.0, 0.4);
+        x[16_000..32_000].fill(0.0);
+        let cfg = FeatureConfig { tuning_span_s: 2.0, ..FeatureConfig::default() };
+        let estimated = extract(&mut MemorySource::with_block(x.clone(), 16_000, 1000), &cfg)?;
+        assert!((estimated.tuning_cents - 30.0).abs() < 5.0, "{}", estimated.tuning_cents);
+        let fixed_cfg = FeatureConfig { tuning: Tuning::Fixed(estimated.tuning_cents), ..cfg };
+        let fixed = extract(&mut MemorySource::new(x, 16_000), &fixed_cfg)?;
+        assert_eq!(estimated, fixed);
+        assert_eq!(estimated.chroma[15], [0.0; 12]);
+        assert!(estimated.chroma[5][9] == 1.0 && estimated.chroma[350][9] == 1.0);
         Ok(())
     }
 

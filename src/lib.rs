@@ -4,6 +4,7 @@
 //! per-frame features ([`features::Features`]) -> motifs -> a [`report`] document.
 #![forbid(unsafe_code)]
 
+pub mod cache;
 pub mod chroma;
 pub mod cues;
 pub mod decode;
@@ -11,8 +12,11 @@ pub mod error;
 pub mod eval;
 pub mod export;
 pub mod features;
+pub mod images;
+pub mod interchange;
 pub mod motif;
 pub mod pipeline;
+pub mod progress;
 pub mod report;
 pub mod source;
 pub mod stft;

@@ -8,6 +8,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // A panic symphonia raises on a hostile file is caught and reported as that file's error;
+    // the default hook would also print it as if the program had crashed.
+    leitmotif::decode::install_quiet_panic_hook();
     match run() {
         Ok(code) => code,
         // A closed pipe (e.g. `leitmotif analyze ... | head`) is the reader's choice, not a failure.

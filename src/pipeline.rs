@@ -14,6 +14,7 @@ use crate::decode::{AudioInfo, AudioStream};
 use crate::error::{Error, Result};
 use crate::features::{self, FeatureConfig, Features};
 use crate::motif::{self, MotifConfig};
+use crate::progress::Hooks;
 use crate::report::{self, CueReport, EpisodeEntry, ErrorEntry, Params, Report, TrackEntry, format_time};
 use crate::source::SampleSource;
 
@@ -216,8 +217,21 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
 
 /// Decodes and analyses already expanded files in parallel, in their order.
 pub fn load_files(files: &[PathBuf], cfg: &FeatureConfig) -> (Vec<Track>, Vec<InputError>) {
-    let results: Vec<std::result::Result<Track, InputError>> =
-        files.par_iter().map(|p| load_track(p, cfg).map_err(|error| InputError { path: p.clone(), error })).collect();
+    load_files_with(files, cfg, &Hooks::default())
+}
+
+/// [`load_files`] through the hooks' feature cache, reporting each file to their progress.
+pub fn load_files_with(files: &[PathBuf], cfg: &FeatureConfig, hooks: &Hooks) -> (Vec<Track>, Vec<InputError>) {
+    hooks.begin("decoding", Some(files.len()));
+    let results: Vec<std::result::Result<Track, InputError>> = files
+        .par_iter()
+        .map(|p| {
+            let loaded = hooks.load(p, cfg, load_track).map_err(|error| InputError { path: p.clone(), error });
+            hooks.advance(p);
+            loaded
+        })
+        .collect();
+    hooks.end();
     let mut tracks = Vec::new();
     let mut errors = Vec::new();
     for r in results {
@@ -232,8 +246,13 @@ pub fn load_files(files: &[PathBuf], cfg: &FeatureConfig) -> (Vec<Track>, Vec<In
 /// Expands `inputs` (files, or folders walked recursively) and decodes and analyses every file
 /// in parallel. Tracks come sorted by path; every failure is one [`InputError`], sorted by path.
 pub fn load_tracks(inputs: &[PathBuf], cfg: &FeatureConfig) -> (Vec<Track>, Vec<InputError>) {
+    load_tracks_with(inputs, cfg, &Hooks::default())
+}
+
+/// [`load_tracks`] through the hooks' feature cache, reporting progress to them.
+pub fn load_tracks_with(inputs: &[PathBuf], cfg: &FeatureConfig, hooks: &Hooks) -> (Vec<Track>, Vec<InputError>) {
     let (files, mut errors) = expand_inputs(inputs);
-    let (tracks, load_errors) = load_files(&files, cfg);
+    let (tracks, load_errors) = load_files_with(&files, cfg, hooks);
     errors.extend(load_errors);
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     (tracks, errors)
@@ -306,6 +325,8 @@ pub struct AnalyzeConfig {
     pub features: FeatureConfig,
     /// Motif discovery.
     pub motif: MotifConfig,
+    /// Feature cache and progress display.
+    pub hooks: Hooks,
 }
 
 /// Discovers the motifs that recur across and within all input tracks.
@@ -314,20 +335,32 @@ pub struct AnalyzeConfig {
 /// [`Error::BadParam`] for an invalid configuration; when no input could be analysed, that
 /// input's error (or [`Error::NothingAnalysed`] listing all of them).
 pub fn analyze(cfg: &AnalyzeConfig) -> Result<Report> {
+    analyze_tracks(cfg).map(|(report, _)| report)
+}
+
+/// [`analyze`], also returning the analysed tracks (in the order of the report's `tracks`),
+/// for renderers that draw their features.
+///
+/// # Errors
+/// As [`analyze`].
+pub fn analyze_tracks(cfg: &AnalyzeConfig) -> Result<(Report, Vec<Track>)> {
     validate_motif_config(&cfg.motif)?;
-    let (tracks, errors) = load_tracks(&cfg.inputs, &cfg.features);
+    let (tracks, errors) = load_tracks_with(&cfg.inputs, &cfg.features, &cfg.hooks);
     if tracks.is_empty() {
         return Err(nothing_analysed(errors));
     }
     let refs: Vec<&Features> = tracks.iter().map(|t| &t.features).collect();
+    cfg.hooks.begin("matching", None);
     let motifs = motif::discover(&refs, &cfg.motif);
+    cfg.hooks.end();
     let entries = tracks.iter().enumerate().map(|(i, t)| t.entry(i)).collect();
-    Ok(report::build_report(
+    let report = report::build_report(
         entries,
         motifs,
         motif_params(&cfg.motif, &cfg.features),
         errors.iter().map(InputError::entry).collect(),
-    ))
+    );
+    Ok((report, tracks))
 }
 
 /// Parses a time as seconds (`75.5`), `m:ss` (`1:15.5`) or `h:mm:ss` (`0:01:15.5`).
@@ -429,6 +462,8 @@ pub struct FindConfig {
     pub features: FeatureConfig,
     /// Matching.
     pub motif: MotifConfig,
+    /// Feature cache and progress display.
+    pub hooks: Hooks,
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -446,13 +481,22 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// The query's error when it cannot be analysed; [`Error::BadParam`] for a span outside the
 /// file or an invalid configuration; the inputs' error when none of them could be analysed.
 pub fn find(cfg: &FindConfig) -> Result<Report> {
+    find_tracks(cfg).map(|(report, _)| report)
+}
+
+/// [`find`], also returning the analysed tracks (in the order of the report's `tracks`, the
+/// query's first), for renderers that draw their features.
+///
+/// # Errors
+/// As [`find`].
+pub fn find_tracks(cfg: &FindConfig) -> Result<(Report, Vec<Track>)> {
     validate_motif_config(&cfg.motif)?;
-    let query = load_track(&cfg.query.path, &cfg.features)?;
+    let query = cfg.hooks.load(&cfg.query.path, &cfg.features, load_track)?;
     let (start_s, end_s) = cfg.query.resolve(query.duration_s, query.features.hop_s)?;
     let (files, mut errors) = expand_inputs(&cfg.inputs);
     let query_searched = files.iter().any(|f| same_file(f, &query.path));
     let others: Vec<PathBuf> = files.into_iter().filter(|f| !same_file(f, &query.path)).collect();
-    let (loaded, load_errors) = load_files(&others, &cfg.features);
+    let (loaded, load_errors) = load_files_with(&others, &cfg.features, &cfg.hooks);
     errors.extend(load_errors);
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     if loaded.is_empty() && !query_searched {
@@ -463,6 +507,7 @@ pub fn find(cfg: &FindConfig) -> Result<Report> {
     // Report index of each searched track, in the order handed to the matcher.
     let searched: Vec<usize> = (usize::from(!query_searched)..tracks.len()).collect();
     let refs: Vec<&Features> = searched.iter().map(|&i| &tracks[i].features).collect();
+    cfg.hooks.begin("matching", None);
     let found = motif::find(&tracks[0].features, start_s, end_s, &refs, &cfg.motif)
         .into_iter()
         .filter_map(|mut o| {
@@ -470,6 +515,7 @@ pub fn find(cfg: &FindConfig) -> Result<Report> {
             Some(o)
         })
         .collect();
+    cfg.hooks.end();
     let motif = report::query_motif(0, start_s, end_s, found, tracks.len());
     let mut params = motif_params(&cfg.motif, &cfg.features);
     params.insert("query".to_owned(), tracks[0].path.display().to_string().into());
@@ -478,7 +524,7 @@ pub fn find(cfg: &FindConfig) -> Result<Report> {
     let entries = tracks.iter().enumerate().map(|(i, t)| t.entry(i)).collect();
     let mut report = report::build_report(entries, Vec::new(), params, errors.iter().map(InputError::entry).collect());
     report.motifs = motif.into_iter().collect();
-    Ok(report)
+    Ok((report, tracks))
 }
 
 /// Settings of `cues`.
@@ -492,6 +538,8 @@ pub struct CuesConfig {
     pub features: FeatureConfig,
     /// Cue detection.
     pub cues: CueConfig,
+    /// Feature cache and progress display.
+    pub hooks: Hooks,
 }
 
 /// Finds where the tracks play inside each episode.
@@ -501,25 +549,31 @@ pub struct CuesConfig {
 /// analysed, the error(s) of those inputs.
 pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
     validate_cue_config(&cfg.cues)?;
-    let (tracks, track_errors) = load_tracks(&cfg.tracks, &cfg.features);
+    let (tracks, track_errors) = load_tracks_with(&cfg.tracks, &cfg.features, &cfg.hooks);
     if tracks.is_empty() {
         return Err(nothing_analysed(track_errors));
     }
-    let (episodes, episode_errors) = load_tracks(&cfg.episodes, &cfg.features);
+    let (episodes, episode_errors) = load_tracks_with(&cfg.episodes, &cfg.features, &cfg.hooks);
     if episodes.is_empty() {
         return Err(nothing_analysed(episode_errors));
     }
     let refs: Vec<&Features> = tracks.iter().map(|t| &t.features).collect();
+    cfg.hooks.begin("matching", Some(episodes.len()));
     let entries: Vec<EpisodeEntry> = episodes
         .par_iter()
         .map(|ep| EpisodeEntry {
             path: ep.path.display().to_string(),
             duration_s: report::round_to(ep.duration_s, 3),
-            cues: report::cue_entries(cues::detect(&refs, &ep.features, &cfg.cues), refs.len()),
+            cues: {
+                let found = report::cue_entries(cues::detect(&refs, &ep.features, &cfg.cues), refs.len());
+                cfg.hooks.advance(&ep.path);
+                found
+            },
             skipped_packets: ep.skipped_packets,
             warnings: ep.warnings(),
         })
         .collect();
+    cfg.hooks.end();
     let mut params = Params::new();
     params.insert("min_len_s".to_owned(), cfg.cues.min_len_s.into());
     params.insert("threshold".to_owned(), f64::from(cfg.cues.threshold).into());

@@ -6,7 +6,6 @@
 //! `round(k * hop_s * sr) - n_win / 2`, is weighted by a periodic Hann window and zero padded to
 //! `n_fft`, the next power of two `>= n_win`.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use rayon::prelude::*;
@@ -122,14 +121,13 @@ impl FrameGeometry {
     }
 }
 
-/// One forward real FFT plan per size, shared by every thread and every file of the process.
+/// One forward real FFT plan per size, shared by every thread and every file of the process
+/// (the planner caches its plans and hands out `Arc`s to them).
 fn shared_plan(n_fft: usize) -> Arc<dyn RealToComplex<f32>> {
-    static PLANS: OnceLock<Mutex<(RealFftPlanner<f32>, HashMap<usize, Arc<dyn RealToComplex<f32>>>)>> = OnceLock::new();
-    let cell = PLANS.get_or_init(|| Mutex::new((RealFftPlanner::new(), HashMap::new())));
+    static PLANNER: OnceLock<Mutex<RealFftPlanner<f32>>> = OnceLock::new();
+    let planner = PLANNER.get_or_init(|| Mutex::new(RealFftPlanner::new()));
     // A poisoned lock only means another thread panicked while planning; the cache stays usable.
-    let mut guard = cell.lock().unwrap_or_else(PoisonError::into_inner);
-    let (planner, plans) = &mut *guard;
-    Arc::clone(plans.entry(n_fft).or_insert_with(|| planner.plan_fft_forward(n_fft)))
+    planner.lock().unwrap_or_else(PoisonError::into_inner).plan_fft_forward(n_fft)
 }
 
 /// Power spectra of Hann-windowed frames; cheap to clone and share between threads.

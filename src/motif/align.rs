@@ -13,6 +13,11 @@ use ndarray::{Array2, ArrayView2};
 
 use super::sequence::{DIM, Frame, dot, rotate};
 
+/// Least [`Alignment::distinct`] of a reported match. A recurring melody moves, so its
+/// similarity collapses when one side is shifted by a second; harmony alone (a pad, an arpeggio
+/// over the same chord) matches any such shift about as well, and is accompaniment, not a motif.
+const MIN_DISTINCTNESS: f32 = 0.5;
+
 /// Rows and columns of one tile of the cross-similarity matrix.
 const TILE: usize = 512;
 
@@ -47,6 +52,13 @@ pub struct Alignment {
     pub tempo: f64,
     /// Similarity in [0, 1] relative to the background.
     pub score: f32,
+    /// Share of the match's rise above the background that is specific to its alignment: how
+    /// much better its line matches than parallel lines a second away, over the rise (1 for a
+    /// moving melody, near 0 for held chords or a looping accompaniment figure).
+    pub distinct: f32,
+    /// Summed similarity above the threshold along the match: grows with both the match's length
+    /// and its similarity, the quantity compared with chance matches.
+    pub evidence: f32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -202,7 +214,7 @@ fn tile_background(
         return 0.5;
     }
     let mid = values.len() / 2;
-    let (_, median, _) = values.select_nth_unstable_by(mid, f32::total_cmp);
+    let (_, &mut median, _) = values.select_nth_unstable_by(mid, f32::total_cmp);
     median.clamp(0.0, 0.95)
 }
 
@@ -304,7 +316,33 @@ fn trace(a: &[Frame], b: &[Frame], same: bool, len: usize, cfg: &AlignConfig, se
     }
     let mean = (prefix[end] - prefix[start]) / (end - start) as f32 + cut;
     let score = ((mean - seed.background) / (1.0 - seed.background)).clamp(0.0, 1.0);
-    Some(Alignment { a_start, a_end, b_start, b_end, shift: seed.shift, tempo, score })
+    let rise = (mean - seed.background).max(f32::EPSILON);
+    let distinct = (mean - off_line_mean(a, b, a_start, a_end, b_start, tempo, seed.shift)) / rise;
+    if distinct < MIN_DISTINCTNESS {
+        return None;
+    }
+    let evidence = prefix[end] - prefix[start];
+    Some(Alignment { a_start, a_end, b_start, b_end, shift: seed.shift, tempo, score, distinct, evidence })
+}
+
+/// The best mean similarity of lines parallel to an alignment's, offset by about a second:
+/// music that matches itself there too (a held chord, a repeated accompaniment figure) is not
+/// a distinctive melodic match.
+fn off_line_mean(a: &[Frame], b: &[Frame], a_start: usize, a_end: usize, b_start: f64, tempo: f64, shift: usize) -> f32 {
+    let mut best = f32::MIN;
+    for off in [-4.0, -3.0, 3.0, 4.0] {
+        let (mut acc, mut n) = (0f32, 0usize);
+        for i in a_start..a_end {
+            if let Some(v) = sim_at(a, b, i, b_start + off + (i - a_start) as f64 * tempo, shift) {
+                acc += v;
+                n += 1;
+            }
+        }
+        if n > 0 {
+            best = best.max(acc / n as f32);
+        }
+    }
+    best
 }
 
 #[cfg(test)]

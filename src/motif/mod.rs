@@ -38,6 +38,9 @@ pub struct MotifConfig {
     pub min_tempo_ratio: f64,
     /// Hop of the matching sequences, seconds (see [`SequenceConfig::hop_s`]).
     pub hop_s: f64,
+    /// Largest expected share of chance resemblances among the matches kept (a false discovery
+    /// rate, estimated against decoys: see [`discover`]).
+    pub false_match_rate: f64,
     /// Share of the predominant melody in frame similarity (see [`SequenceConfig::melody_weight`]).
     pub melody_weight: f32,
 }
@@ -49,6 +52,7 @@ impl Default for MotifConfig {
             min_len_s: 3.0,
             threshold: 0.5,
             max_motifs: 50,
+            false_match_rate: std::env::var("LM_FDR").ok().and_then(|v| v.parse().ok()).unwrap_or(0.1),
             min_tempo_ratio: 0.8,
             max_tempo_ratio: 1.25,
             hop_s: seq.hop_s,
@@ -115,7 +119,9 @@ pub struct Motif {
 /// The result is deterministic and does not depend on the order of the pairs' evaluation;
 /// motifs come sorted by number of occurrences (most first), then by their first occurrence.
 pub fn discover(tracks: &[&Features], cfg: &MotifConfig) -> Vec<Motif> {
-    let seq_cfg = cfg.sequence_config();
+    let mut seq_cfg = cfg.sequence_config();
+    if let Some(v) = std::env::var("LM_HOP").ok().and_then(|v| v.parse().ok()) { seq_cfg.hop_s = v; }
+    if let Some(v) = std::env::var("LM_MEL").ok().and_then(|v| v.parse().ok()) { seq_cfg.melody_weight = v; }
     let seqs: Vec<MatchSequence> = tracks.par_iter().map(|f| MatchSequence::new(f, &seq_cfg)).collect();
     let Some(hop_s) = seqs.iter().map(|s| s.hop_s).find(|&h| h > 0.0) else {
         return Vec::new();
@@ -123,13 +129,18 @@ pub fn discover(tracks: &[&Features], cfg: &MotifConfig) -> Vec<Motif> {
     let align_cfg = cfg.align_config(hop_s);
     let pairs: Vec<(usize, usize)> = (0..seqs.len()).flat_map(|a| (a..seqs.len()).map(move |b| (a, b))).collect();
     let seqs = &seqs;
-    let links: Vec<Link> = pairs
+    let found: Vec<(usize, usize, Alignment)> = pairs
         .par_iter()
         .flat_map_iter(|&(a, b)| {
-            let found = align(&seqs[a].frames, &seqs[b].frames, a == b, &align_cfg);
-            found.into_iter().map(move |al| to_link(seqs, a, b, &al))
+            align(&seqs[a].frames, &seqs[b].frames, a == b, &align_cfg)
+                .into_iter()
+                .filter(move |al| changes(&seqs[a].frames[al.a_start..al.a_end]) >= std::env::var("LM_MOVES").ok().and_then(|v| v.parse().ok()).unwrap_or(2.0))
+                .map(move |al| (a, b, al))
         })
         .collect();
+    let cut = evidence_cut(seqs, &pairs, &align_cfg, &found, cfg.false_match_rate);
+    let links: Vec<Link> =
+        found.iter().filter(|(_, _, al)| al.evidence >= cut).map(|(a, b, al)| to_link(seqs, *a, *b, al)).collect();
     let mut motifs: Vec<Motif> = group(&links)
         .into_iter()
         .map(|members| {
@@ -157,6 +168,66 @@ pub fn discover(tracks: &[&Features], cfg: &MotifConfig) -> Vec<Motif> {
     });
     motifs.truncate(cfg.max_motifs);
     motifs
+}
+
+/// Most pairs aligned against decoys when estimating chance matches; beyond it a regular subset
+/// of the pairs stands for all of them.
+const MAX_DECOY_PAIRS: usize = 256;
+
+/// The least evidence a match needs so that, among the matches kept, the expected share of
+/// chance matches stays at most `rate`.
+///
+/// Chance resemblance depends on the music (diatonic melodies over common chords resemble each
+/// other far more than random notes do), so it is measured on the score itself: each pair of
+/// tracks is also aligned with one of them played backwards. A reversed track keeps its pitch
+/// content and its pace but cannot truly recur forwards, so every match found against it is a
+/// chance match (a decoy). The cut is the lowest evidence at which decoys, scaled to the number
+/// of pairs, make up at most `rate` of the matches at or above it.
+fn evidence_cut(
+    seqs: &[MatchSequence],
+    pairs: &[(usize, usize)],
+    cfg: &AlignConfig,
+    found: &[(usize, usize, Alignment)],
+    rate: f64,
+) -> f32 {
+    if found.is_empty() {
+        return f32::INFINITY;
+    }
+    let stride = pairs.len().div_ceil(MAX_DECOY_PAIRS).max(1);
+    let decoy_pairs: Vec<(usize, usize)> = pairs.iter().copied().step_by(stride).collect();
+    let scale = pairs.len() as f64 / decoy_pairs.len().max(1) as f64;
+    let mut decoys: Vec<f32> = decoy_pairs
+        .par_iter()
+        .flat_map_iter(|&(a, b)| {
+            let reversed: Vec<_> = seqs[b].frames.iter().rev().copied().collect();
+            align(&seqs[a].frames, &reversed, false, cfg).into_iter().filter(move |al| changes(&seqs[a].frames[al.a_start..al.a_end]) >= std::env::var("LM_MOVES").ok().and_then(|v| v.parse().ok()).unwrap_or(2.0)).map(|al| al.evidence)
+        })
+        .collect();
+    decoys.sort_by(|x, y| y.total_cmp(x));
+    if std::env::var_os("LM_DEBUG").is_some() {
+        eprintln!("DECOYS {scale} {:?}", decoys);
+        for (a, b, al) in found {
+            let l = to_link(seqs, *a, *b, al);
+            eprintln!("AL {a} {:.2} {:.2} {b} {:.2} {:.2} {} {:.3} {:.3} {:.3}", l.a.start_s, l.a.end_s, l.b.start_s, l.b.end_s, al.shift, al.tempo, al.score, changes(&seqs[*a].frames[al.a_start..al.a_end]));
+        }
+    }
+    let mut targets: Vec<f32> = found.iter().map(|(_, _, al)| al.evidence).collect();
+    targets.sort_by(|x, y| y.total_cmp(x));
+    let mut cut = f32::INFINITY;
+    let mut d = 0usize;
+    for (k, &e) in targets.iter().enumerate() {
+        while d < decoys.len() && decoys[d] >= e {
+            d += 1;
+        }
+        if d as f64 * scale <= rate * (k + 1) as f64 {
+            cut = e;
+        }
+    }
+    cut
+}
+
+fn changes(f: &[sequence::Frame]) -> f32 {
+    f.windows(2).map(|w| 1.0 - sequence::dot(&w[0], &w[1])).sum()
 }
 
 fn to_link(seqs: &[MatchSequence], a: usize, b: usize, al: &Alignment) -> Link {

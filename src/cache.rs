@@ -1,0 +1,412 @@
+//! The on-disk feature cache: decoded stream facts and per-frame features of each audio file,
+//! kept under a key made of the file's content hash and size plus the extraction parameters, so
+//! running again (with another threshold, another command) decodes nothing.
+//!
+//! An entry is one file named after its key:
+//!
+//! ```text
+//! magic "LMFCACHE" | format u32 | payload length u64 | BLAKE3 of payload [32] | key [32] | payload
+//! payload: meta length u32 | meta (JSON) | chroma f32 x 12n | melody f32 x 12m | energy f32 x e
+//! ```
+//! (all integers and floats little-endian). Entries are written to a temporary file in the cache
+//! folder and renamed over the final name, so a reader sees a whole entry or none, and two runs
+//! storing the same entry at once each rename a complete copy. An entry whose length, checksum,
+//! format or key does not match is counted as bad, removed and rebuilt.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::decode::{AudioInfo, Tags};
+use crate::error::{Error, Result};
+use crate::features::{FeatureConfig, Features};
+use crate::pipeline::{StageTimings, Track};
+
+/// Layout version of an entry; a change makes every older entry a miss.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Revision of the decoding and extraction code whose output is cached. Raise it whenever a
+/// change to decoding or feature extraction changes the features for the same file and
+/// parameters, so that old entries are not used.
+pub const EXTRACTOR_REVISION: u32 = 1;
+
+const MAGIC: &[u8; 8] = b"LMFCACHE";
+const HEADER_LEN: usize = 8 + 4 + 8 + 32 + 32;
+/// Entries live in a subfolder named after the format, so incompatible layouts never meet.
+const SUBDIR: &str = "features-v1";
+
+/// What identifies one cache entry: the file's content and the extraction parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheKey {
+    digest: [u8; 32],
+}
+
+impl CacheKey {
+    /// Computes the key of `path` read with `cfg`: BLAKE3 over the file's bytes, its size, the
+    /// parameters, the entry format, the extractor revision and the crate version.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming `path` when it cannot be read.
+    pub fn for_file(path: &Path, cfg: &FeatureConfig) -> Result<Self> {
+        let io = |source| Error::Io { path: path.to_path_buf(), source };
+        let mut file = File::open(path).map_err(io)?;
+        let mut content = blake3::Hasher::new();
+        let size = std::io::copy(&mut file, &mut content).map_err(io)?;
+        Ok(Self::from_parts(content.finalize().as_bytes(), size, cfg))
+    }
+
+    /// The key of content with BLAKE3 hash `content` and `size` bytes, read with `cfg`.
+    pub fn from_parts(content: &[u8; 32], size: u64, cfg: &FeatureConfig) -> Self {
+        let mut h = blake3::Hasher::new();
+        h.update(b"leitmotif feature cache\0");
+        h.update(&FORMAT_VERSION.to_le_bytes());
+        h.update(&EXTRACTOR_REVISION.to_le_bytes());
+        h.update(env!("CARGO_PKG_VERSION").as_bytes());
+        h.update(&[0]);
+        h.update(content);
+        h.update(&size.to_le_bytes());
+        // The JSON of the whole configuration: any parameter that changes gives another key.
+        h.update(serde_json::to_string(cfg).unwrap_or_default().as_bytes());
+        Self { digest: *h.finalize().as_bytes() }
+    }
+
+    /// The key as 64 hexadecimal digits (the entry's file name).
+    pub fn hex(&self) -> String {
+        blake3::Hash::from_bytes(self.digest).to_hex().to_string()
+    }
+}
+
+/// Counts of what the cache did during a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Files whose features came from the cache.
+    pub hits: usize,
+    /// Files that had no entry and were decoded.
+    pub misses: usize,
+    /// Entries found damaged (truncated, wrong checksum or format), removed and rebuilt.
+    pub bad: usize,
+    /// Entries written.
+    pub stored: usize,
+    /// Entries that could not be written (the analysis goes on without them).
+    pub write_failures: usize,
+}
+
+/// A folder of feature entries, shared by all threads of a run.
+#[derive(Debug)]
+pub struct FeatureCache {
+    dir: PathBuf,
+    hits: AtomicUsize,
+    misses: AtomicUsize,
+    bad: AtomicUsize,
+    stored: AtomicUsize,
+    write_failures: AtomicUsize,
+}
+
+/// Everything of a [`Track`] except its path and timings, as stored.
+#[derive(Debug, Serialize, Deserialize)]
+struct Meta {
+    sample_rate: u32,
+    channels: u16,
+    declared_duration_s: Option<f64>,
+    codec: String,
+    tags: Tags,
+    skipped_packets: usize,
+    duration_s: f64,
+    hop_s: f64,
+    tuning_cents: f32,
+    chroma_frames: usize,
+    melody_frames: usize,
+    energy_frames: usize,
+}
+
+impl FeatureCache {
+    /// A cache in `dir` (created when the first entry is stored).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            hits: AtomicUsize::new(0),
+            misses: AtomicUsize::new(0),
+            bad: AtomicUsize::new(0),
+            stored: AtomicUsize::new(0),
+            write_failures: AtomicUsize::new(0),
+        }
+    }
+
+    /// The user's cache folder for leitmotif: `$XDG_CACHE_HOME/leitmotif` or
+    /// `~/.cache/leitmotif` on Linux, the platform's equivalent elsewhere; `None` when the
+    /// platform has no home folder.
+    pub fn default_dir() -> Option<PathBuf> {
+        dirs::cache_dir().map(|d| d.join("leitmotif"))
+    }
+
+    /// The folder given to [`FeatureCache::new`].
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where the entry of `key` lives.
+    pub fn entry_path(&self, key: &CacheKey) -> PathBuf {
+        self.dir.join(SUBDIR).join(format!("{}.lmf", key.hex()))
+    }
+
+    /// What the cache has done so far.
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            bad: self.bad.load(Ordering::Relaxed),
+            stored: self.stored.load(Ordering::Relaxed),
+            write_failures: self.write_failures.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The cached track of `path`, when a sound entry for `key` exists. A damaged entry is
+    /// counted, removed and reported as a miss so that it is rebuilt.
+    pub fn load(&self, key: &CacheKey, path: &Path) -> Option<Track> {
+        let entry = self.entry_path(key);
+        let bytes = match std::fs::read(&entry) {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+        };
+        match decode_entry(&bytes, key) {
+            Some(mut track) => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                track.path = path.to_path_buf();
+                Some(track)
+            }
+            None => {
+                self.bad.fetch_add(1, Ordering::Relaxed);
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                // Another run may have replaced it with a sound copy meanwhile; removing that
+                // costs one rebuild, never a wrong result.
+                let _ = std::fs::remove_file(&entry);
+                None
+            }
+        }
+    }
+
+    /// Stores `track` under `key`, atomically (temporary file + rename).
+    ///
+    /// # Errors
+    /// [`Error::Write`] naming the entry when the folder cannot be created or written.
+    pub fn store(&self, key: &CacheKey, track: &Track) -> Result<()> {
+        let entry = self.entry_path(key);
+        let result = write_entry(&entry, &encode_entry(track, key));
+        match &result {
+            Ok(()) => self.stored.fetch_add(1, Ordering::Relaxed),
+            Err(_) => self.write_failures.fetch_add(1, Ordering::Relaxed),
+        };
+        result
+    }
+
+    /// Loads `path` from the cache, or decodes it with `load` and stores the result. Failing to
+    /// hash the file falls back to `load` (which reports the file's own error); failing to
+    /// store is counted in [`CacheStats::write_failures`] and otherwise ignored.
+    ///
+    /// # Errors
+    /// Whatever `load` returns.
+    pub fn get_or_load(
+        &self,
+        path: &Path,
+        cfg: &FeatureConfig,
+        load: impl FnOnce(&Path, &FeatureConfig) -> Result<Track>,
+    ) -> Result<Track> {
+        let t0 = Instant::now();
+        let Ok(key) = CacheKey::for_file(path, cfg) else {
+            return load(path, cfg);
+        };
+        if let Some(mut track) = self.load(&key, path) {
+            track.timings = StageTimings { open: t0.elapsed(), ..StageTimings::default() };
+            return Ok(track);
+        }
+        let track = load(path, cfg)?;
+        let _ = self.store(&key, &track);
+        Ok(track)
+    }
+}
+
+fn push_frames(out: &mut Vec<u8>, frames: &[[f32; 12]]) {
+    for frame in frames {
+        for v in frame {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+}
+
+/// The bytes of an entry holding `track` under `key`.
+fn encode_entry(track: &Track, key: &CacheKey) -> Vec<u8> {
+    let f = &track.features;
+    let meta = Meta {
+        sample_rate: track.info.sample_rate,
+        channels: track.info.channels,
+        declared_duration_s: track.info.duration_s,
+        codec: track.info.codec.clone(),
+        tags: track.info.tags.clone(),
+        skipped_packets: track.skipped_packets,
+        duration_s: track.duration_s,
+        hop_s: f.hop_s,
+        tuning_cents: f.tuning_cents,
+        chroma_frames: f.chroma.len(),
+        melody_frames: f.melody.len(),
+        energy_frames: f.energy_db.len(),
+    };
+    let meta_json = serde_json::to_vec(&meta).unwrap_or_default();
+    let mut payload = Vec::with_capacity(4 + meta_json.len() + (f.chroma.len() + f.melody.len()) * 48 + f.energy_db.len() * 4);
+    payload.extend_from_slice(&u32::try_from(meta_json.len()).unwrap_or(u32::MAX).to_le_bytes());
+    payload.extend_from_slice(&meta_json);
+    push_frames(&mut payload, &f.chroma);
+    push_frames(&mut payload, &f.melody);
+    for v in &f.energy_db {
+        payload.extend_from_slice(&v.to_le_bytes());
+    }
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(blake3::hash(&payload).as_bytes());
+    out.extend_from_slice(&key.digest);
+    out.extend_from_slice(&payload);
+    out
+}
+
+/// Reads `n` little-endian f32 values from the front of `bytes`, advancing it.
+fn take_f32s(bytes: &mut &[u8], n: usize) -> Option<Vec<f32>> {
+    let len = n.checked_mul(4)?;
+    if bytes.len() < len {
+        return None;
+    }
+    let (head, rest) = bytes.split_at(len);
+    *bytes = rest;
+    Some(head.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+}
+
+fn take_frames(bytes: &mut &[u8], n: usize) -> Option<Vec<[f32; 12]>> {
+    let flat = take_f32s(bytes, n.checked_mul(12)?)?;
+    Some(flat.chunks_exact(12).map(|c| std::array::from_fn(|i| c[i])).collect())
+}
+
+/// The track stored in an entry, or `None` when anything about it is wrong.
+fn decode_entry(bytes: &[u8], key: &CacheKey) -> Option<Track> {
+    if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+        return None;
+    }
+    let format = u32::from_le_bytes(bytes[8..12].try_into().ok()?);
+    let payload_len = u64::from_le_bytes(bytes[12..20].try_into().ok()?);
+    let checksum: [u8; 32] = bytes[20..52].try_into().ok()?;
+    let stored_key: [u8; 32] = bytes[52..84].try_into().ok()?;
+    let payload = &bytes[HEADER_LEN..];
+    if format != FORMAT_VERSION || stored_key != key.digest || payload.len() as u64 != payload_len {
+        return None;
+    }
+    if *blake3::hash(payload).as_bytes() != checksum {
+        return None;
+    }
+    let mut rest = payload;
+    let meta_len = usize::try_from(u32::from_le_bytes(rest.get(..4)?.try_into().ok()?)).ok()?;
+    let meta: Meta = serde_json::from_slice(rest.get(4..4 + meta_len)?).ok()?;
+    rest = &rest[4 + meta_len..];
+    let chroma = take_frames(&mut rest, meta.chroma_frames)?;
+    let melody = take_frames(&mut rest, meta.melody_frames)?;
+    let energy_db = take_f32s(&mut rest, meta.energy_frames)?;
+    if !rest.is_empty() {
+        return None;
+    }
+    Some(Track {
+        path: PathBuf::new(),
+        info: AudioInfo {
+            sample_rate: meta.sample_rate,
+            channels: meta.channels,
+            duration_s: meta.declared_duration_s,
+            codec: meta.codec,
+            tags: meta.tags,
+        },
+        features: Features { hop_s: meta.hop_s, tuning_cents: meta.tuning_cents, chroma, melody, energy_db },
+        skipped_packets: meta.skipped_packets,
+        duration_s: meta.duration_s,
+        timings: StageTimings::default(),
+    })
+}
+
+/// Writes `bytes` to `entry` through a uniquely named temporary file in the same folder.
+fn write_entry(entry: &Path, bytes: &[u8]) -> Result<()> {
+    let wrap = |source: std::io::Error| Error::Write { path: entry.to_path_buf(), source };
+    let dir = entry.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir).map_err(wrap)?;
+    let mut tmp = tempfile::Builder::new().prefix(".entry.").suffix(".tmp").tempfile_in(dir).map_err(wrap)?;
+    tmp.write_all(bytes).map_err(wrap)?;
+    tmp.as_file().sync_data().map_err(wrap)?;
+    tmp.persist(entry).map_err(|e| wrap(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_track() -> Track {
+        Track {
+            path: PathBuf::from("x.wav"),
+            info: AudioInfo {
+                sample_rate: 22_050,
+                channels: 2,
+                duration_s: Some(1.5),
+                codec: "pcm_s16le".to_owned(),
+                tags: Tags { title: Some("<b>T</b>".to_owned()), artist: None, album: Some("A".to_owned()) },
+            },
+            features: Features {
+                hop_s: 0.1,
+                tuning_cents: -3.5,
+                chroma: (0..15).map(|k| std::array::from_fn(|i| (k * 12 + i) as f32 / 180.0)).collect(),
+                melody: (0..15).map(|k| std::array::from_fn(|i| ((k + i) % 3) as f32)).collect(),
+                energy_db: (0..15).map(|k| -60.0 + k as f32).collect(),
+            },
+            skipped_packets: 2,
+            duration_s: 1.49,
+            timings: StageTimings::default(),
+        }
+    }
+
+    #[test]
+    fn entries_round_trip_exactly() {
+        let key = CacheKey::from_parts(&[7; 32], 1234, &FeatureConfig::default());
+        let t = sample_track();
+        let back = decode_entry(&encode_entry(&t, &key), &key).expect("decodes");
+        assert_eq!(back.info, t.info);
+        assert_eq!(back.features, t.features);
+        assert_eq!((back.skipped_packets, back.duration_s), (2, 1.49));
+    }
+
+    #[test]
+    fn damaged_or_foreign_entries_are_refused() {
+        let key = CacheKey::from_parts(&[7; 32], 1234, &FeatureConfig::default());
+        let bytes = encode_entry(&sample_track(), &key);
+        for cut in [0, 10, HEADER_LEN, bytes.len() - 1] {
+            assert!(decode_entry(&bytes[..cut], &key).is_none(), "cut at {cut}");
+        }
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        assert!(decode_entry(&flipped, &key).is_none());
+        let other = CacheKey::from_parts(&[8; 32], 1234, &FeatureConfig::default());
+        assert!(decode_entry(&bytes, &other).is_none());
+    }
+
+    #[test]
+    fn keys_change_with_content_size_and_parameters() {
+        let cfg = FeatureConfig::default();
+        let base = CacheKey::from_parts(&[1; 32], 10, &cfg);
+        assert_eq!(base, CacheKey::from_parts(&[1; 32], 10, &cfg));
+        assert_ne!(base, CacheKey::from_parts(&[2; 32], 10, &cfg));
+        assert_ne!(base, CacheKey::from_parts(&[1; 32], 11, &cfg));
+        let hop = FeatureConfig { hop_s: 0.05, ..FeatureConfig::default() };
+        assert_ne!(base, CacheKey::from_parts(&[1; 32], 10, &hop));
+        assert_eq!(base.hex().len(), 64);
+    }
+}

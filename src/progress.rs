@@ -1,0 +1,162 @@
+//! Progress of a run: the [`Progress`] interface the pipeline reports to, the [`Hooks`] a run is
+//! given (a progress display and a feature cache; neither changes any result), and a terminal
+//! progress bar on standard error.
+
+use std::fmt;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cache::FeatureCache;
+use crate::error::Result;
+use crate::features::FeatureConfig;
+use crate::pipeline::Track;
+
+/// Receives the stages of a run as they happen. Called from worker threads.
+pub trait Progress: Send + Sync {
+    /// A stage begins: `total` items (files) when known, `None` for one long step.
+    fn begin(&self, stage: &str, total: Option<u64>);
+    /// One item of the current stage is done.
+    fn advance(&self, item: &Path);
+    /// The current stage is over.
+    fn end(&self);
+}
+
+/// What a run is given besides its parameters. Hooks never change results, so any two compare
+/// equal.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    /// Where decoded features are kept between runs; `None` decodes every file.
+    pub cache: Option<Arc<FeatureCache>>,
+    /// Where progress goes; `None` reports nothing.
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+impl fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hooks")
+            .field("cache", &self.cache.as_ref().map(|c| c.dir().to_path_buf()))
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl PartialEq for Hooks {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Hooks {
+    /// Reports the start of a stage, if anyone listens.
+    pub fn begin(&self, stage: &str, total: Option<usize>) {
+        if let Some(p) = &self.progress {
+            p.begin(stage, total.map(|t| t as u64));
+        }
+    }
+
+    /// Reports one finished item.
+    pub fn advance(&self, item: &Path) {
+        if let Some(p) = &self.progress {
+            p.advance(item);
+        }
+    }
+
+    /// Reports the end of the current stage.
+    pub fn end(&self) {
+        if let Some(p) = &self.progress {
+            p.end();
+        }
+    }
+
+    /// Decodes and analyses `path` with `load`, through the cache when there is one.
+    ///
+    /// # Errors
+    /// Whatever `load` returns for the file.
+    pub fn load(
+        &self,
+        path: &Path,
+        cfg: &FeatureConfig,
+        load: impl FnOnce(&Path, &FeatureConfig) -> Result<Track>,
+    ) -> Result<Track> {
+        match &self.cache {
+            Some(cache) => cache.get_or_load(path, cfg, load),
+            None => load(path, cfg),
+        }
+    }
+}
+
+/// A progress bar on standard error: a bar with a count for stages over files, a spinner with
+/// the elapsed time for single long steps. It draws only when standard error is a terminal.
+pub struct TerminalProgress {
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl fmt::Debug for TerminalProgress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TerminalProgress").finish_non_exhaustive()
+    }
+}
+
+impl TerminalProgress {
+    /// A progress display when standard error is a terminal, `None` otherwise (logs and pipes
+    /// stay free of control codes).
+    pub fn for_stderr() -> Option<Self> {
+        std::io::stderr().is_terminal().then(|| Self { bar: Mutex::new(None) })
+    }
+}
+
+/// Styles are fixed strings; should one fail to parse, indicatif's default is used instead.
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template("{prefix:>10.bold} [{bar:30.cyan/blue}] {pos}/{len} {elapsed:>4} {wide_msg}")
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+fn spinner_style() -> ProgressStyle {
+    ProgressStyle::with_template("{prefix:>10.bold} {spinner} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+impl Progress for TerminalProgress {
+    fn begin(&self, stage: &str, total: Option<u64>) {
+        let mut slot = self.bar.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(old) = slot.take() {
+            old.finish_and_clear();
+        }
+        let bar = match total {
+            Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()).with_style(bar_style()),
+            None => {
+                let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(spinner_style());
+                b.enable_steady_tick(Duration::from_millis(120));
+                b
+            }
+        };
+        bar.set_prefix(stage.to_owned());
+        *slot = Some(bar);
+    }
+
+    fn advance(&self, item: &Path) {
+        let slot = self.bar.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(bar) = slot.as_ref() {
+            let name = item.file_name().map_or_else(|| item.display().to_string(), |n| n.to_string_lossy().into_owned());
+            bar.set_message(name);
+            bar.inc(1);
+        }
+    }
+
+    fn end(&self) {
+        let mut slot = self.bar.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(bar) = slot.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for TerminalProgress {
+    fn drop(&mut self) {
+        self.end();
+    }
+}

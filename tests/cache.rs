@@ -1,0 +1,208 @@
+//! The feature cache: a second run reads features instead of decoding, a damaged entry is
+//! detected and rebuilt, another extraction parameter misses, entries carry the stream facts,
+//! and two runs at once both succeed. Every run uses a temporary cache folder.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use assert_cmd::Command;
+use leitmotif::cache::FeatureCache;
+use leitmotif::features::FeatureConfig;
+use leitmotif::pipeline::load_track;
+
+const RATE: u32 = 22_050;
+
+/// Writes a mono 16-bit WAV of `notes` (MIDI numbers), each `note_s` long.
+fn write_melody(path: &Path, notes: &[i32], note_s: f32) {
+    let spec = hound::WavSpec { channels: 1, sample_rate: RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(path, spec).expect("create wav");
+    let per = (note_s * RATE as f32) as usize;
+    for &n in notes {
+        let f = 440.0 * 2f32.powf((n - 69) as f32 / 12.0);
+        for i in 0..per {
+            let t = i as f32 / RATE as f32;
+            let env = (i.min(per - 1 - i) as f32 / 200.0).min(1.0);
+            let v: f32 = (1..=3).map(|h| (std::f32::consts::TAU * f * h as f32 * t).sin() / h as f32).sum();
+            w.write_sample((v * 0.25 * env * f32::from(i16::MAX)) as i16).expect("sample");
+        }
+    }
+    w.finalize().expect("finalise");
+}
+
+/// Three tracks sharing a theme among different filler.
+fn write_tracks(dir: &Path) -> Vec<PathBuf> {
+    let theme = [60, 64, 67, 72, 71, 67, 64, 65, 69, 67, 62, 60];
+    (0..3)
+        .map(|k| {
+            let filler = |s: i32| (0..8).map(move |j| 55 + (j * 7 + s * 3) % 13);
+            let notes: Vec<i32> = filler(k).chain(theme.iter().map(|n| n + k)).chain(filler(k + 5)).collect();
+            let path = dir.join(format!("t{k}.wav"));
+            write_melody(&path, &notes, 0.3);
+            path
+        })
+        .collect()
+}
+
+/// Runs `analyze` on `music` with the cache in `cache` and returns (stdout JSON, stderr).
+fn analyze(music: &Path, cache: &Path, threshold: &str) -> (serde_json::Value, String) {
+    let out = Command::cargo_bin("leitmotif")
+        .expect("binary")
+        .arg("analyze")
+        .arg(music)
+        .args(["--json", "-", "--verbose", "--threshold", threshold, "--cache"])
+        .arg(cache)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json = serde_json::from_slice(&out.stdout).expect("a JSON document");
+    (json, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn entries(cache: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in walkdir::WalkDir::new(cache).into_iter().flatten() {
+        if entry.file_type().is_file() {
+            found.push(entry.into_path());
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn second_run_with_another_threshold_decodes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let music = dir.path().join("music");
+    std::fs::create_dir(&music).expect("mkdir");
+    write_tracks(&music);
+    let cache = dir.path().join("cache");
+    let (first, err1) = analyze(&music, &cache, "0.5");
+    assert!(err1.contains("0 hits, 3 misses"), "{err1}");
+    assert!(err1.contains("3 stored"), "{err1}");
+    assert_eq!(entries(&cache).len(), 3);
+    let (second, err2) = analyze(&music, &cache, "0.6");
+    assert!(err2.contains("3 hits, 0 misses"), "{err2}");
+    // Same features, so the tracks (with their tags and durations) are listed identically.
+    assert_eq!(first["tracks"], second["tracks"]);
+    let (again, _) = analyze(&music, &cache, "0.5");
+    assert_eq!(first["motifs"], again["motifs"], "a cached run finds exactly what a decoding run found");
+}
+
+#[test]
+fn truncated_or_corrupt_entries_are_rebuilt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let music = dir.path().join("music");
+    std::fs::create_dir(&music).expect("mkdir");
+    write_tracks(&music);
+    let cache = dir.path().join("cache");
+    let (first, _) = analyze(&music, &cache, "0.5");
+    let files = entries(&cache);
+    assert_eq!(files.len(), 3);
+    // One entry cut short, as a crash in the middle of a write would leave it without the
+    // rename; another with one byte of its features flipped.
+    let bytes = std::fs::read(&files[0]).expect("read entry");
+    std::fs::write(&files[0], &bytes[..bytes.len() / 2]).expect("truncate");
+    let mut flipped = std::fs::read(&files[1]).expect("read entry");
+    let at = flipped.len() - 7;
+    flipped[at] ^= 0x40;
+    std::fs::write(&files[1], &flipped).expect("corrupt");
+    let (second, err) = analyze(&music, &cache, "0.5");
+    assert!(err.contains("1 hit, 2 misses (2 damaged entries rebuilt), 2 stored"), "{err}");
+    assert_eq!(first["motifs"], second["motifs"]);
+    let (_, err) = analyze(&music, &cache, "0.5");
+    assert!(err.contains("3 hits, 0 misses"), "rebuilt entries are sound: {err}");
+}
+
+#[test]
+fn another_extraction_parameter_misses_and_a_hit_needs_no_decoding() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_tracks(dir.path()).remove(0);
+    let cache = FeatureCache::new(dir.path().join("cache"));
+    let decodes = AtomicUsize::new(0);
+    let counting = |p: &Path, cfg: &FeatureConfig| {
+        decodes.fetch_add(1, Ordering::SeqCst);
+        load_track(p, cfg)
+    };
+    let cfg = FeatureConfig::default();
+    let decoded = cache.get_or_load(&path, &cfg, counting).expect("decodes");
+    let cached = cache.get_or_load(&path, &cfg, counting).expect("from the cache");
+    assert_eq!(decodes.load(Ordering::SeqCst), 1, "the second load decodes nothing");
+    assert_eq!(cached.info, decoded.info, "stream facts and tags come from the entry");
+    assert_eq!(cached.features, decoded.features);
+    assert_eq!(cached.duration_s, decoded.duration_s);
+    assert_eq!(cached.path, path);
+
+    let finer = FeatureConfig { hop_s: 0.05, ..FeatureConfig::default() };
+    let other = cache.get_or_load(&path, &finer, counting).expect("decodes again");
+    assert_eq!(decodes.load(Ordering::SeqCst), 2, "another hop is another entry");
+    assert!(other.features.chroma.len() > decoded.features.chroma.len());
+    let s = cache.stats();
+    assert_eq!((s.hits, s.misses, s.stored, s.bad), (1, 2, 2, 0));
+
+    // Changed content under the same name is a new key, never the old features.
+    write_melody(&path, &[50, 52, 54, 55, 57, 59, 61, 62], 0.3);
+    let changed = cache.get_or_load(&path, &cfg, counting).expect("decodes the new content");
+    assert_eq!(decodes.load(Ordering::SeqCst), 3);
+    assert_ne!(changed.features.chroma, decoded.features.chroma);
+}
+
+#[test]
+fn two_runs_at_once_share_a_cache() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let music = dir.path().join("music");
+    std::fs::create_dir(&music).expect("mkdir");
+    write_tracks(&music);
+    let cache = dir.path().join("cache");
+    let bin = assert_cmd::cargo::cargo_bin("leitmotif");
+    let spawn = || {
+        std::process::Command::new(&bin)
+            .arg("analyze")
+            .arg(&music)
+            .args(["--json", "-", "--cache"])
+            .arg(&cache)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawns")
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().expect("runs"), b.wait_with_output().expect("runs"));
+    assert!(a.status.success() && b.status.success(), "{}{}", String::from_utf8_lossy(&a.stderr), String::from_utf8_lossy(&b.stderr));
+    let ja: serde_json::Value = serde_json::from_slice(&a.stdout).expect("json");
+    let jb: serde_json::Value = serde_json::from_slice(&b.stdout).expect("json");
+    assert_eq!(ja["motifs"], jb["motifs"]);
+    // Only whole entries remain (no temporary files), and all of them are sound.
+    assert_eq!(entries(&cache).len(), 3, "{:?}", entries(&cache));
+    let (_, err) = analyze(&music, &cache, "0.5");
+    assert!(err.contains("3 hits, 0 misses"), "{err}");
+}
+
+#[test]
+fn no_cache_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let music = dir.path().join("music");
+    std::fs::create_dir(&music).expect("mkdir");
+    write_tracks(&music);
+    let home = dir.path().join("home-cache");
+    let out = Command::cargo_bin("leitmotif")
+        .expect("binary")
+        .arg("analyze")
+        .arg(&music)
+        .args(["--no-cache", "--verbose", "--quiet"])
+        .env("XDG_CACHE_HOME", &home)
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("feature cache off"));
+    assert!(!home.exists(), "nothing written with --no-cache");
+    // Without --cache the default folder follows XDG_CACHE_HOME.
+    Command::cargo_bin("leitmotif")
+        .expect("binary")
+        .arg("analyze")
+        .arg(&music)
+        .arg("--quiet")
+        .env("XDG_CACHE_HOME", &home)
+        .assert()
+        .success();
+    assert_eq!(entries(&home.join("leitmotif")).len(), 3);
+}

@@ -328,7 +328,15 @@ fn trace(a: &[Frame], b: &[Frame], same: bool, len: usize, cfg: &AlignConfig, se
 /// The best mean similarity of lines parallel to an alignment's, offset by about a second:
 /// music that matches itself there too (a held chord, a repeated accompaniment figure) is not
 /// a distinctive melodic match.
-fn off_line_mean(a: &[Frame], b: &[Frame], a_start: usize, a_end: usize, b_start: f64, tempo: f64, shift: usize) -> f32 {
+fn off_line_mean(
+    a: &[Frame],
+    b: &[Frame],
+    a_start: usize,
+    a_end: usize,
+    b_start: f64,
+    tempo: f64,
+    shift: usize,
+) -> f32 {
     let mut best = f32::MIN;
     for off in [-4.0, -3.0, 3.0, 4.0] {
         let (mut acc, mut n) = (0f32, 0usize);

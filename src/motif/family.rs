@@ -23,16 +23,6 @@ impl Span {
         (self.end_s - self.start_s).max(0.0)
     }
 
-    /// Intersection over the shorter span's length (0 for different tracks).
-    pub fn overlap_of_shorter(&self, other: &Span) -> f64 {
-        if self.track != other.track {
-            return 0.0;
-        }
-        let inter = (self.end_s.min(other.end_s) - self.start_s.max(other.start_s)).max(0.0);
-        let shorter = self.len().min(other.len());
-        if shorter <= 0.0 { 0.0 } else { inter / shorter }
-    }
-
     /// Intersection over union of two spans (0 for different tracks).
     pub fn iou(&self, other: &Span) -> f64 {
         if self.track != other.track {
@@ -88,7 +78,7 @@ pub fn group(links: &[Link]) -> Vec<Vec<Member>> {
             if spans[y].track != spans[x].track || spans[y].start_s >= spans[x].end_s {
                 break;
             }
-            if spans[x].overlap_of_shorter(&spans[y]) >= SAME_STRETCH {
+            if spans[x].iou(&spans[y]) >= 0.5 {
                 uf.union(x, y);
             }
         }
@@ -170,11 +160,6 @@ pub fn group(links: &[Link]) -> Vec<Vec<Member>> {
     families
 }
 
-/// Least overlap (over the shorter span) for two spans of one track to be the same stretch of
-/// music. A match often covers only part of an occurrence (the part that survived a change of
-/// arrangement), so containment, not equality, is what marks the same occurrence.
-const SAME_STRETCH: f64 = 0.6;
-
 /// Least share of the possible links between two groups for them to be one family.
 /// Every occurrence of a motif resembles every other, so a true family is densely linked;
 /// a chain of chance resemblances (A like B, B like C, C like D) is not, and stops here.
@@ -183,8 +168,11 @@ const MIN_LINKAGE: f64 = 0.5;
 /// Agglomerates nodes into families, strongest links first, merging two groups only when
 /// enough of the links between them exist (average linkage over the link graph).
 fn link_families(n: usize, adj: &[Vec<(usize, usize, f32)>]) -> Vec<usize> {
-    let mut edges: Vec<(f32, usize, usize)> =
-        adj.iter().enumerate().flat_map(|(u, e)| e.iter().filter(move |x| x.0 > u).map(move |x| (x.2, u, x.0))).collect();
+    let mut edges: Vec<(f32, usize, usize)> = adj
+        .iter()
+        .enumerate()
+        .flat_map(|(u, e)| e.iter().filter(move |x| x.0 > u).map(move |x| (x.2, u, x.0)))
+        .collect();
     edges.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
     let neighbours: Vec<std::collections::HashSet<usize>> =
         adj.iter().map(|e| e.iter().map(|x| x.0).collect()).collect();
@@ -195,7 +183,8 @@ fn link_families(n: usize, adj: &[Vec<(usize, usize, f32)>]) -> Vec<usize> {
         if fu == fv {
             continue;
         }
-        let links: usize = members[fu].iter().map(|x| members[fv].iter().filter(|y| neighbours[*x].contains(y)).count()).sum();
+        let links: usize =
+            members[fu].iter().map(|x| members[fv].iter().filter(|y| neighbours[*x].contains(y)).count()).sum();
         let possible = (members[fu].len() * members[fv].len()) as f64;
         if (links as f64) < MIN_LINKAGE * possible {
             continue;

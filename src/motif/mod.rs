@@ -52,7 +52,7 @@ impl Default for MotifConfig {
             min_len_s: 3.0,
             threshold: 0.5,
             max_motifs: 50,
-            false_match_rate: std::env::var("LM_FDR").ok().and_then(|v| v.parse().ok()).unwrap_or(0.1),
+            false_match_rate: 0.25,
             min_tempo_ratio: 0.8,
             max_tempo_ratio: 1.25,
             hop_s: seq.hop_s,
@@ -119,9 +119,7 @@ pub struct Motif {
 /// The result is deterministic and does not depend on the order of the pairs' evaluation;
 /// motifs come sorted by number of occurrences (most first), then by their first occurrence.
 pub fn discover(tracks: &[&Features], cfg: &MotifConfig) -> Vec<Motif> {
-    let mut seq_cfg = cfg.sequence_config();
-    if let Some(v) = std::env::var("LM_HOP").ok().and_then(|v| v.parse().ok()) { seq_cfg.hop_s = v; }
-    if let Some(v) = std::env::var("LM_MEL").ok().and_then(|v| v.parse().ok()) { seq_cfg.melody_weight = v; }
+    let seq_cfg = cfg.sequence_config();
     let seqs: Vec<MatchSequence> = tracks.par_iter().map(|f| MatchSequence::new(f, &seq_cfg)).collect();
     let Some(hop_s) = seqs.iter().map(|s| s.hop_s).find(|&h| h > 0.0) else {
         return Vec::new();
@@ -132,10 +130,7 @@ pub fn discover(tracks: &[&Features], cfg: &MotifConfig) -> Vec<Motif> {
     let found: Vec<(usize, usize, Alignment)> = pairs
         .par_iter()
         .flat_map_iter(|&(a, b)| {
-            align(&seqs[a].frames, &seqs[b].frames, a == b, &align_cfg)
-                .into_iter()
-                .filter(move |al| changes(&seqs[a].frames[al.a_start..al.a_end]) >= std::env::var("LM_MOVES").ok().and_then(|v| v.parse().ok()).unwrap_or(2.0))
-                .map(move |al| (a, b, al))
+            melodic_matches(&seqs[a].frames, &seqs[b].frames, a == b, &align_cfg).map(move |al| (a, b, al))
         })
         .collect();
     let cut = evidence_cut(seqs, &pairs, &align_cfg, &found, cfg.false_match_rate);
@@ -200,17 +195,10 @@ fn evidence_cut(
         .par_iter()
         .flat_map_iter(|&(a, b)| {
             let reversed: Vec<_> = seqs[b].frames.iter().rev().copied().collect();
-            align(&seqs[a].frames, &reversed, false, cfg).into_iter().filter(move |al| changes(&seqs[a].frames[al.a_start..al.a_end]) >= std::env::var("LM_MOVES").ok().and_then(|v| v.parse().ok()).unwrap_or(2.0)).map(|al| al.evidence)
+            melodic_matches(&seqs[a].frames, &reversed, false, cfg).map(|al| al.evidence).collect::<Vec<_>>()
         })
         .collect();
     decoys.sort_by(|x, y| y.total_cmp(x));
-    if std::env::var_os("LM_DEBUG").is_some() {
-        eprintln!("DECOYS {scale} {:?}", decoys);
-        for (a, b, al) in found {
-            let l = to_link(seqs, *a, *b, al);
-            eprintln!("AL {a} {:.2} {:.2} {b} {:.2} {:.2} {} {:.3} {:.3} {:.3}", l.a.start_s, l.a.end_s, l.b.start_s, l.b.end_s, al.shift, al.tempo, al.score, changes(&seqs[*a].frames[al.a_start..al.a_end]));
-        }
-    }
     let mut targets: Vec<f32> = found.iter().map(|(_, _, al)| al.evidence).collect();
     targets.sort_by(|x, y| y.total_cmp(x));
     let mut cut = f32::INFINITY;
@@ -226,8 +214,26 @@ fn evidence_cut(
     cut
 }
 
-fn changes(f: &[sequence::Frame]) -> f32 {
-    f.windows(2).map(|w| 1.0 - sequence::dot(&w[0], &w[1])).sum()
+/// Least movement ([`moves`]) of a match. A motif is a melodic idea: it has to go somewhere.
+/// Two full changes of pitch content means at least three notes or chords; stretches that move
+/// less (a held note, one chord change under a pad) resemble countless others in some key and
+/// at some tempo, so matching them says nothing.
+const MIN_MOVES: f32 = 2.0;
+
+/// The alignments of `a` against `b` that move enough to be melodic ideas.
+fn melodic_matches<'a>(
+    a: &'a [sequence::Frame],
+    b: &[sequence::Frame],
+    same: bool,
+    cfg: &AlignConfig,
+) -> impl Iterator<Item = Alignment> + 'a {
+    align(a, b, same, cfg).into_iter().filter(move |al| moves(&a[al.a_start..al.a_end]) >= MIN_MOVES)
+}
+
+/// How much a stretch of matching frames moves: the summed dissimilarity of consecutive frames,
+/// about one per change of note or chord.
+fn moves(frames: &[sequence::Frame]) -> f32 {
+    frames.windows(2).map(|w| 1.0 - sequence::dot(&w[0], &w[1])).sum()
 }
 
 fn to_link(seqs: &[MatchSequence], a: usize, b: usize, al: &Alignment) -> Link {

@@ -26,7 +26,7 @@ pub struct SequenceConfig {
 
 impl Default for SequenceConfig {
     fn default() -> Self {
-        Self { hop_s: 0.3, melody_weight: 0.6, silence_db: -60.0 }
+        Self { hop_s: 0.2, melody_weight: 0.6, silence_db: -60.0 }
     }
 }
 

@@ -162,7 +162,8 @@ mod tests {
             c[k % 12] = 1.0;
             c[(k + 4) % 12] = 0.5;
         }
-        let seq = MatchSequence::new(&features(chroma), &SequenceConfig::default());
+        let cfg = SequenceConfig { hop_s: 0.3, ..SequenceConfig::default() };
+        let seq = MatchSequence::new(&features(chroma), &cfg);
         assert_eq!(seq.factor, 3);
         assert_eq!(seq.len(), 10);
         assert!(seq.frames[0].iter().all(|&v| v == 0.0));

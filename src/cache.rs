@@ -53,6 +53,10 @@ impl CacheKey {
     /// [`Error::Io`] naming `path` when it cannot be read.
     pub fn for_file(path: &Path, cfg: &FeatureConfig) -> Result<Self> {
         let io = |source| Error::Io { path: path.to_path_buf(), source };
+        // Only regular files are hashed: opening a FIFO blocks, and a device never ends.
+        if !std::fs::metadata(path).map_err(io)?.is_file() {
+            return Err(io(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file")));
+        }
         let mut file = File::open(path).map_err(io)?;
         let mut content = blake3::Hasher::new();
         let size = std::io::copy(&mut file, &mut content).map_err(io)?;
@@ -258,7 +262,8 @@ fn encode_entry(track: &Track, key: &CacheKey) -> Vec<u8> {
         energy_frames: f.energy_db.len(),
     };
     let meta_json = serde_json::to_vec(&meta).unwrap_or_default();
-    let mut payload = Vec::with_capacity(4 + meta_json.len() + (f.chroma.len() + f.melody.len()) * 48 + f.energy_db.len() * 4);
+    let mut payload =
+        Vec::with_capacity(4 + meta_json.len() + (f.chroma.len() + f.melody.len()) * 48 + f.energy_db.len() * 4);
     payload.extend_from_slice(&u32::try_from(meta_json.len()).unwrap_or(u32::MAX).to_le_bytes());
     payload.extend_from_slice(&meta_json);
     push_frames(&mut payload, &f.chroma);

@@ -17,7 +17,7 @@ use leitmotif::export::{self, ChromaConfig, ChromaFormat};
 use leitmotif::features::FeatureConfig;
 use leitmotif::motif::MotifConfig;
 use leitmotif::pipeline::{self, AnalyzeConfig, CuesConfig, FindConfig, QuerySpec, Track};
-use leitmotif::progress::{Hooks, Progress, TerminalProgress};
+use leitmotif::progress::{Hooks, Progress, StageClock, TerminalProgress};
 use leitmotif::report::html::{CueHtmlInputs, HtmlInputs};
 use leitmotif::report::output::Destination;
 use leitmotif::report::{self, ErrorEntry, html, json, text};
@@ -250,7 +250,7 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Analyze(a) => {
             check_outputs(&a.output)?;
             let t0 = Instant::now();
-            let hooks = run_hooks(&a.output);
+            let (hooks, clock) = run_hooks(&a.output);
             let cfg = AnalyzeConfig {
                 inputs: a.paths,
                 features: FeatureConfig::default(),
@@ -264,7 +264,7 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
             };
             let (report, tracks) = pipeline::analyze_tracks(&cfg)?;
             drop(cfg);
-            verbose_note(&a.output, &hooks, t0);
+            verbose_note(&a.output, &hooks, clock.as_deref(), t0);
             drop(hooks);
             write_interchange(&report, &a.interchange)?;
             emit_report(&report, &tracks, false, &a.output)
@@ -272,7 +272,7 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Find(f) => {
             check_outputs(&f.output)?;
             let t0 = Instant::now();
-            let hooks = run_hooks(&f.output);
+            let (hooks, clock) = run_hooks(&f.output);
             let cfg = FindConfig {
                 query: f.query,
                 inputs: f.paths,
@@ -282,7 +282,7 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
             };
             let (report, tracks) = pipeline::find_tracks(&cfg)?;
             drop(cfg);
-            verbose_note(&f.output, &hooks, t0);
+            verbose_note(&f.output, &hooks, clock.as_deref(), t0);
             drop(hooks);
             write_interchange(&report, &f.interchange)?;
             emit_report(&report, &tracks, true, &f.output)
@@ -299,8 +299,16 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
 
 /// The hooks of a run: the feature cache unless turned off, and a progress bar when standard
 /// error is a terminal and the run is not quiet.
-fn run_hooks(out: &OutputArgs) -> Hooks {
-    Hooks { cache: out.cache.open(), progress: if out.quiet { None } else { terminal_progress() } }
+/// With `--verbose` the stages are also timed, for the note at the end: the clock is returned.
+fn run_hooks(out: &OutputArgs) -> (Hooks, Option<Arc<StageClock>>) {
+    let display = if out.quiet { None } else { terminal_progress() };
+    if out.verbose {
+        let clock = Arc::new(StageClock::new(display));
+        let progress: Arc<dyn Progress> = clock.clone();
+        (Hooks { cache: out.cache.open(), progress: Some(progress) }, Some(clock))
+    } else {
+        (Hooks { cache: out.cache.open(), progress: display }, None)
+    }
 }
 
 fn terminal_progress() -> Option<Arc<dyn Progress>> {
@@ -308,7 +316,7 @@ fn terminal_progress() -> Option<Arc<dyn Progress>> {
 }
 
 /// With `--verbose`: what the feature cache did and the time taken, on standard error.
-fn verbose_note(out: &OutputArgs, hooks: &Hooks, t0: Instant) {
+fn verbose_note(out: &OutputArgs, hooks: &Hooks, clock: Option<&StageClock>, t0: Instant) {
     if !out.verbose {
         return;
     }
@@ -325,12 +333,23 @@ fn verbose_note(out: &OutputArgs, hooks: &Hooks, t0: Instant) {
                 s.bad,
                 if s.bad == 1 { "y" } else { "ies" },
                 s.stored,
-                if s.write_failures > 0 { format!(", {} could not be written", s.write_failures) } else { String::new() }
+                if s.write_failures > 0 {
+                    format!(", {} could not be written", s.write_failures)
+                } else {
+                    String::new()
+                }
             );
         }
         None => eprintln!("leitmotif: feature cache off"),
     }
-    eprintln!("leitmotif: analysed in {:.2} s", t0.elapsed().as_secs_f64());
+    let stages: Vec<String> = clock
+        .map(StageClock::stages)
+        .unwrap_or_default()
+        .iter()
+        .map(|(name, d)| format!("{name} {:.2} s", d.as_secs_f64()))
+        .collect();
+    let detail = if stages.is_empty() { String::new() } else { format!(" ({})", stages.join(", ")) };
+    eprintln!("leitmotif: analysed in {:.2} s{detail}", t0.elapsed().as_secs_f64());
 }
 
 /// The folder an HTML report is written into: audio URLs are made relative to it.
@@ -453,7 +472,7 @@ fn run_cues(c: CuesArgs) -> Result<ExitCode> {
         );
     }
     let t0 = Instant::now();
-    let hooks = run_hooks(&c.output);
+    let (hooks, clock) = run_hooks(&c.output);
     let cfg = CuesConfig {
         tracks,
         episodes,
@@ -463,7 +482,7 @@ fn run_cues(c: CuesArgs) -> Result<ExitCode> {
     };
     let report = pipeline::cues(&cfg)?;
     drop(cfg);
-    verbose_note(&c.output, &hooks, t0);
+    verbose_note(&c.output, &hooks, clock.as_deref(), t0);
     drop(hooks);
     let dir = html_dir(&c.output);
     emit(

@@ -176,8 +176,9 @@ impl AudioStream {
             Ok(reader) => reader,
             Err(err @ Error::NotAudio { .. }) => return Err(err),
             // As in `open`: a second, front-to-back only reading.
-            Err(first) => probe(name, &hint, Box::new(ReadOnlySource::new(Cursor::new(Arc::clone(&bytes)))))
-                .map_err(|_| first)?,
+            Err(first) => {
+                probe(name, &hint, Box::new(ReadOnlySource::new(Cursor::new(Arc::clone(&bytes))))).map_err(|_| first)?
+            }
         };
         Self::from_reader(name, reader, || Some(Cursor::new(bytes)))
     }

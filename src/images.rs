@@ -48,8 +48,8 @@ pub fn viridis_palette() -> Vec<u8> {
         let x = i as f32 / 255.0 * 8.0;
         let k = (x.floor() as usize).min(7);
         let t = x - k as f32;
-        for c in 0..3 {
-            let (a, b) = (f32::from(VIRIDIS[k][c]), f32::from(VIRIDIS[k + 1][c]));
+        for (&a, &b) in VIRIDIS[k].iter().zip(&VIRIDIS[k + 1]) {
+            let (a, b) = (f32::from(a), f32::from(b));
             out.push((a + (b - a) * t).round().clamp(0.0, 255.0) as u8);
         }
     }
@@ -165,7 +165,8 @@ pub fn ssm_image(chroma: &[[f32; N_CHROMA]], max_cells: usize) -> Option<Image> 
     if n == 0 {
         return None;
     }
-    let mut off: Vec<f32> = (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| m[i * n + j]).collect();
+    let mut off: Vec<f32> =
+        (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| m[i * n + j]).collect();
     let lo = quantile(&mut off, 0.5);
     let hi = quantile(&mut off, 0.99).max(lo + 1e-3);
     let pixels = m.iter().map(|&v| level((v - lo) / (hi - lo))).collect();
@@ -248,7 +249,8 @@ mod tests {
 
     #[test]
     fn base64_matches_the_rfc_vectors() {
-        let cases = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("foobar", "Zm9vYmFy")];
+        let cases =
+            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("foobar", "Zm9vYmFy")];
         for (plain, encoded) in cases {
             assert_eq!(base64(plain.as_bytes()), encoded);
         }
@@ -277,9 +279,20 @@ mod tests {
 
     #[test]
     fn similarity_is_symmetric_and_key_invariant() {
-        let c_major = { let mut f = [0f32; 12]; f[0] = 1.0; f[4] = 0.8; f[7] = 0.9; f };
+        let c_major = {
+            let mut f = [0f32; 12];
+            f[0] = 1.0;
+            f[4] = 0.8;
+            f[7] = 0.9;
+            f
+        };
         let d_major: [f32; 12] = std::array::from_fn(|k| c_major[(k + 10) % 12]);
-        let other = { let mut f = [0f32; 12]; f[1] = 1.0; f[2] = 1.0; f };
+        let other = {
+            let mut f = [0f32; 12];
+            f[1] = 1.0;
+            f[2] = 1.0;
+            f
+        };
         let (m, n) = self_similarity(&[c_major, other, d_major, [0.0; 12]], 10);
         assert_eq!(n, 4);
         for i in 0..n {

@@ -55,7 +55,9 @@ pub fn label_file_names(report: &Report) -> Vec<String> {
         .tracks
         .iter()
         .map(|t| {
-            let stem = Path::new(t.base_name()).file_stem().map_or_else(|| "track".to_owned(), |s| s.to_string_lossy().into_owned());
+            let stem = Path::new(t.base_name())
+                .file_stem()
+                .map_or_else(|| "track".to_owned(), |s| s.to_string_lossy().into_owned());
             let mut name = format!("{stem}.labels.txt");
             let mut n = 2;
             while !used.insert(name.clone()) {

@@ -97,13 +97,30 @@ pub struct Track {
 }
 
 impl Track {
-    /// What went wrong without stopping the analysis.
+    /// What went wrong without stopping the analysis: skipped packets, audio that ends well
+    /// before the length its header declares, and audio with nothing to match in it.
     pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
         if self.skipped_packets > 0 {
-            vec![format!("skipped {} corrupt packet(s)", self.skipped_packets)]
-        } else {
-            Vec::new()
+            warnings.push(format!("skipped {} corrupt packet(s)", self.skipped_packets));
         }
+        // Encoder delay and padding make a few frames of difference; a cut file lacks far more.
+        if let Some(declared) = self.info.duration_s
+            && declared.is_finite()
+            && self.duration_s < declared - (declared * 0.01).max(0.5)
+        {
+            warnings.push(format!(
+                "the audio ends at {} but the header declares {}: the file is truncated or its header is wrong",
+                format_time(self.duration_s),
+                format_time(declared)
+            ));
+        }
+        if self.features.chroma.is_empty() {
+            warnings.push("too short for one analysis frame: nothing to match".to_owned());
+        } else if self.features.chroma.iter().all(|c| c.iter().all(|&v| v == 0.0)) {
+            warnings.push("no pitched sound above the silence threshold: nothing to match".to_owned());
+        }
+        warnings
     }
 
     /// This track's entry in a document, with index `id`.
@@ -200,7 +217,9 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
     let before = files.len();
     for entry in walkdir::WalkDir::new(dir).follow_links(true).sort_by_file_name() {
         match entry {
-            Ok(e) if e.file_type().is_file() && has_audio_extension(e.path()) => files.push(e.into_path()),
+            // A FIFO, socket or device named like audio is kept too, so that opening it lists it
+            // as not a regular file instead of leaving it out silently.
+            Ok(e) if !e.file_type().is_dir() && has_audio_extension(e.path()) => files.push(e.into_path()),
             Ok(_) => {}
             // A link back to an ancestor would walk forever; it adds no file, so skip it quietly.
             Err(e) if e.loop_ancestor().is_some() => {}

@@ -117,7 +117,8 @@ fn bar_style() -> ProgressStyle {
 }
 
 fn spinner_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix:>10.bold} {spinner} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner())
+    ProgressStyle::with_template("{prefix:>10.bold} {spinner} {elapsed}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
 }
 
 impl Progress for TerminalProgress {
@@ -141,7 +142,8 @@ impl Progress for TerminalProgress {
     fn advance(&self, item: &Path) {
         let slot = self.bar.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(bar) = slot.as_ref() {
-            let name = item.file_name().map_or_else(|| item.display().to_string(), |n| n.to_string_lossy().into_owned());
+            let name =
+                item.file_name().map_or_else(|| item.display().to_string(), |n| n.to_string_lossy().into_owned());
             bar.set_message(name);
             bar.inc(1);
         }
@@ -158,5 +160,69 @@ impl Progress for TerminalProgress {
 impl Drop for TerminalProgress {
     fn drop(&mut self) {
         self.end();
+    }
+}
+
+/// Records how long each stage took, passing every report on to another display.
+pub struct StageClock {
+    inner: Option<Arc<dyn Progress>>,
+    state: Mutex<ClockState>,
+}
+
+#[derive(Default)]
+struct ClockState {
+    current: Option<(String, std::time::Instant)>,
+    done: Vec<(String, Duration)>,
+}
+
+impl fmt::Debug for StageClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StageClock").field("stages", &self.stages()).finish_non_exhaustive()
+    }
+}
+
+impl StageClock {
+    /// A clock forwarding to `inner` (if any).
+    pub fn new(inner: Option<Arc<dyn Progress>>) -> Self {
+        Self { inner, state: Mutex::new(ClockState::default()) }
+    }
+
+    /// The stages finished so far with their wall-clock durations, in order (a stage that
+    /// runs twice, such as decoding tracks then episodes, is listed twice).
+    pub fn stages(&self) -> Vec<(String, Duration)> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).done.clone()
+    }
+}
+
+impl Progress for StageClock {
+    fn begin(&self, stage: &str, total: Option<u64>) {
+        {
+            let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some((name, t0)) = s.current.take() {
+                s.done.push((name, t0.elapsed()));
+            }
+            s.current = Some((stage.to_owned(), std::time::Instant::now()));
+        }
+        if let Some(p) = &self.inner {
+            p.begin(stage, total);
+        }
+    }
+
+    fn advance(&self, item: &Path) {
+        if let Some(p) = &self.inner {
+            p.advance(item);
+        }
+    }
+
+    fn end(&self) {
+        {
+            let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some((name, t0)) = s.current.take() {
+                s.done.push((name, t0.elapsed()));
+            }
+        }
+        if let Some(p) = &self.inner {
+            p.end();
+        }
     }
 }

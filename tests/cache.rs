@@ -14,7 +14,8 @@ const RATE: u32 = 22_050;
 
 /// Writes a mono 16-bit WAV of `notes` (MIDI numbers), each `note_s` long.
 fn write_melody(path: &Path, notes: &[i32], note_s: f32) {
-    let spec = hound::WavSpec { channels: 1, sample_rate: RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut w = hound::WavWriter::create(path, spec).expect("create wav");
     let per = (note_s * RATE as f32) as usize;
     for &n in notes {
@@ -167,7 +168,12 @@ fn two_runs_at_once_share_a_cache() {
     };
     let (a, b) = (spawn(), spawn());
     let (a, b) = (a.wait_with_output().expect("runs"), b.wait_with_output().expect("runs"));
-    assert!(a.status.success() && b.status.success(), "{}{}", String::from_utf8_lossy(&a.stderr), String::from_utf8_lossy(&b.stderr));
+    assert!(
+        a.status.success() && b.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr)
+    );
     let ja: serde_json::Value = serde_json::from_slice(&a.stdout).expect("json");
     let jb: serde_json::Value = serde_json::from_slice(&b.stdout).expect("json");
     assert_eq!(ja["motifs"], jb["motifs"]);

@@ -11,8 +11,11 @@ use serde_json::json;
 
 const RATE: u32 = 22_050;
 
+/// The binary, with its feature cache in a folder of its own so tests never touch the user's.
 fn leitmotif() -> Command {
-    Command::cargo_bin("leitmotif").expect("the binary is built")
+    let mut cmd = Command::cargo_bin("leitmotif").expect("the binary is built");
+    cmd.env("XDG_CACHE_HOME", std::env::temp_dir().join("leitmotif-cli-test-cache"));
+    cmd
 }
 
 /// MIDI note number to Hz.

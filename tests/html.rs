@@ -120,7 +120,10 @@ fn forty_tracks_and_fifteen_motifs_get_distinct_colours_and_lanes() {
         .collect();
     let mut r = build_report(tracks, vec![], Params::new(), vec![]);
     r.motifs = (0..15)
-        .map(|m| MotifEntry { id: m, occurrences: (0..4).map(|k| occ((m * 7 + k * 11) % 40, 5.0 + k as f64 * 20.0, 0)).collect() })
+        .map(|m| MotifEntry {
+            id: m,
+            occurrences: (0..4).map(|k| occ((m * 7 + k * 11) % 40, 5.0 + k as f64 * 20.0, 0)).collect(),
+        })
         .collect();
     let html = render_report(&HtmlInputs::new(&r));
     assert_eq!(count(&html, "class=\"lane\""), 40);
@@ -134,8 +137,19 @@ fn forty_tracks_and_fifteen_motifs_get_distinct_colours_and_lanes() {
 
 #[test]
 fn cue_sheet_has_an_episode_timeline_and_escapes_names() {
-    let tracks = vec![TrackEntry { path: format!("ost/{HOSTILE}.flac"), title: Some(HOSTILE.to_owned()), ..TrackEntry::default() }];
-    let cue = |start_s: f64| CueEntry { track: 0, start_s, end_s: start_s + 30.0, track_start_s: 5.0, transpose: 0, score: 0.9 };
+    let tracks = vec![TrackEntry {
+        path: format!("ost/{HOSTILE}.flac"),
+        title: Some(HOSTILE.to_owned()),
+        ..TrackEntry::default()
+    }];
+    let cue = |start_s: f64| CueEntry {
+        track: 0,
+        start_s,
+        end_s: start_s + 30.0,
+        track_start_s: 5.0,
+        transpose: 0,
+        score: 0.9,
+    };
     let episodes = vec![EpisodeEntry {
         path: format!("ep01 {HOSTILE}.mkv"),
         duration_s: 1800.0,
@@ -164,7 +178,8 @@ fn cue_sheet_has_an_episode_timeline_and_escapes_names() {
 /// chunk holding `title` as INAM (hound writes no tags).
 fn wav_with_title(path: &Path, notes: &[i32], note_s: f32, title: &str) {
     let rate = 22_050u32;
-    let spec = hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut cursor = std::io::Cursor::new(Vec::new());
     {
         let mut w = hound::WavWriter::new(&mut cursor, spec).expect("writer");

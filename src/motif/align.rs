@@ -56,9 +56,6 @@ pub struct Alignment {
     /// much better its line matches than parallel lines a second away, over the rise (1 for a
     /// moving melody, near 0 for held chords or a looping accompaniment figure).
     pub distinct: f32,
-    /// Summed similarity above the threshold along the match: grows with both the match's length
-    /// and its similarity, the quantity compared with chance matches.
-    pub evidence: f32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -321,8 +318,7 @@ fn trace(a: &[Frame], b: &[Frame], same: bool, len: usize, cfg: &AlignConfig, se
     if distinct < MIN_DISTINCTNESS {
         return None;
     }
-    let evidence = prefix[end] - prefix[start];
-    Some(Alignment { a_start, a_end, b_start, b_end, shift: seed.shift, tempo, score, distinct, evidence })
+    Some(Alignment { a_start, a_end, b_start, b_end, shift: seed.shift, tempo, score, distinct })
 }
 
 /// The best mean similarity of lines parallel to an alignment's, offset by about a second:

@@ -38,9 +38,6 @@ pub struct MotifConfig {
     pub min_tempo_ratio: f64,
     /// Hop of the matching sequences, seconds (see [`SequenceConfig::hop_s`]).
     pub hop_s: f64,
-    /// Largest expected share of chance resemblances among the matches kept (a false discovery
-    /// rate, estimated against decoys: see [`discover`]).
-    pub false_match_rate: f64,
     /// Share of the predominant melody in frame similarity (see [`SequenceConfig::melody_weight`]).
     pub melody_weight: f32,
 }
@@ -52,7 +49,6 @@ impl Default for MotifConfig {
             min_len_s: 3.0,
             threshold: 0.5,
             max_motifs: 50,
-            false_match_rate: 0.25,
             min_tempo_ratio: 0.8,
             max_tempo_ratio: 1.25,
             hop_s: seq.hop_s,
@@ -133,9 +129,7 @@ pub fn discover(tracks: &[&Features], cfg: &MotifConfig) -> Vec<Motif> {
             melodic_matches(&seqs[a].frames, &seqs[b].frames, a == b, &align_cfg).map(move |al| (a, b, al))
         })
         .collect();
-    let cut = evidence_cut(seqs, &pairs, &align_cfg, &found, cfg.false_match_rate);
-    let links: Vec<Link> =
-        found.iter().filter(|(_, _, al)| al.evidence >= cut).map(|(a, b, al)| to_link(seqs, *a, *b, al)).collect();
+    let links: Vec<Link> = found.iter().map(|(a, b, al)| to_link(seqs, *a, *b, al)).collect();
     let mut motifs: Vec<Motif> = group(&links)
         .into_iter()
         .map(|members| {
@@ -163,55 +157,6 @@ pub fn discover(tracks: &[&Features], cfg: &MotifConfig) -> Vec<Motif> {
     });
     motifs.truncate(cfg.max_motifs);
     motifs
-}
-
-/// Most pairs aligned against decoys when estimating chance matches; beyond it a regular subset
-/// of the pairs stands for all of them.
-const MAX_DECOY_PAIRS: usize = 256;
-
-/// The least evidence a match needs so that, among the matches kept, the expected share of
-/// chance matches stays at most `rate`.
-///
-/// Chance resemblance depends on the music (diatonic melodies over common chords resemble each
-/// other far more than random notes do), so it is measured on the score itself: each pair of
-/// tracks is also aligned with one of them played backwards. A reversed track keeps its pitch
-/// content and its pace but cannot truly recur forwards, so every match found against it is a
-/// chance match (a decoy). The cut is the lowest evidence at which decoys, scaled to the number
-/// of pairs, make up at most `rate` of the matches at or above it.
-fn evidence_cut(
-    seqs: &[MatchSequence],
-    pairs: &[(usize, usize)],
-    cfg: &AlignConfig,
-    found: &[(usize, usize, Alignment)],
-    rate: f64,
-) -> f32 {
-    if found.is_empty() {
-        return f32::INFINITY;
-    }
-    let stride = pairs.len().div_ceil(MAX_DECOY_PAIRS).max(1);
-    let decoy_pairs: Vec<(usize, usize)> = pairs.iter().copied().step_by(stride).collect();
-    let scale = pairs.len() as f64 / decoy_pairs.len().max(1) as f64;
-    let mut decoys: Vec<f32> = decoy_pairs
-        .par_iter()
-        .flat_map_iter(|&(a, b)| {
-            let reversed: Vec<_> = seqs[b].frames.iter().rev().copied().collect();
-            melodic_matches(&seqs[a].frames, &reversed, false, cfg).map(|al| al.evidence).collect::<Vec<_>>()
-        })
-        .collect();
-    decoys.sort_by(|x, y| y.total_cmp(x));
-    let mut targets: Vec<f32> = found.iter().map(|(_, _, al)| al.evidence).collect();
-    targets.sort_by(|x, y| y.total_cmp(x));
-    let mut cut = f32::INFINITY;
-    let mut d = 0usize;
-    for (k, &e) in targets.iter().enumerate() {
-        while d < decoys.len() && decoys[d] >= e {
-            d += 1;
-        }
-        if d as f64 * scale <= rate * (k + 1) as f64 {
-            cut = e;
-        }
-    }
-    cut
 }
 
 /// Least movement ([`moves`]) of a match. A motif is a melodic idea: it has to go somewhere.

@@ -278,7 +278,11 @@ fn axis(out: &mut String, total: f64) {
 /// `m:ss` (or `h:mm:ss`) without tenths, for axis labels.
 fn short_time(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
-    if s >= 3600 { format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60) } else { format!("{}:{:02}", s / 60, s % 60) }
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
 }
 
 /// Packs spans into rows so that no two in a row overlap; returns each span's row and the
@@ -449,7 +453,11 @@ fn img(image: Option<images::Image>, what: &'static str, alt: &str) -> Option<St
 
 /// The occurrences on track `t`: (motif, occurrence).
 fn occurrences_on(report: &Report, t: usize) -> Vec<(usize, &OccurrenceEntry)> {
-    report.motifs.iter().flat_map(|m| m.occurrences.iter().filter(move |o| o.track == t).map(move |o| (m.id, o))).collect()
+    report
+        .motifs
+        .iter()
+        .flat_map(|m| m.occurrences.iter().filter(move |o| o.track == t).map(move |o| (m.id, o)))
+        .collect()
 }
 
 fn chromagram_block(out: &mut String, report: &Report, t: usize, chroma: &[[f32; N_CHROMA]], hop_s: f64) {
@@ -566,7 +574,8 @@ pub fn render_report(inputs: &HtmlInputs<'_>) -> String {
         if report.params.is_empty() { "" } else { " &middot; " },
         param_summary(report)
     );
-    let urls: Vec<Option<String>> = (0..report.tracks.len()).map(|t| inputs.view(t).and_then(|v| v.audio_url.clone())).collect();
+    let urls: Vec<Option<String>> =
+        (0..report.tracks.len()).map(|t| inputs.view(t).and_then(|v| v.audio_url.clone())).collect();
     sources(&mut b, "track", &urls);
     b.push_str("<h2>Timeline</h2>\n");
     if report.motifs.is_empty() {
@@ -646,7 +655,8 @@ pub fn render_cues(inputs: &CueHtmlInputs<'_>) -> String {
     }
     b.push_str("</div>\n");
     let total = report.episodes.iter().map(|e| e.duration_s).fold(0.0, f64::max).max(1.0);
-    let _ = writeln!(b, "<div class=\"timeline\" id=\"timeline\" style=\"--tick:{:.4}%\">", pct(tick_step(total), total));
+    let _ =
+        writeln!(b, "<div class=\"timeline\" id=\"timeline\" style=\"--tick:{:.4}%\">", pct(tick_step(total), total));
     axis(&mut b, total);
     for (e, ep) in report.episodes.iter().enumerate() {
         let spans: Vec<(f64, f64)> = ep.cues.iter().map(|c| (c.start_s, c.end_s)).collect();
@@ -732,7 +742,12 @@ pub fn render_cues(inputs: &CueHtmlInputs<'_>) -> String {
                  data-end=\"{}\" data-label=\"{}\"{}>&#9654;</button></td><td class=\"n\">{}</td><td class=\"n\">{:.2}</td></tr>",
                 c.start_s,
                 c.end_s,
-                escape(&format!("{} {}\u{2013}{}", super::base_name(&ep.path), format_time(c.start_s), format_time(c.end_s))),
+                escape(&format!(
+                    "{} {}\u{2013}{}",
+                    super::base_name(&ep.path),
+                    format_time(c.start_s),
+                    format_time(c.end_s)
+                )),
                 if ep_playable { "" } else { " disabled" },
                 format_time(c.start_s),
                 format_time(c.end_s),

@@ -50,6 +50,7 @@ pub fn summary(report: &Report, list_errors: bool) -> String {
     if report.motifs.is_empty() {
         let _ = writeln!(out, "no recurring motif found");
     }
+    write_warnings(&mut out, report.tracks.iter().map(|t| (t.path.as_str(), t.warnings.as_slice())));
     write_errors(&mut out, &report.errors, list_errors);
     out
 }
@@ -87,8 +88,25 @@ pub fn cue_sheet(report: &CueReport, list_errors: bool) -> String {
     if report.episodes.is_empty() {
         let _ = writeln!(out, "no episode analysed");
     }
+    let tracks = report.tracks.iter().map(|t| (t.path.as_str(), t.warnings.as_slice()));
+    write_warnings(&mut out, tracks.chain(report.episodes.iter().map(|e| (e.path.as_str(), e.warnings.as_slice()))));
     write_errors(&mut out, &report.errors, list_errors);
     out
+}
+
+/// Lists the inputs that were analysed with warnings (skipped packets, a truncated file ...),
+/// one line per warning.
+fn write_warnings<'a>(out: &mut String, inputs: impl Iterator<Item = (&'a str, &'a [String])>) {
+    let mut header = false;
+    for (path, warnings) in inputs {
+        for w in warnings {
+            if !header {
+                let _ = writeln!(out, "\nanalysed with warnings:");
+                header = true;
+            }
+            let _ = writeln!(out, "  {path}: {w}");
+        }
+    }
 }
 
 /// Lists the inputs that failed; `with_messages` false gives only their count, for when each

@@ -1,0 +1,116 @@
+//! Motifs for other tools through the binary: Audacity label tracks (`--labels`), a JAMS file
+//! (`--jams`) that follows the `pattern_jku` namespace, and chromagram images (`chroma --png`).
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use leitmotif::report::Report;
+
+fn leitmotif() -> Command {
+    Command::cargo_bin("leitmotif").expect("the binary is built")
+}
+
+fn score() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/score")
+}
+
+#[test]
+fn labels_and_jams_match_the_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let labels = dir.path().join("labels");
+    let jams = dir.path().join("motifs.jams");
+    let json = dir.path().join("report.json");
+    leitmotif()
+        .arg("analyze")
+        .arg(score())
+        .arg("--labels")
+        .arg(&labels)
+        .arg("--jams")
+        .arg(&jams)
+        .arg("--json")
+        .arg(&json)
+        .arg("--no-cache")
+        .assert()
+        .success();
+    let report: Report = serde_json::from_slice(&std::fs::read(&json).expect("json")).expect("report");
+    assert!(!report.motifs.is_empty());
+
+    // One label track per audio file; every occurrence is one line on its track's file.
+    let mut lines_total = 0;
+    for (t, track) in report.tracks.iter().enumerate() {
+        let stem = Path::new(track.base_name()).file_stem().expect("stem").to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(labels.join(format!("{stem}.labels.txt"))).expect("label file");
+        for line in text.lines() {
+            let fields: Vec<&str> = line.split('\t').collect();
+            assert_eq!(fields.len(), 3, "{line:?}");
+            let (start, end): (f64, f64) = (fields[0].parse().expect("start"), fields[1].parse().expect("end"));
+            let label = fields[2];
+            let found = report.motifs.iter().any(|m| {
+                m.occurrences.iter().any(|o| {
+                    o.track == t
+                        && (o.start_s - start).abs() < 1e-6
+                        && (o.end_s - end).abs() < 1e-6
+                        && label == format!("motif {} ({:+}, x{:.2})", m.id, o.transpose, o.tempo_ratio)
+                })
+            });
+            assert!(found, "{line:?} is no occurrence of track {t}");
+            lines_total += 1;
+        }
+    }
+    assert_eq!(lines_total, report.motifs.iter().map(|m| m.occurrences.len()).sum::<usize>());
+
+    // JAMS: the required structure and the pattern_jku value fields.
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&jams).expect("jams")).expect("json");
+    assert!(doc["file_metadata"]["duration"].as_f64().is_some_and(|d| d > 0.0));
+    let anns = doc["annotations"].as_array().expect("annotations");
+    assert_eq!(anns.len(), report.tracks.len());
+    let mut observations = 0;
+    for (t, ann) in anns.iter().enumerate() {
+        assert_eq!(ann["namespace"], "pattern_jku");
+        assert_eq!(ann["sandbox"]["path"], report.tracks[t].path);
+        for obs in ann["data"].as_array().expect("data") {
+            for key in ["pattern_id", "occurrence_id", "midi_pitch", "morph_pitch", "staff"] {
+                assert!(obs["value"][key].is_number(), "{key} in {obs}");
+            }
+            assert!(obs["value"]["pattern_id"].as_u64().is_some_and(|p| p >= 1));
+            assert!(obs["value"]["occurrence_id"].as_u64().is_some_and(|p| p >= 1));
+            let m = &report.motifs[obs["value"]["pattern_id"].as_u64().expect("id") as usize - 1];
+            let o = &m.occurrences[obs["value"]["occurrence_id"].as_u64().expect("id") as usize - 1];
+            assert_eq!(o.track, t);
+            assert_eq!(obs["time"].as_f64(), Some(o.start_s));
+            assert_eq!(obs["value"]["midi_pitch"].as_i64(), Some(60 + i64::from(o.transpose)));
+            observations += 1;
+        }
+    }
+    assert_eq!(observations, lines_total);
+}
+
+#[test]
+fn chroma_png_writes_one_image_per_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pngs = dir.path().join("png");
+    let out = leitmotif()
+        .arg("chroma")
+        .arg(score().join("01-cold-winter.wav"))
+        .arg(score().join("03-hidden-letter.mp3"))
+        .arg("--png")
+        .arg(&pngs)
+        .arg("--no-cache")
+        .current_dir(dir.path())
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(stdout.contains("01-cold-winter.chroma.png"), "{stdout}");
+    for name in ["01-cold-winter.chroma.png", "03-hidden-letter.chroma.png"] {
+        let bytes = std::fs::read(pngs.join(name)).expect("image written");
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        // IHDR: width = frames (33 s at 10 frames/s, under the column limit), height = 12.
+        let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+        let height = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
+        assert_eq!(height, 12);
+        assert!((250..=400).contains(&width), "{width}");
+    }
+    // With only --png, no chroma data files land in the working folder.
+    let stray: Vec<_> = std::fs::read_dir(dir.path()).expect("list").flatten().filter(|e| e.path() != pngs).collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}

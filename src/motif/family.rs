@@ -1,8 +1,9 @@
 //! Grouping pairwise matches into motif families.
 //!
 //! Every pairwise match names two spans. Spans of one track that cover the same stretch of music
-//! (intersection at least half of the union) are one occurrence; matches link occurrences; the
-//! connected groups are the motifs. Key shifts are propagated from the group's first occurrence
+//! (intersection at least half of the union) are one occurrence, spanning all of them: each match
+//! may have caught only the part of the phrase that survived its variation. Matches link
+//! occurrences; densely linked groups are the motifs. Key shifts are propagated from the group's first occurrence
 //! along the links, so every occurrence's shift is relative to that first one.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -93,7 +94,7 @@ pub fn group(links: &[Link]) -> Vec<Vec<Member>> {
         for &s in group {
             node_of[s] = id;
         }
-        nodes.push(median_span(group.iter().map(|&s| spans[s])));
+        nodes.push(covering_span(group.iter().map(|&s| spans[s])));
     }
     // Edges between nodes carry the key shift and the score.
     let mut adj: Vec<Vec<(usize, usize, f32)>> = vec![Vec::new(); nodes.len()];
@@ -163,7 +164,7 @@ pub fn group(links: &[Link]) -> Vec<Vec<Member>> {
 /// Least share of the possible links between two groups for them to be one family.
 /// Every occurrence of a motif resembles every other, so a true family is densely linked;
 /// a chain of chance resemblances (A like B, B like C, C like D) is not, and stops here.
-const MIN_LINKAGE: f64 = 0.5;
+const MIN_LINKAGE: f64 = 0.2;
 
 /// Agglomerates nodes into families, strongest links first, merging two groups only when
 /// enough of the links between them exist (average linkage over the link graph).
@@ -221,13 +222,11 @@ pub fn wrap_shift(shift: i32) -> i32 {
     if s > 6 { s - 12 } else { s }
 }
 
-fn median_span(spans: impl Iterator<Item = Span>) -> Span {
-    let spans: Vec<Span> = spans.collect();
-    let mut starts: Vec<f64> = spans.iter().map(|s| s.start_s).collect();
-    let mut ends: Vec<f64> = spans.iter().map(|s| s.end_s).collect();
-    starts.sort_by(f64::total_cmp);
-    ends.sort_by(f64::total_cmp);
-    Span { track: spans[0].track, start_s: starts[starts.len() / 2], end_s: ends[ends.len() / 2] }
+/// The span covering all of `spans` (of one track).
+fn covering_span(spans: impl Iterator<Item = Span>) -> Span {
+    spans
+        .reduce(|acc, s| Span { track: acc.track, start_s: acc.start_s.min(s.start_s), end_s: acc.end_s.max(s.end_s) })
+        .unwrap_or(Span { track: 0, start_s: 0.0, end_s: 0.0 })
 }
 
 struct UnionFind {

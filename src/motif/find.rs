@@ -39,7 +39,7 @@ pub fn find(query: &Features, start_s: f64, end_s: f64, tracks: &[&Features], cf
                 .map(move |h| Occurrence {
                     track: t,
                     start_s: seq.time_of(h.start),
-                    end_s: seq.time_of(h.start + h.tempo * frames.len() as f64).min(seq.time_of(seq.len() as f64)),
+                    end_s: seq.time_of(h.start + h.tempo * frames.len() as f64).min(seq.covered_s),
                     transpose: wrap_shift(h.shift as i32),
                     tempo_ratio: h.tempo,
                     score: h.score,

@@ -47,7 +47,7 @@ impl Default for MotifConfig {
         let seq = SequenceConfig::default();
         Self {
             min_len_s: 3.0,
-            threshold: 0.5,
+            threshold: 0.4,
             max_motifs: 50,
             min_tempo_ratio: 0.8,
             max_tempo_ratio: 1.25,
@@ -112,9 +112,64 @@ pub struct Motif {
 
 /// Finds the motifs that recur across and within `tracks`.
 ///
-/// The result is deterministic and does not depend on the order of the pairs' evaluation;
-/// motifs come sorted by number of occurrences (most first), then by their first occurrence.
+/// The result is deterministic and depends neither on the order of the pairs' evaluation nor
+/// on the order of `tracks`; motifs come sorted by number of occurrences (most first), then by
+/// their first occurrence.
 pub fn discover(tracks: &[&Features], cfg: &MotifConfig) -> Vec<Motif> {
+    // Aligning `a` against `b` is not symmetric (tempo grid, movement filter, tiling), so the
+    // tracks are matched in an order fixed by their content and the indices mapped back.
+    let mut order: Vec<usize> = (0..tracks.len()).collect();
+    order.sort_by(|&x, &y| content_order(tracks[x], tracks[y]));
+    let sorted: Vec<&Features> = order.iter().map(|&i| tracks[i]).collect();
+    let mut motifs = discover_in_order(&sorted, cfg);
+    for m in &mut motifs {
+        for o in &mut m.occurrences {
+            o.track = order[o.track];
+        }
+        rebase_on_first(&mut m.occurrences);
+    }
+    sort_motifs(&mut motifs);
+    motifs
+}
+
+/// A total order of feature sequences by content alone.
+fn content_order(x: &Features, y: &Features) -> std::cmp::Ordering {
+    let lens = |f: &Features| (f.chroma.len(), f.melody.len(), f.energy_db.len());
+    fn values(f: &Features) -> impl Iterator<Item = f32> + '_ {
+        let frames = f.chroma.iter().chain(&f.melody).flatten().copied();
+        frames.chain(f.energy_db.iter().copied()).chain([f.tuning_cents])
+    }
+    lens(x).cmp(&lens(y)).then_with(|| x.hop_s.total_cmp(&y.hop_s)).then_with(|| {
+        values(x).zip(values(y)).map(|(p, q)| p.total_cmp(&q)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+    })
+}
+
+/// Sorts occurrences by track, then start, and makes `transpose` and `tempo_ratio` relative to
+/// the (possibly new) first one.
+fn rebase_on_first(occurrences: &mut [Occurrence]) {
+    occurrences.sort_by(|p, q| p.track.cmp(&q.track).then(p.start_s.total_cmp(&q.start_s)));
+    let Some(first) = occurrences.first().cloned() else {
+        return;
+    };
+    let ratio = if first.tempo_ratio.is_finite() && first.tempo_ratio > 0.0 { first.tempo_ratio } else { 1.0 };
+    for o in occurrences {
+        o.transpose = family::wrap_shift(o.transpose - first.transpose);
+        o.tempo_ratio /= ratio;
+    }
+}
+
+/// Motifs by number of occurrences (most first), then by their first occurrence.
+fn sort_motifs(motifs: &mut [Motif]) {
+    motifs.sort_by(|x, y| {
+        y.occurrences.len().cmp(&x.occurrences.len()).then_with(|| {
+            let (p, q) = (&x.occurrences[0], &y.occurrences[0]);
+            p.track.cmp(&q.track).then(p.start_s.total_cmp(&q.start_s))
+        })
+    });
+}
+
+/// [`discover`] with the tracks aligned in the order given.
+fn discover_in_order(tracks: &[&Features], cfg: &MotifConfig) -> Vec<Motif> {
     let seq_cfg = cfg.sequence_config();
     let seqs: Vec<MatchSequence> = tracks.par_iter().map(|f| MatchSequence::new(f, &seq_cfg)).collect();
     let Some(hop_s) = seqs.iter().map(|s| s.hop_s).find(|&h| h > 0.0) else {
@@ -149,12 +204,7 @@ pub fn discover(tracks: &[&Features], cfg: &MotifConfig) -> Vec<Motif> {
             }
         })
         .collect();
-    motifs.sort_by(|x, y| {
-        y.occurrences.len().cmp(&x.occurrences.len()).then_with(|| {
-            let (p, q) = (&x.occurrences[0], &y.occurrences[0]);
-            (p.track, p.start_s).partial_cmp(&(q.track, q.start_s)).unwrap_or(std::cmp::Ordering::Equal)
-        })
-    });
+    sort_motifs(&mut motifs);
     motifs.truncate(cfg.max_motifs);
     motifs
 }
@@ -183,7 +233,7 @@ fn moves(frames: &[sequence::Frame]) -> f32 {
 
 fn to_link(seqs: &[MatchSequence], a: usize, b: usize, al: &Alignment) -> Link {
     let (sa, sb) = (&seqs[a], &seqs[b]);
-    let clamp_end = |s: &MatchSequence, t: f64| t.min(s.time_of(s.len() as f64));
+    let clamp_end = |s: &MatchSequence, t: f64| t.min(s.covered_s);
     Link {
         a: Span { track: a, start_s: sa.time_of(al.a_start as f64), end_s: clamp_end(sa, sa.time_of(al.a_end as f64)) },
         b: Span { track: b, start_s: sb.time_of(al.b_start), end_s: clamp_end(sb, sb.time_of(al.b_end)) },

@@ -41,6 +41,9 @@ pub struct MatchSequence {
     pub factor: usize,
     /// Hop of the features the sequence was built from, seconds.
     pub feature_hop_s: f64,
+    /// Seconds the features cover: feature frame n spans n ± 0.5 hops, so the last one ends
+    /// half a hop after its centre. No span may end later.
+    pub covered_s: f64,
 }
 
 impl MatchSequence {
@@ -90,7 +93,8 @@ impl MatchSequence {
             }
             frames.push(frame);
         }
-        Self { frames, hop_s: factor as f64 * feature_hop, factor, feature_hop_s: feature_hop }
+        let covered_s = (n_in as f64 - 0.5).max(0.0) * feature_hop;
+        Self { frames, hop_s: factor as f64 * feature_hop, factor, feature_hop_s: feature_hop, covered_s }
     }
 
     /// Number of frames.

@@ -21,6 +21,12 @@ const MIN_DISTINCTNESS: f32 = 0.5;
 /// Rows and columns of one tile of the cross-similarity matrix.
 const TILE: usize = 512;
 
+/// Most seeds kept for one alignment, the strongest: memory stays bounded whatever the length of
+/// the sequences. Two pieces of music seed sparsely (a few thousand seeds at most for two tracks
+/// of several minutes); only long uniform material (a drone, a test tone) seeds nearly every
+/// cell, and its seeds all lie on the same few lines.
+const MAX_SEEDS: usize = 1 << 16;
+
 /// Parameters of an alignment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlignConfig {
@@ -88,9 +94,28 @@ pub fn align(a: &[Frame], b: &[Frame], same: bool, cfg: &AlignConfig) -> Vec<Ali
             let rows = r0..(r1 + len - 1).min(a.len());
             let cols = c0..(c1 + col_margin).min(b.len());
             tile_seeds(a, b, rows, cols, r1, c1, same, len, cfg, &mut seeds);
+            if seeds.len() > 2 * MAX_SEEDS {
+                keep_strongest(&mut seeds);
+            }
         }
     }
+    // The strongest of all seeds are the strongest of the strongest kept on the way, so the
+    // result does not depend on when seeds were dropped.
+    keep_strongest(&mut seeds);
     trace_all(a, b, same, len, cfg, seeds)
+}
+
+/// Strongest first; ties by position, so the order is total and the result deterministic.
+fn seed_order(x: &Seed, y: &Seed) -> std::cmp::Ordering {
+    y.value.total_cmp(&x.value).then(x.i.cmp(&y.i)).then(x.j.cmp(&y.j))
+}
+
+/// Drops all but the [`MAX_SEEDS`] strongest seeds.
+fn keep_strongest(seeds: &mut Vec<Seed>) {
+    if seeds.len() > MAX_SEEDS {
+        seeds.select_nth_unstable_by(MAX_SEEDS, seed_order);
+        seeds.truncate(MAX_SEEDS);
+    }
 }
 
 /// Collects the seeds whose start cell lies in rows `rows.start..r_end`, columns
@@ -225,7 +250,7 @@ fn trace_all(
     cfg: &AlignConfig,
     mut seeds: Vec<Seed>,
 ) -> Vec<Alignment> {
-    seeds.sort_by(|x, y| y.value.total_cmp(&x.value).then(x.i.cmp(&y.i)).then(x.j.cmp(&y.j)));
+    seeds.sort_by(seed_order);
     let mut found: Vec<Alignment> = Vec::new();
     for seed in seeds {
         if found.iter().any(|al| covers(al, &seed)) {

@@ -158,7 +158,27 @@ pub fn group(links: &[Link]) -> Vec<Vec<Member>> {
                 .collect(),
         );
     }
-    families
+    drop_redundant(families)
+}
+
+/// Drops the families all of whose members lie inside members of a larger family: a fragment of
+/// a motif matched along a second, parallel line (its own internal echo) is not another motif.
+fn drop_redundant(mut families: Vec<Vec<Member>>) -> Vec<Vec<Member>> {
+    let strength = |f: &Vec<Member>| f.iter().map(|m| m.score).sum::<f32>();
+    families.sort_by(|x, y| y.len().cmp(&x.len()).then(strength(y).total_cmp(&strength(x))));
+    let mut kept: Vec<Vec<Member>> = Vec::with_capacity(families.len());
+    for fam in families {
+        let inside = |m: &Member| {
+            kept.iter().flatten().any(|k| {
+                let inter = (k.span.end_s.min(m.span.end_s) - k.span.start_s.max(m.span.start_s)).max(0.0);
+                k.span.track == m.span.track && inter >= 0.5 * m.span.len()
+            })
+        };
+        if !fam.iter().all(inside) {
+            kept.push(fam);
+        }
+    }
+    kept
 }
 
 /// Least share of the possible links between two groups for them to be one family.

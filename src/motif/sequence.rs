@@ -17,8 +17,9 @@ pub struct SequenceConfig {
     /// finer resolves shorter notes.
     pub hop_s: f64,
     /// Share of the melody block in a frame's similarity; the rest goes to the harmony (chroma)
-    /// block. The melody carries a motif through re-orchestration and reharmonisation, the
-    /// harmony carries it when no single line predominates.
+    /// block. The melody carries a motif through reharmonisation; the mean-subtracted chroma
+    /// already follows a melody that stands above its accompaniment, and is the steadier of the
+    /// two under speech, so it keeps the larger share.
     pub melody_weight: f32,
     /// Frames quieter than this (dBFS) are treated as silence and match nothing.
     pub silence_db: f32,
@@ -26,7 +27,7 @@ pub struct SequenceConfig {
 
 impl Default for SequenceConfig {
     fn default() -> Self {
-        Self { hop_s: 0.2, melody_weight: 0.6, silence_db: -60.0 }
+        Self { hop_s: 0.2, melody_weight: 0.3, silence_db: -60.0 }
     }
 }
 

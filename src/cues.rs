@@ -92,7 +92,7 @@ pub fn detect(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<
                 .map(move |al| Cue {
                     track: t,
                     start_s: ep.time_of(al.b_start),
-                    end_s: ep.time_of(al.b_end).min(ep.time_of(ep.len() as f64)),
+                    end_s: ep.time_of(al.b_end).min(ep.covered_s),
                     track_start_s: seq.time_of(al.a_start as f64),
                     transpose: wrap_shift(al.shift as i32),
                     score: al.score,

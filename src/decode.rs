@@ -837,6 +837,42 @@ mod tests {
     }
 
     #[test]
+    fn bytes_decode_like_the_file() {
+        for name in ["tone.flac", "tone_s16_stereo.wav"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/codecs").join(name);
+            let bytes = std::fs::read(&path).expect("fixture");
+            let mut file = AudioStream::open(&path).expect("opens");
+            let mut memory = AudioStream::from_bytes(Path::new(name), bytes).expect("opens");
+            assert_eq!(file.info(), memory.info(), "{name}");
+            loop {
+                let a = file.next_block().expect("decodes").map(<[f32]>::to_vec);
+                let b = memory.next_block().expect("decodes").map(<[f32]>::to_vec);
+                assert_eq!(a, b, "{name}");
+                if a.is_none() {
+                    break;
+                }
+            }
+        }
+        assert!(matches!(AudioStream::from_bytes(Path::new("x.wav"), Vec::new()), Err(Error::Empty { .. })));
+        let text = b"not audio at all\n".repeat(100);
+        assert!(matches!(AudioStream::from_bytes(Path::new("x.wav"), text), Err(Error::NotAudio { .. })));
+    }
+
+    #[test]
+    fn panics_are_guarded_only_inside_the_guard() {
+        assert!(!panic_is_guarded());
+        let inside = guarded(panic_is_guarded);
+        assert_eq!(inside.ok(), Some(true));
+        let caught = guarded(|| {
+            if panic_is_guarded() {
+                panic!("a hostile file");
+            }
+        });
+        assert!(caught.is_err());
+        assert!(!panic_is_guarded(), "the flag is cleared after a caught panic");
+    }
+
+    #[test]
     fn streams_can_move_between_threads() {
         fn assert_send<T: Send>() {}
         assert_send::<AudioStream>();

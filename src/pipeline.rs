@@ -104,13 +104,14 @@ impl Track {
         if self.skipped_packets > 0 {
             warnings.push(format!("skipped {} corrupt packet(s)", self.skipped_packets));
         }
-        // Encoder delay and padding make a few frames of difference; a cut file lacks far more.
+        // Encoder delay and padding make a few hundredths of a second of difference, an estimated
+        // (VBR) duration a little more; a cut or damaged file lacks far more.
         if let Some(declared) = self.info.duration_s
             && declared.is_finite()
-            && self.duration_s < declared - (declared * 0.01).max(0.5)
+            && self.duration_s < declared - (declared * 0.01).max(0.1)
         {
             warnings.push(format!(
-                "the audio ends at {} but the header declares {}: the file is truncated or its header is wrong",
+                "decoded {} of the {} the header declares: part of the file is missing or damaged, or the header is wrong",
                 format_time(self.duration_s),
                 format_time(declared)
             ));
@@ -543,6 +544,7 @@ pub fn find_tracks(cfg: &FindConfig) -> Result<(Report, Vec<Track>)> {
     let entries = tracks.iter().enumerate().map(|(i, t)| t.entry(i)).collect();
     let mut report = report::build_report(entries, Vec::new(), params, errors.iter().map(InputError::entry).collect());
     report.motifs = motif.into_iter().collect();
+    report::clamp_to_durations(&mut report);
     Ok((report, tracks))
 }
 

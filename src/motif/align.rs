@@ -406,6 +406,39 @@ mod tests {
     }
 
     #[test]
+    fn seed_cap_keeps_the_same_strongest_seeds_whatever_the_order() {
+        let seed = |k: usize| Seed {
+            i: k % 977,
+            j: k / 977,
+            shift: 0,
+            tempo: 1.0,
+            value: ((k * 7919) % 1000) as f32 / 1000.0,
+            background: 0.1,
+        };
+        let n = 3 * MAX_SEEDS;
+        let mut forward: Vec<Seed> = (0..n).map(seed).collect();
+        let mut backward: Vec<Seed> = (0..n).rev().map(seed).collect();
+        keep_strongest(&mut forward);
+        keep_strongest(&mut backward);
+        forward.sort_by(seed_order);
+        backward.sort_by(seed_order);
+        assert_eq!(forward.len(), MAX_SEEDS);
+        let key = |s: &Seed| (s.i, s.j);
+        assert!(forward.iter().map(key).eq(backward.iter().map(key)));
+        let weakest_kept = forward.last().map_or(0.0, |s| s.value);
+        assert!((0..n).map(seed).filter(|s| s.value > weakest_kept).count() <= MAX_SEEDS);
+    }
+
+    #[test]
+    fn uniform_material_aligns_in_bounded_memory() {
+        // The same frame throughout: every cell of the self-similarity seeds. Without the cap
+        // this would hold some 300 000 seeds; the result must still be empty (nothing moves).
+        let frame = random_frames(1, 3)[0];
+        let a = vec![frame; 800];
+        assert!(align(&a, &a, true, &cfg()).is_empty());
+    }
+
+    #[test]
     fn finds_a_transposed_copy() {
         let motif = random_frames(25, 7);
         let mut a = random_frames(60, 1);

@@ -429,7 +429,21 @@ pub fn build_report(
         .collect();
     entries.sort_by(|a, b| motif_order(a, b));
     let motifs = entries.into_iter().enumerate().map(|(id, occurrences)| MotifEntry { id, occurrences }).collect();
-    Report { schema: REPORT_SCHEMA.to_owned(), tool: Tool::current(), params, tracks, motifs, errors }
+    let mut report = Report { schema: REPORT_SCHEMA.to_owned(), tool: Tool::current(), params, tracks, motifs, errors };
+    clamp_to_durations(&mut report);
+    report
+}
+
+/// Ends every occurrence no later than its track. Feature frames are centred on their times, so
+/// the last one reaches up to half a hop past the last sample, and a match on it would too.
+pub fn clamp_to_durations(report: &mut Report) {
+    for o in report.motifs.iter_mut().flat_map(|m| &mut m.occurrences) {
+        if let Some(t) = report.tracks.get(o.track)
+            && t.duration_s > o.start_s
+        {
+            o.end_s = o.end_s.min(t.duration_s);
+        }
+    }
 }
 
 /// Builds the one motif of a `find` report: the query span first (transpose 0, tempo ratio 1,
@@ -489,12 +503,18 @@ pub fn cue_entries(cues: Vec<Cue>, n_tracks: usize) -> Vec<CueEntry> {
 /// Builds a `leitmotif.cues/1` document; track ids are set to their index.
 pub fn build_cue_report(
     mut tracks: Vec<TrackEntry>,
-    episodes: Vec<EpisodeEntry>,
+    mut episodes: Vec<EpisodeEntry>,
     params: Params,
     errors: Vec<ErrorEntry>,
 ) -> CueReport {
     for (i, t) in tracks.iter_mut().enumerate() {
         t.id = i;
+    }
+    // As in `clamp_to_durations`: no cue ends after its episode.
+    for ep in &mut episodes {
+        for c in ep.cues.iter_mut().filter(|c| ep.duration_s > c.start_s) {
+            c.end_s = c.end_s.min(ep.duration_s);
+        }
     }
     CueReport { schema: CUES_SCHEMA.to_owned(), tool: Tool::current(), params, tracks, episodes, errors }
 }

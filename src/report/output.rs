@@ -52,6 +52,9 @@ impl fmt::Display for Destination {
     }
 }
 
+/// Bytes of the target's name kept in the temporary file's name.
+const MAX_TMP_STEM: usize = 64;
+
 /// Writes `bytes` to `path` through a temporary file in the same folder, renamed over the
 /// target once complete: readers never see a half-written document, and a failed run leaves
 /// any previous file untouched.
@@ -65,7 +68,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         _ => Path::new("."),
     };
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let prefix = format!(".{name}.");
+    // The temporary name adds about a dozen bytes to the target's; a long target name must not
+    // push it past the file system's limit (255 bytes), so only its start is kept.
+    let mut keep = name.len().min(MAX_TMP_STEM);
+    while !name.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    let prefix = format!(".{}.", &name[..keep]);
     let mut builder = tempfile::Builder::new();
     builder.prefix(&prefix).suffix(".tmp");
     // tempfile creates files readable by the owner only; a report should get the usual mode.
@@ -79,4 +88,32 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.as_file().sync_all().map_err(wrap)?;
     tmp.persist(path).map_err(|e| wrap(e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_are_written_and_no_temporary_file_is_left() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // 250 bytes: allowed as a name, but not with a temporary prefix and suffix around it.
+        let path = dir.path().join(format!("{}.json", "é".repeat(123)));
+        write_atomic(&path, b"{}\n").expect("written");
+        assert_eq!(std::fs::read(&path).expect("read back"), b"{}\n");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 1);
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_target_and_leaves_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // A folder cannot be replaced by a file: the rename fails after the data was written.
+        let target = dir.path().join("report.json");
+        std::fs::create_dir(&target).expect("folder");
+        std::fs::write(target.join("inside"), b"kept").expect("file");
+        let r = write_atomic(&target, b"new");
+        assert!(matches!(r, Err(Error::Write { .. })), "{r:?}");
+        assert_eq!(std::fs::read(target.join("inside")).expect("still there"), b"kept");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 1, "a temporary file was left");
+    }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Speed and memory benchmark of the `leitmotif` binary on about an hour of mixed-format audio.
 #
-# Usage: scripts/bench_speed.sh [STEP...]      steps: corpus decode chroma long analyze warm cues
+# Usage: scripts/bench_speed.sh [STEP...]      steps: corpus chroma decode long analyze warm cues
 #                                              (default: all of them, in that order)
 # Environment:
 #   BENCH_DIR   work folder, outside the repository (default /tmp/leitmotif-speed); generated
@@ -12,11 +12,11 @@
 # What it measures (each timed with /usr/bin/time: wall, user+sys CPU, peak RSS):
 #   corpus   builds hour/: the recordings concatenated and looped, cut into 15 files of 4 min
 #            (3 each as mp3, flac, ogg, m4a, wav; 44.1 kHz stereo) = 60 min of audio
-#   decode   decoding cost per format: the per-file `decode` time that `chroma --timings`
-#            reports (symphonia, the floor of any command; the binary has no decode-only mode),
-#            next to `ffmpeg -threads 1 ... -f null -` for context. `cargo bench --bench decode`
-#            measures symphonia decode-only vs decode+chroma per format directly.
 #   chroma   `chroma --no-cache --format npy` over the hour: wall, CPU, speed x real time
+#   decode   decoding cost per format: the per-file `decode` time that `chroma --timings`
+#            printed in the chroma step's runs (symphonia: the floor of any command, as the
+#            binary has no decode-only mode), next to `ffmpeg -threads 1 ... -f null -` for context. `cargo bench --bench decode`
+#            measures symphonia decode-only vs decode+chroma per format directly.
 #   long     peak memory of `chroma` on one 2-hour FLAC file (target < 150 MB)
 #   analyze  `analyze --no-cache` of a 40-track generated score (seed 21, ~54 min) and of a
 #            ~2-hour collection (seed 21 + seed 22 scores of 40 tracks each + the recordings);
@@ -39,7 +39,7 @@ work=$(cd "$work" && pwd -P)
 case "$work/" in "$repo"/*) echo "BENCH_DIR must be outside the repository: $work" >&2; exit 2 ;; esac
 [ -x /usr/bin/time ] || { echo "needs GNU time: apt-get install -y time" >&2; exit 2; }
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(corpus decode chroma long analyze warm cues)
+[ ${#steps[@]} -gt 0 ] || steps=(corpus chroma decode long analyze warm cues)
 
 cargo build --release --quiet
 # A private copy: other builds of target/release must not change the binary between runs.
@@ -56,7 +56,8 @@ echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 timed() {
   local label=$1; shift
   mkdir -p "$work/logs"
-  local n; n=$(ls "$work/logs" | grep -c "^$label\.[0-9]*\.err$" || true)
+  local n=0
+  while [ -e "$work/logs/$label.$n.err" ]; do n=$((n + 1)); done
   local err="$work/logs/$label.$n.err" tf="$work/logs/$label.$n.time"
   if ! /usr/bin/time -f '%e %U %S %M' -o "$tf" "$@" >"$work/logs/$label.$n.out" 2>"$err"; then
     echo "warning: $label run $n failed; see $err" >&2
@@ -128,7 +129,8 @@ step_corpus() {
   done
   local total; total=$(for f in "$work"/hour/*; do ffprobe -v error -show_entries format=duration -of csv=p=0 "$f"; done |
     awk '{s += $1} END {printf "%.0f", s}')
-  echo "corpus: $(ls "$work/hour" | wc -l) files, $total s of audio ($(du -sh "$work/hour" | cut -f1)) in $work/hour"
+  local files=("$work"/hour/*)
+  echo "corpus: ${#files[@]} files, $total s of audio ($(du -sh "$work/hour" | cut -f1)) in $work/hour"
 }
 
 hour_s() {
@@ -239,12 +241,15 @@ step_warm() {
   python3 - "$runs" <<'EOF'
 import sys, statistics
 rows = [l.split("\t") for l in open(sys.argv[1])]
-def med(k):
-    v = [float(r[1]) for r in rows if r[0] == k]
+# Wall time follows the machine's load; CPU time (user + sys) is the steadier basis of a ratio.
+def med(k, cpu):
+    v = [float(r[2]) + float(r[3]) if cpu else float(r[1]) for r in rows if r[0] == k]
     return statistics.median_low(v) if v else float("nan")
-base = med("analyze_2h")
-print(f"warm cache, same threshold / no cache: {med('analyze_2h_warm_same') / base:.2f}; "
-      f"warm cache, --threshold 0.6 / no cache: {med('analyze_2h_warm') / base:.2f}")
+for cpu in (False, True):
+    base = med("analyze_2h", cpu)
+    print(f"{'CPU' if cpu else 'wall'} ratio to no cache: warm cache, same threshold "
+          f"{med('analyze_2h_warm_same', cpu) / base:.2f}; warm cache, --threshold 0.6 "
+          f"{med('analyze_2h_warm', cpu) / base:.2f}")
 EOF
 }
 
@@ -252,7 +257,8 @@ step_cues() {
   gen_score 21 40 "$work/score21"
   [ -f "$work/ep60/cuetruth.json" ] ||
     python3 scripts/gen_score.py episodes --seed 51 --minutes 60 --count 1 --tracks-dir "$work/score21" --out "$work/ep60" >/dev/null
-  local ep; ep=$(ls "$work"/ep60/*.wav | head -1)
+  local eps=("$work"/ep60/*.wav) ep
+  ep=${eps[0]}
   echo "cues input: $ep ($(ffprobe -v error -show_entries format=duration -of csv=p=0 "$ep") s) against 40 tracks"
   repeat_timed cues_60 "$bin" cues --no-cache -v --quiet --json "$work/cues_60.json" --tracks "$work/score21" -- "$ep"
   summary cues_60 "$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$ep")"

@@ -21,8 +21,8 @@ pub struct CueConfig {
     pub min_len_s: f64,
     /// How far, in [0, 1], a cue's similarity must rise from the episode's background.
     pub threshold: f32,
-    /// Pieces of one cue separated by at most this many seconds (loud dialogue, an effect)
-    /// are joined.
+    /// Pieces of one cue separated by at most this many seconds are joined when they keep the
+    /// same offset into the track: music ducked under a line of dialogue plays on underneath.
     pub max_gap_s: f64,
     /// Hop of the matching sequences, seconds.
     pub hop_s: f64,
@@ -33,7 +33,7 @@ pub struct CueConfig {
 
 impl Default for CueConfig {
     fn default() -> Self {
-        Self { min_len_s: 5.0, threshold: 0.5, max_gap_s: 4.0, hop_s: 0.3, melody_weight: 0.3 }
+        Self { min_len_s: 5.0, threshold: 0.5, max_gap_s: 20.0, hop_s: 0.3, melody_weight: 0.3 }
     }
 }
 

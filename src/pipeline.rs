@@ -226,7 +226,9 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
             Err(e) if e.loop_ancestor().is_some() => {}
             Err(e) => {
                 let path = e.path().map_or_else(|| dir.to_path_buf(), Path::to_path_buf);
-                errors.push(InputError { path: path.clone(), error: Error::Io { path, source: e.into() } });
+                // The bare I/O error: walkdir's own message repeats the path reported beside it.
+                let source = e.into_io_error().unwrap_or_else(|| std::io::Error::other("file system loop"));
+                errors.push(InputError { path: path.clone(), error: Error::Io { path, source } });
             }
         }
     }

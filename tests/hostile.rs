@@ -278,6 +278,13 @@ fn build_corpus() -> Corpus {
         Expect::Error("corrupt"),
     );
     add("zero-length stream", &write("no_data.wav", &Wav::default().bytes(&[])), Expect::Error("no audio samples"));
+    // fLaC and one STREAMINFO block (4096-frame blocks, 22.05 kHz, mono, 16-bit) declaring 0
+    // samples, with no frame after it.
+    let mut flac_header = b"fLaC\x80\0\0\x22".to_vec();
+    flac_header.extend_from_slice(&[0x10, 0, 0x10, 0, 0, 0, 0, 0, 0, 0]);
+    flac_header.extend_from_slice(&((u64::from(RATE) << 44) | (15 << 36)).to_be_bytes());
+    flac_header.extend_from_slice(&[0; 16]);
+    add("FLAC of 0 samples", &write("no_frames.flac", &flac_header), Expect::Error("corrupt"));
 
     // Float samples: NaN, +Inf, -Inf, and 3e38 in both channels (finite, but their sum is not).
     let x = melody(4.0, RATE, 3);
@@ -672,6 +679,16 @@ fn find_accounts_for_every_hostile_input() {
         let out = run(&mut cmd, &what);
         if expects_error(case) {
             check_failure(case, &out, &what);
+            // As the query: nothing to search for, status 1 naming it.
+            if let [word] = case.words.as_slice() {
+                let mut cmd = leitmotif(cache, case.cwd.as_deref());
+                cmd.arg("find").arg("--query").arg(word).arg("--json").arg(&json).arg("-q").arg(&corpus.good);
+                let out = run(&mut cmd, &format!("{what} (as the query)"));
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(out.status.code(), Some(1), "{what} (as the query): {err}");
+                assert!(err.contains(&case.ident), "{what} (as the query): {err}");
+                assert!(!json.exists(), "{what} (as the query): a document was written");
+            }
             return;
         }
         assert_eq!(out.status.code(), Some(0), "{what}: {}", String::from_utf8_lossy(&out.stderr));

@@ -181,13 +181,19 @@ fn tile_seeds(
                     continue;
                 }
                 let bound = smoothed(&best.view(), 0, r, c, step, nc);
-                if bound < cut {
+                // No shift's value exceeds the bound (sums of smaller terms, rounded alike), so a
+                // seed that reaches it cannot be beaten: uniform material, where every cell
+                // passes, then costs one shift per cell instead of twelve per tempo.
+                if bound < cut || top.is_some_and(|s| s.value >= bound) {
                     continue;
                 }
                 for (si, &shift) in cfg.shifts.iter().enumerate() {
                     let v = smoothed(&sim, si * nc, r, c, step, nc);
                     if v >= cut && top.is_none_or(|s| v > s.value) {
                         top = Some(Seed { i, j, shift, tempo: cfg.tempos[ti], value: v, background });
+                        if v >= bound {
+                            break;
+                        }
                     }
                 }
             }

@@ -9,7 +9,7 @@
 //! threshold on average (a maximum-sum segment), so spans end where the phrase ends rather than
 //! where the smoothing window happened to fall.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::Array2;
 
 use super::sequence::{DIM, Frame, dot, rotate};
 
@@ -17,6 +17,10 @@ use super::sequence::{DIM, Frame, dot, rotate};
 /// similarity collapses when one side is shifted by a second; harmony alone (a pad, an arpeggio
 /// over the same chord) matches any such shift about as well, and is accompaniment, not a motif.
 const MIN_DISTINCTNESS: f32 = 0.5;
+
+/// Tempo factors tried around a seed's grid tempo when tracing it, in order of preference: they
+/// cover the gap to the neighbouring grid tempi (steps of about 12 %).
+const TEMPO_FACTORS: [f64; 13] = [1.0, 0.99, 1.01, 0.98, 1.02, 0.97, 1.03, 0.96, 1.04, 0.95, 1.05, 0.94, 1.06];
 
 /// Rows and columns of one tile of the cross-similarity matrix.
 const TILE: usize = 512;
@@ -120,6 +124,12 @@ fn keep_strongest(seeds: &mut Vec<Seed>) {
 
 /// Collects the seeds whose start cell lies in rows `rows.start..r_end`, columns
 /// `cols.start..c_end`; `rows` and `cols` extend past them by the smoothing reach.
+///
+/// A tempo's smoothing lines are anchored to the tile: line `l` passes through column
+/// `l + d[r]` of row `r`, with `d[r]` the row's offset at that slope. Each line's window sum is
+/// then carried from one row to the next by adding the row that enters the window and
+/// subtracting the one that leaves it: two passes over contiguous memory per row, shift and
+/// tempo, whatever the window's length.
 #[allow(clippy::too_many_arguments)]
 fn tile_seeds(
     a: &[Frame],
@@ -135,6 +145,9 @@ fn tile_seeds(
 ) {
     let (nr, nc) = (rows.len(), cols.len());
     let ns = cfg.shifts.len();
+    if nr < len {
+        return;
+    }
     let a_mat = Array2::from_shape_fn((nr, DIM), |(r, d)| a[rows.start + r][d]);
     // Every column frame once per shift, rotated, so one product gives all shifts.
     let mut b_rot = Array2::<f32>::zeros((ns * nc, DIM));
@@ -146,101 +159,119 @@ fn tile_seeds(
             }
         }
     }
-    let sim: Array2<f32> = a_mat.dot(&b_rot.t());
-    let sim = sim.view();
-    // The best shift per cell bounds every shift's smoothed value from above, which lets most
-    // cells be rejected after one pass instead of one pass per shift.
-    let mut best = Array2::<f32>::zeros((nr, nc));
-    for r in 0..nr {
-        for c in 0..nc {
-            let mut m = 0f32;
-            for si in 0..ns {
-                m = m.max(sim[[r, si * nc + c]]);
+    let sim = a_mat.dot(&b_rot.t());
+    // A fresh product is laid out row by row; the copy is only a safeguard.
+    let sim = if sim.is_standard_layout() { sim } else { sim.as_standard_layout().into_owned() };
+    let Some(sim) = sim.as_slice() else { return };
+    // Row `r` of shift `si`: the similarity of frame `r` with every column, in that key.
+    let row = |r: usize, si: usize| &sim[(r * ns + si) * nc..(r * ns + si + 1) * nc];
+    let background = tile_background(sim, ns, nc, a, b, &rows, &cols);
+    let cut = (background + cfg.threshold * (1.0 - background)) * len as f32;
+
+    let start_rows = (r_end - rows.start).min(nr + 1 - len);
+    let start_cols = c_end - cols.start;
+    let offsets: Vec<Vec<usize>> =
+        cfg.tempos.iter().map(|&t| (0..nr).map(|r| (r as f32 * t).round() as usize).collect()).collect();
+    // One window sum per line, tempo and shift; line `l` sits at index `l + reach`, where
+    // `reach` is the tempo's largest offset (lines may enter the tile from the left).
+    let mut windows: Vec<Vec<f32>> = Vec::with_capacity(cfg.tempos.len() * ns);
+    for d in &offsets {
+        let reach = d[nr - 1];
+        for si in 0..ns {
+            let mut w = vec![0f32; start_cols + reach];
+            for (k, &dk) in d.iter().enumerate().take(len) {
+                add_row(&mut w, row(k, si), dk, reach, 1.0);
             }
-            best[[r, c]] = m;
+            windows.push(w);
         }
     }
-    let background = tile_background(&best, a, b, &rows, &cols);
-    let cut = background + cfg.threshold * (1.0 - background);
-    let steps: Vec<Vec<usize>> =
-        cfg.tempos.iter().map(|&t| (0..len).map(|k| (k as f32 * t).round() as usize).collect()).collect();
-    for i in rows.start..r_end {
-        let r = i - rows.start;
-        if r + len > nr {
-            break;
+    let mut best = vec![f32::MIN; start_cols];
+    for r in 0..start_rows {
+        let i = rows.start + r;
+        best.fill(f32::MIN);
+        for (ti, d) in offsets.iter().enumerate() {
+            let at = d[nr - 1] - d[r];
+            for w in &windows[ti * ns..(ti + 1) * ns] {
+                for (m, &v) in best.iter_mut().zip(&w[at..at + start_cols]) {
+                    *m = if v > *m { v } else { *m };
+                }
+            }
         }
-        for j in cols.start..c_end {
-            if same && j < i + len {
+        // In one sequence against itself, the second stretch starts after the first ends.
+        let first_col = if same { (i + len).saturating_sub(cols.start) } else { 0 };
+        for (c, &top) in best.iter().enumerate().skip(first_col) {
+            if top < cut {
                 continue;
             }
-            let c = j - cols.start;
-            let mut top: Option<Seed> = None;
-            for (ti, step) in steps.iter().enumerate() {
-                let Some(&last) = step.last() else { continue };
-                if c + last >= nc {
-                    continue;
-                }
-                let bound = smoothed(&best.view(), 0, r, c, step, nc);
-                // No shift's value exceeds the bound (sums of smaller terms, rounded alike), so a
-                // seed that reaches it cannot be beaten: uniform material, where every cell
-                // passes, then costs one shift per cell instead of twelve per tempo.
-                if bound < cut || top.is_some_and(|s| s.value >= bound) {
-                    continue;
-                }
-                for (si, &shift) in cfg.shifts.iter().enumerate() {
-                    let v = smoothed(&sim, si * nc, r, c, step, nc);
-                    if v >= cut && top.is_none_or(|s| v > s.value) {
-                        top = Some(Seed { i, j, shift, tempo: cfg.tempos[ti], value: v, background });
-                        if v >= bound {
-                            break;
-                        }
-                    }
-                }
+            // The first tempo and shift (in grid order) that reaches the best value.
+            let found = offsets.iter().enumerate().find_map(|(ti, d)| {
+                let at = d[nr - 1] - d[r] + c;
+                (0..ns).find(|&si| windows[ti * ns + si][at] >= top).map(|si| (ti, si))
+            });
+            if let Some((ti, si)) = found {
+                seeds.push(Seed {
+                    i,
+                    j: cols.start + c,
+                    shift: cfg.shifts[si],
+                    tempo: cfg.tempos[ti],
+                    value: top / len as f32,
+                    background,
+                });
             }
-            if let Some(seed) = top {
-                seeds.push(seed);
+        }
+        if r + 1 < start_rows {
+            for (ti, d) in offsets.iter().enumerate() {
+                let reach = d[nr - 1];
+                for si in 0..ns {
+                    let w = &mut windows[ti * ns + si];
+                    add_row(w, row(r, si), d[r], reach, -1.0);
+                    add_row(w, row(r + len, si), d[r + len], reach, 1.0);
+                }
             }
         }
     }
 }
 
-/// Mean similarity along one line of slope `step` from cell (`r`, `c`) in the block of columns
-/// starting at `offset`.
-fn smoothed(m: &ArrayView2<f32>, offset: usize, r: usize, c: usize, step: &[usize], nc: usize) -> f32 {
-    let mut acc = 0f32;
-    for (k, &dc) in step.iter().enumerate() {
-        debug_assert!(c + dc < nc);
-        acc += m[[r + k, offset + c + dc]];
+/// Adds `sign` times a similarity row, laid out at offset `d`, to the window sums of every line
+/// that crosses it: line index `x` meets column `x + d - reach`.
+fn add_row(window: &mut [f32], row: &[f32], d: usize, reach: usize, sign: f32) {
+    let lo = reach - d;
+    let hi = window.len().min(row.len() + lo);
+    if lo >= hi {
+        return;
     }
-    acc / step.len() as f32
+    for (w, &v) in window[lo..hi].iter_mut().zip(row) {
+        *w += sign * v;
+    }
 }
 
-/// The typical best-shift similarity of unrelated frames in this tile: its median over the
-/// cells where both frames sound. A median ignores the few cells where music actually matches.
+/// The typical best-shift similarity of unrelated frames in this tile: its median over a
+/// regular sample of the cells where both frames sound. A median ignores the few cells where
+/// music actually matches.
 fn tile_background(
-    best: &Array2<f32>,
+    sim: &[f32],
+    ns: usize,
+    nc: usize,
     a: &[Frame],
     b: &[Frame],
     rows: &std::ops::Range<usize>,
     cols: &std::ops::Range<usize>,
 ) -> f32 {
     let voiced = |f: &Frame| f.iter().any(|&v| v != 0.0);
-    let row_ok: Vec<bool> = rows.clone().map(|i| voiced(&a[i])).collect();
-    let col_ok: Vec<bool> = cols.clone().map(|j| voiced(&b[j])).collect();
-    let mut values = Vec::new();
-    let stride = (best.len() / 20_000).max(1);
-    let mut n = 0usize;
-    for ((r, c), &v) in best.indexed_iter() {
-        if row_ok[r] && col_ok[c] {
-            if n % stride == 0 {
-                values.push(v);
-            }
-            n += 1;
-        }
-    }
-    if values.is_empty() {
+    let live_rows: Vec<usize> = rows.clone().filter(|&i| voiced(&a[i])).map(|i| i - rows.start).collect();
+    let live_cols: Vec<usize> = cols.clone().filter(|&j| voiced(&b[j])).map(|j| j - cols.start).collect();
+    let cells = live_rows.len() * live_cols.len();
+    if cells == 0 {
         return 0.5;
     }
+    let stride = (rows.len() * cols.len() / 20_000).max(1);
+    let mut values: Vec<f32> = (0..cells)
+        .step_by(stride)
+        .map(|q| {
+            let (r, c) = (live_rows[q / live_cols.len()], live_cols[q % live_cols.len()]);
+            (0..ns).map(|si| sim[(r * ns + si) * nc + c]).fold(0f32, f32::max)
+        })
+        .collect();
     let mid = values.len() / 2;
     let (_, &mut median, _) = values.select_nth_unstable_by(mid, f32::total_cmp);
     median.clamp(0.0, 0.95)
@@ -278,53 +309,118 @@ fn covers(al: &Alignment, seed: &Seed) -> bool {
     (seed.j as f64 - on_line).abs() <= 2.0
 }
 
-/// Similarity of frame `i` of `a` with `b` at fractional frame `x`, shifted by `shift`.
+/// Similarity of frame `i` of `a` with the frame of `b` nearest to the fractional frame `x`,
+/// shifted by `shift`. The nearest frame rather than an interpolation: a line of a tempo other
+/// than 1 falls between frames, and blending two frames of different notes matches neither.
 fn sim_at(a: &[Frame], b: &[Frame], i: usize, x: f64, shift: usize) -> Option<f32> {
-    if x < 0.0 {
+    if x < -0.5 {
         return None;
     }
-    let j0 = x.floor() as usize;
-    let w = (x - j0 as f64) as f32;
-    let f0 = b.get(j0)?;
-    let fa = &a[i];
-    let v0 = dot(fa, &rotate(f0, shift));
-    if w == 0.0 {
-        return Some(v0);
-    }
-    let v1 = b.get(j0 + 1).map_or(v0, |f1| dot(fa, &rotate(f1, shift)));
-    Some(v0 * (1.0 - w) + v1 * w)
+    let fb = b.get(x.round() as usize)?;
+    Some(dot(&a[i], &rotate(fb, shift)))
 }
 
 /// Follows a seed's line outwards and keeps the maximum-sum stretch around it.
 fn trace(a: &[Frame], b: &[Frame], same: bool, len: usize, cfg: &AlignConfig, seed: &Seed) -> Option<Alignment> {
     let cut = seed.background + cfg.threshold * (1.0 - seed.background);
-    // Refine the tempo around the seed's grid value: the grid is coarse, the traced span is not.
-    let mut tempo = seed.tempo as f64;
-    let mut best_mean = f32::MIN;
-    for f in [0.94, 0.97, 1.0, 1.03, 1.06] {
-        let t = seed.tempo as f64 * f;
-        let mut acc = 0f32;
-        for k in 0..len {
-            acc += sim_at(a, b, seed.i + k, seed.j as f64 + k as f64 * t, seed.shift).unwrap_or(0.0);
-        }
-        if acc / len as f32 > best_mean + 1e-6 {
-            best_mean = acc / len as f32;
-            tempo = t;
+    let centre = seed.i + len / 2;
+    let first = Line { i: seed.i, x: seed.j as f64, tempo: seed.tempo as f64, shift: seed.shift };
+    let found = aligned(a, b, same, len, cut, seed.background, first, centre)?;
+    // The tempo grid is coarse (about 12 % steps): among lines through the seed at tempi up to its
+    // grid neighbours and offsets of up to a frame, keep the one whose traced stretch gains most.
+    // A short window of a slower copy often matches equally well at several tempi that drift
+    // apart beyond it; the length of the whole stretch pins the line down. Only seeds that make
+    // a match at their grid tempo get this search: most seeds make none.
+    let total = |s: &(usize, usize, f32)| s.2 * (s.1 - s.0) as f32;
+    let mut best: Option<(Line, (usize, usize, f32))> = None;
+    for m in [0.0, -0.5, 0.5, -1.0, 1.0] {
+        for f in TEMPO_FACTORS {
+            let line = Line { tempo: first.tempo * f, x: first.x + m, ..first };
+            if let Some(span) = max_sum_span(a, b, line, centre, len, cut)
+                && best.as_ref().is_none_or(|(_, s)| total(&span) > total(s) + 1e-6)
+            {
+                best = Some((line, span));
+            }
         }
     }
+    match best {
+        Some((line, _)) if line != first => {
+            aligned(a, b, same, len, cut, seed.background, line, centre).or(Some(found))
+        }
+        _ => Some(found),
+    }
+}
+
+/// The alignment traced along `line` through row `centre`, if it is long and distinct enough.
+#[allow(clippy::too_many_arguments)]
+fn aligned(
+    a: &[Frame],
+    b: &[Frame],
+    same: bool,
+    len: usize,
+    cut: f32,
+    background: f32,
+    line: Line,
+    centre: usize,
+) -> Option<Alignment> {
+    let (a_start, a_end, gain) = max_sum_span(a, b, line, centre, len, cut)?;
+    if a_end - a_start < len {
+        return None;
+    }
+    let tempo = line.tempo;
+    let b_start = line.at(a_start);
+    let b_end = b_start + (a_end - a_start) as f64 * tempo;
+    if same && b_start < a_end as f64 {
+        return None;
+    }
+    let mean = gain + cut;
+    let score = ((mean - background) / (1.0 - background)).clamp(0.0, 1.0);
+    let rise = (mean - background).max(f32::EPSILON);
+    let distinct = (mean - off_line_mean(a, b, a_start, a_end, b_start, tempo, line.shift)) / rise;
+    if distinct < MIN_DISTINCTNESS {
+        return None;
+    }
+    Some(Alignment { a_start, a_end, b_start, b_end, shift: line.shift, tempo, score, distinct })
+}
+
+/// A line through the cross-similarity: row `i` of the first sequence meets the fractional frame
+/// `x` of the second, and the line advances `tempo` frames of the second per frame of the first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Line {
+    i: usize,
+    x: f64,
+    tempo: f64,
+    shift: usize,
+}
+
+impl Line {
+    /// Where the line crosses row `i`.
+    fn at(&self, i: usize) -> f64 {
+        self.x + (i as f64 - self.i as f64) * self.tempo
+    }
+
+    /// Similarity at row `i` on the line, if the line is inside `b` there.
+    fn sim(&self, a: &[Frame], b: &[Frame], i: usize) -> Option<f32> {
+        sim_at(a, b, i, self.at(i), self.shift)
+    }
+}
+
+/// The maximum-sum stretch of (similarity - `cut`) along `line`, among those containing row
+/// `centre`: its start and end rows in `a`, and its mean gain.
+fn max_sum_span(
+    a: &[Frame],
+    b: &[Frame],
+    line: Line,
+    centre: usize,
+    len: usize,
+    cut: f32,
+) -> Option<(usize, usize, f32)> {
     let reach = 4 * len;
-    let lo = seed.i.saturating_sub(reach);
-    let hi = (seed.i + len + reach).min(a.len());
-    // Profile of (similarity - cut) along the line, with None where the line leaves `b`.
-    let mut gains: Vec<(usize, f32)> = Vec::with_capacity(hi - lo);
-    for i in lo..hi {
-        let x = seed.j as f64 + (i as f64 - seed.i as f64) * tempo;
-        if let Some(v) = sim_at(a, b, i, x, seed.shift) {
-            gains.push((i, v - cut));
-        }
-    }
-    let centre = gains.iter().position(|&(i, _)| i >= seed.i + len / 2)?;
-    // Maximum-sum segment containing the seed's centre, from prefix sums.
+    let lo = line.i.saturating_sub(reach);
+    let hi = (line.i + len + reach).min(a.len());
+    // Profile of (similarity - cut) along the line, leaving out rows where the line is outside `b`.
+    let gains: Vec<(usize, f32)> = (lo..hi).filter_map(|i| line.sim(a, b, i).map(|v| (i, v - cut))).collect();
+    let centre = gains.iter().position(|&(i, _)| i >= centre)?;
     let mut prefix = Vec::with_capacity(gains.len() + 1);
     prefix.push(0f32);
     for &(_, g) in &gains {
@@ -332,24 +428,7 @@ fn trace(a: &[Frame], b: &[Frame], same: bool, len: usize, cfg: &AlignConfig, se
     }
     let start = (0..=centre).min_by(|&x, &y| prefix[x].total_cmp(&prefix[y]).then(y.cmp(&x)))?;
     let end = (centre + 1..prefix.len()).max_by(|&x, &y| prefix[x].total_cmp(&prefix[y]).then(y.cmp(&x)))?;
-    let a_start = gains[start].0;
-    let a_end = gains[end - 1].0 + 1;
-    if a_end - a_start < len {
-        return None;
-    }
-    let b_start = seed.j as f64 + (a_start as f64 - seed.i as f64) * tempo;
-    let b_end = b_start + (a_end - a_start) as f64 * tempo;
-    if same && b_start < a_end as f64 {
-        return None;
-    }
-    let mean = (prefix[end] - prefix[start]) / (end - start) as f32 + cut;
-    let score = ((mean - seed.background) / (1.0 - seed.background)).clamp(0.0, 1.0);
-    let rise = (mean - seed.background).max(f32::EPSILON);
-    let distinct = (mean - off_line_mean(a, b, a_start, a_end, b_start, tempo, seed.shift)) / rise;
-    if distinct < MIN_DISTINCTNESS {
-        return None;
-    }
-    Some(Alignment { a_start, a_end, b_start, b_end, shift: seed.shift, tempo, score, distinct })
+    Some((gains[start].0, gains[end - 1].0 + 1, (prefix[end] - prefix[start]) / (end - start) as f32))
 }
 
 /// The best mean similarity of lines parallel to an alignment's, offset by about a second:
@@ -433,6 +512,46 @@ mod tests {
         assert!(forward.iter().map(key).eq(backward.iter().map(key)));
         let weakest_kept = forward.last().map_or(0.0, |s| s.value);
         assert!((0..n).map(seed).filter(|s| s.value > weakest_kept).count() <= MAX_SEEDS);
+    }
+
+    #[test]
+    fn sliding_window_sums_match_direct_sums() {
+        let a = random_frames(90, 21);
+        let mut b = random_frames(110, 22);
+        // A transposed, slower copy of part of `a`, so that some cells clear the cut.
+        let copy: Vec<Frame> = (0..33).map(|k| rotate(&a[20 + (k as f64 / 1.1) as usize], 9)).collect();
+        b.splice(40..40, copy);
+        let cfg = AlignConfig { threshold: 0.1, ..cfg() };
+        let len = cfg.len;
+        let (rows, cols) = (0..a.len(), 0..b.len());
+        let mut seeds = Vec::new();
+        tile_seeds(&a, &b, rows.clone(), cols.clone(), a.len(), b.len(), false, len, &cfg, &mut seeds);
+        assert!(!seeds.is_empty());
+        // The same window sums, summed directly along each anchored line.
+        let direct = |i: usize, j: usize, t: f32, shift: usize| {
+            let d = |r: usize| (r as f32 * t).round() as usize;
+            (0..len)
+                .filter_map(|k| b.get(j + d(i + k) - d(i)).map(|fb| dot(&a[i + k], &rotate(fb, shift))))
+                .sum::<f32>()
+                / len as f32
+        };
+        for seed in &seeds {
+            let best = cfg
+                .tempos
+                .iter()
+                .flat_map(|&t| cfg.shifts.iter().map(move |&s| (t, s)))
+                .map(|(t, s)| direct(seed.i, seed.j, t, s))
+                .fold(f32::MIN, f32::max);
+            assert!((seed.value - best).abs() < 1e-4, "{seed:?} vs {best}");
+            assert!((seed.value - direct(seed.i, seed.j, seed.tempo, seed.shift)).abs() < 1e-4);
+        }
+        // Every start cell whose best direct sum clears the cut is a seed.
+        let cut = seeds[0].background + cfg.threshold * (1.0 - seeds[0].background);
+        let expected = (0..=a.len() - len)
+            .flat_map(|i| (0..b.len()).map(move |j| (i, j)))
+            .filter(|&(i, j)| cfg.tempos.iter().any(|&t| cfg.shifts.iter().any(|&s| direct(i, j, t, s) >= cut + 1e-4)))
+            .count();
+        assert!(seeds.len() >= expected, "{} seeds, {expected} cells above the cut", seeds.len());
     }
 
     #[test]

@@ -138,10 +138,11 @@ fn scale_unit(v: [f32; 12], weight: f32) -> [f32; 12] {
 /// `frame` transposed down by `shift` semitones: pitch class `c` of the result is `c + shift`
 /// of the input, so a frame of music transposed up by `shift` rotates back onto the original.
 pub fn rotate(frame: &Frame, shift: usize) -> Frame {
+    let shift = shift % 12;
     let mut out = [0f32; DIM];
-    for c in 0..12 {
-        out[c] = frame[(c + shift) % 12];
-        out[12 + c] = frame[12 + (c + shift) % 12];
+    for block in [0, 12] {
+        out[block..block + 12 - shift].copy_from_slice(&frame[block + shift..block + 12]);
+        out[block + 12 - shift..block + 12].copy_from_slice(&frame[block..block + shift]);
     }
     out
 }

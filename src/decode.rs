@@ -30,7 +30,7 @@ use symphonia::core::meta::{MetadataBuilder, MetadataContainer, MetadataInfo, Me
 use symphonia::default::meta::embedded::riff::parse_riff_info_chunk;
 
 use crate::error::{Error, Result};
-use crate::source::SampleSource;
+use crate::source::{SampleSource, finite_or_zero};
 
 /// Consecutive packets that may fail to demux or decode before the file is declared corrupt.
 ///
@@ -416,12 +416,22 @@ fn mix_to_mono(interleaved: &[f32], channels: usize, mono: &mut Vec<f32>) {
     if channels == 0 {
         return;
     }
-    let scale = 1.0 / channels as f32;
-    mono.extend(interleaved.chunks_exact(channels).map(|frame| {
-        let sum: f32 = frame.iter().map(|&s| if s.is_finite() { s } else { 0.0 }).sum();
-        let mean = sum * scale;
-        if mean.is_finite() { mean } else { 0.0 }
-    }));
+    mono.resize(interleaved.len() / channels, 0.0);
+    // Each channel scaled before the sum, so the mean of two huge samples cannot overflow. Mono
+    // and stereo, nearly every file, get loops of fixed shape that run in vector lanes.
+    match channels {
+        1 => mono.iter_mut().zip(interleaved).for_each(|(m, &s)| *m = finite_or_zero(s)),
+        2 => mono
+            .iter_mut()
+            .zip(interleaved.chunks_exact(2))
+            .for_each(|(m, f)| *m = finite_or_zero(f[0]) * 0.5 + finite_or_zero(f[1]) * 0.5),
+        _ => {
+            let scale = 1.0 / channels as f32;
+            for (m, frame) in mono.iter_mut().zip(interleaved.chunks_exact(channels)) {
+                *m = frame.iter().map(|&s| finite_or_zero(s) * scale).sum();
+            }
+        }
+    }
 }
 
 /// The audio track to decode: the container's default, else the first with a known codec.

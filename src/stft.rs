@@ -4,7 +4,9 @@
 //! frame `k` is centred at `t = k * hop_s` (librosa's `center=True` with zero padding before the
 //! start and after the end), spans `n_win = round(window_s * sr)` samples starting at
 //! `round(k * hop_s * sr) - n_win / 2`, is weighted by a periodic Hann window and zero padded to
-//! `n_fft`, the next power of two `>= n_win`.
+//! `n_fft`, the smallest even size `>= n_win` with no prime factor above 5 (such sizes transform
+//! about as fast per sample as powers of two, and padding 8203 samples to 8640 rather than to
+//! 16384 halves the work of every frame at 44.1 kHz).
 
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -13,6 +15,7 @@ use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
 use crate::error::{Error, Result};
+use crate::source::finite_or_zero;
 
 /// Shortest analysis window accepted, in samples: shorter frames cannot resolve any musical pitch.
 pub const MIN_WINDOW_SAMPLES: usize = 32;
@@ -58,7 +61,7 @@ impl FrameGeometry {
         }
         // Range-checked above, so the cast is exact.
         let n_win = win_samples.round() as usize;
-        Ok(Self { sample_rate, hop_s, n_win, n_fft: n_win.next_power_of_two() })
+        Ok(Self { sample_rate, hop_s, n_win, n_fft: fft_size(n_win) })
     }
 
     /// Samples per second.
@@ -123,6 +126,20 @@ impl FrameGeometry {
 
 /// One forward real FFT plan per size, shared by every thread and every file of the process
 /// (the planner caches its plans and hands out `Arc`s to them).
+/// The smallest even number `>= n` whose prime factors are all 2, 3 or 5.
+fn fft_size(n: usize) -> usize {
+    let smooth = |mut m: usize| {
+        for p in [2, 3, 5] {
+            while m % p == 0 {
+                m /= p;
+            }
+        }
+        m == 1
+    };
+    // A power of two bounds the search; 5-smooth numbers are dense enough that it ends quickly.
+    (n.max(2)..=n.max(2).next_power_of_two()).find(|&m| m % 2 == 0 && smooth(m)).unwrap_or(n.next_power_of_two())
+}
+
 fn shared_plan(n_fft: usize) -> Arc<dyn RealToComplex<f32>> {
     static PLANNER: OnceLock<Mutex<RealFftPlanner<f32>>> = OnceLock::new();
     let planner = PLANNER.get_or_init(|| Mutex::new(RealFftPlanner::new()));
@@ -222,16 +239,32 @@ impl PowerStft {
             });
         }
         let (head, tail) = scratch.input.split_at_mut(g.n_win);
-        let mut energy = 0.0f64;
-        let mut peak = 0.0f32;
-        for ((dst, &x), &w) in head.iter_mut().zip(frame).zip(self.window.iter()) {
-            // Non-finite input is treated as silence rather than poisoning the whole frame.
-            let x = if x.is_finite() { x } else { 0.0 };
-            let v = x * w;
-            *dst = v;
-            energy += f64::from(v) * f64::from(v);
-            peak = peak.max(v.abs());
+        // Eight independent partial sums and maxima, so the loop runs in vector lanes.
+        let mut energy = [0f32; 8];
+        let mut peak = [0f32; 8];
+        let done = head.len() - head.len() % 8;
+        let (whole, rest) = head.split_at_mut(done);
+        for ((dst, x), w) in whole.chunks_exact_mut(8).zip(frame.chunks_exact(8)).zip(self.window.chunks_exact(8)) {
+            for l in 0..8 {
+                let v = finite_or_zero(x[l] * w[l]);
+                dst[l] = v;
+                energy[l] += v * v;
+                peak[l] = if v.abs() > peak[l] { v.abs() } else { peak[l] };
+            }
         }
+        for ((dst, &x), &w) in rest.iter_mut().zip(&frame[done..]).zip(&self.window[done..]) {
+            let v = finite_or_zero(x * w);
+            *dst = v;
+            energy[0] += v * v;
+            peak[0] = peak[0].max(v.abs());
+        }
+        let peak = peak.iter().fold(0f32, |m, &p| m.max(p));
+        let energy: f64 = if peak > OVERFLOW_GUARD {
+            // Squares of such samples overflow f32: sum them again in f64.
+            head.iter().map(|&v| f64::from(v) * f64::from(v)).sum()
+        } else {
+            energy.iter().map(|&e| f64::from(e)).sum()
+        };
         // realfft clobbers its input, so the zero padding is restored for every frame.
         tail.fill(0.0);
         if peak > OVERFLOW_GUARD {
@@ -334,16 +367,16 @@ mod tests {
 
     #[test]
     fn realfft_power_matches_naive_dft() -> Result<()> {
-        // 40 samples at 1 kHz: n_win 40 zero padded to n_fft 64.
-        let geometry = FrameGeometry::new(1000, 0.040, 0.010)?;
-        assert_eq!((geometry.n_win(), geometry.n_fft()), (40, 64));
+        // 41 samples at 1 kHz: n_win 41 zero padded to n_fft 48 (= 2^4 * 3).
+        let geometry = FrameGeometry::new(1000, 0.041, 0.010)?;
+        assert_eq!((geometry.n_win(), geometry.n_fft()), (41, 48));
         let stft = PowerStft::new(geometry);
-        let frame: Vec<f32> = (0..40).map(|i| (0.3 * i as f32).sin() + 0.5 * (1.7 * i as f32).cos() - 0.1).collect();
+        let frame: Vec<f32> = (0..41).map(|i| (0.3 * i as f32).sin() + 0.5 * (1.7 * i as f32).cos() - 0.1).collect();
         let mut power = vec![0.0f32; geometry.n_bins()];
         let ms = stft.power(&frame, &mut stft.scratch(), &mut power)?;
         let windowed: Vec<f64> =
             frame.iter().zip(stft.window.iter()).map(|(&x, &w)| f64::from(x) * f64::from(w)).collect();
-        let oracle = naive_power(&windowed, 64);
+        let oracle = naive_power(&windowed, 48);
         let scale = oracle.iter().cloned().fold(0.0, f64::max);
         for (k, (&got, &want)) in power.iter().zip(&oracle).enumerate() {
             let err = (f64::from(got) - want).abs() / scale;
@@ -355,13 +388,31 @@ mod tests {
     }
 
     #[test]
+    fn fft_sizes_are_small_even_and_5_smooth() {
+        assert_eq!(fft_size(8203), 8640);
+        assert_eq!(fft_size(4096), 4096);
+        assert_eq!(fft_size(1), 2);
+        for n in 1..3000 {
+            let m = fft_size(n);
+            let mut r = m;
+            for p in [2, 3, 5] {
+                while r % p == 0 {
+                    r /= p;
+                }
+            }
+            assert!(m >= n && m % 2 == 0 && r == 1, "{n} -> {m}");
+            assert!((n..m).all(|k| k % 2 == 1 || fft_size(k) == m), "{n} -> {m} is not the smallest");
+        }
+    }
+
+    #[test]
     fn frames_are_centred_in_seconds() -> Result<()> {
         for sr in [22_050u32, 44_100, 48_000] {
             let g = FrameGeometry::new(sr, 0.186, 0.1)?;
             assert_eq!(g.centre(0), 0);
             assert_eq!(g.start(0), -((g.n_win() / 2) as i64));
             assert_eq!(g.centre(10), i64::from(sr));
-            assert!(g.n_fft().is_power_of_two() && g.n_fft() >= g.n_win());
+            assert!(g.n_fft() >= g.n_win() && g.n_fft() < g.n_win() * 9 / 8 && g.n_fft() % 2 == 0);
             // One second of audio has frames centred at 0.0, 0.1, ..., 1.0 s.
             assert_eq!(g.frame_count(u64::from(sr)), 11);
             assert_eq!(g.frame_count(u64::from(sr) - 1), 10);

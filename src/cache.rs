@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::decode::{AudioInfo, Tags};
 use crate::error::{Error, Result};
 use crate::features::{FeatureConfig, Features};
+use crate::motif::memo::{MatchStore, PairOutcome};
 use crate::pipeline::{StageTimings, Track};
 
 /// Layout version of an entry; a change makes every older entry a miss.
@@ -32,12 +33,14 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Revision of the decoding and extraction code whose output is cached. Raise it whenever a
 /// change to decoding or feature extraction changes the features for the same file and
 /// parameters, so that old entries are not used.
-pub const EXTRACTOR_REVISION: u32 = 1;
+pub const EXTRACTOR_REVISION: u32 = 2;
 
 const MAGIC: &[u8; 8] = b"LMFCACHE";
 const HEADER_LEN: usize = 8 + 4 + 8 + 32 + 32;
 /// Entries live in a subfolder named after the format, so incompatible layouts never meet.
 const SUBDIR: &str = "features-v1";
+/// The subfolder of pairwise matching entries.
+const MATCH_SUBDIR: &str = "matches-v1";
 
 /// What identifies one cache entry: the file's content and the extraction parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,10 +96,18 @@ pub struct CacheStats {
     pub misses: usize,
     /// Entries found damaged (truncated, wrong checksum or format), removed and rebuilt.
     pub bad: usize,
-    /// Entries written.
+    /// Feature entries written.
     pub stored: usize,
     /// Entries that could not be written (the analysis goes on without them).
     pub write_failures: usize,
+    /// Pairs of tracks whose stored alignments were used as they are.
+    pub pairs_reused: usize,
+    /// Pairs whose stored seeds were traced again at a stricter threshold.
+    pub pairs_retraced: usize,
+    /// Pairs matched afresh (no entry, a looser threshold, or a damaged entry).
+    pub pairs_computed: usize,
+    /// Pair entries found damaged and rebuilt (also counted in `pairs_computed`).
+    pub pairs_damaged: usize,
 }
 
 /// A folder of feature entries, shared by all threads of a run.
@@ -108,6 +119,7 @@ pub struct FeatureCache {
     bad: AtomicUsize,
     stored: AtomicUsize,
     write_failures: AtomicUsize,
+    pairs: [AtomicUsize; 4],
 }
 
 /// Everything of a [`Track`] except its path and timings, as stored.
@@ -137,6 +149,7 @@ impl FeatureCache {
             bad: AtomicUsize::new(0),
             stored: AtomicUsize::new(0),
             write_failures: AtomicUsize::new(0),
+            pairs: Default::default(),
         }
     }
 
@@ -165,6 +178,10 @@ impl FeatureCache {
             bad: self.bad.load(Ordering::Relaxed),
             stored: self.stored.load(Ordering::Relaxed),
             write_failures: self.write_failures.load(Ordering::Relaxed),
+            pairs_reused: self.pairs[0].load(Ordering::Relaxed),
+            pairs_retraced: self.pairs[1].load(Ordering::Relaxed),
+            pairs_computed: self.pairs[2].load(Ordering::Relaxed) + self.pairs[3].load(Ordering::Relaxed),
+            pairs_damaged: self.pairs[3].load(Ordering::Relaxed),
         }
     }
 
@@ -202,7 +219,7 @@ impl FeatureCache {
     /// [`Error::Write`] naming the entry when the folder cannot be created or written.
     pub fn store(&self, key: &CacheKey, track: &Track) -> Result<()> {
         let entry = self.entry_path(key);
-        let result = write_entry(&entry, &encode_entry(track, key));
+        let result = write_entry(&entry, &encode_entry(track, key), true);
         match &result {
             Ok(()) => self.stored.fetch_add(1, Ordering::Relaxed),
             Err(_) => self.write_failures.fetch_add(1, Ordering::Relaxed),
@@ -233,6 +250,38 @@ impl FeatureCache {
         let track = load(path, cfg)?;
         let _ = self.store(&key, &track);
         Ok(track)
+    }
+}
+
+/// Pairwise matching entries live beside the features, in their own subfolder; the entry
+/// checks its own integrity and key ([`PairEntry::decode`](crate::motif::memo::PairEntry::decode)).
+impl MatchStore for FeatureCache {
+    fn load(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
+        std::fs::read(self.match_path(key)).ok()
+    }
+
+    fn store(&self, key: &[u8; 32], bytes: &[u8]) {
+        // Not synced: an entry lost or cut short by a crash is refused by its checksum and
+        // rebuilt, and syncing thousands of small files would cost more than they save.
+        if write_entry(&self.match_path(key), bytes, false).is_err() {
+            self.write_failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn record(&self, outcome: PairOutcome) {
+        let slot = match outcome {
+            PairOutcome::Reused => 0,
+            PairOutcome::Retraced => 1,
+            PairOutcome::Computed => 2,
+            PairOutcome::Damaged => 3,
+        };
+        self.pairs[slot].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl FeatureCache {
+    fn match_path(&self, key: &[u8; 32]) -> PathBuf {
+        self.dir.join(MATCH_SUBDIR).join(format!("{}.lmm", blake3::Hash::from_bytes(*key).to_hex()))
     }
 }
 
@@ -339,14 +388,17 @@ fn decode_entry(bytes: &[u8], key: &CacheKey) -> Option<Track> {
     })
 }
 
-/// Writes `bytes` to `entry` through a uniquely named temporary file in the same folder.
-fn write_entry(entry: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `bytes` to `entry` through a uniquely named temporary file in the same folder, synced
+/// to disk first when `sync`.
+fn write_entry(entry: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     let wrap = |source: std::io::Error| Error::Write { path: entry.to_path_buf(), source };
     let dir = entry.parent().unwrap_or_else(|| Path::new("."));
     std::fs::create_dir_all(dir).map_err(wrap)?;
     let mut tmp = tempfile::Builder::new().prefix(".entry.").suffix(".tmp").tempfile_in(dir).map_err(wrap)?;
     tmp.write_all(bytes).map_err(wrap)?;
-    tmp.as_file().sync_data().map_err(wrap)?;
+    if sync {
+        tmp.as_file().sync_data().map_err(wrap)?;
+    }
     tmp.persist(entry).map_err(|e| wrap(e.error))?;
     Ok(())
 }

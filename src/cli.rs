@@ -64,7 +64,7 @@ pub struct OutputArgs {
     /// Print no summary and no progress bar (errors are still reported on standard error).
     #[arg(long, short)]
     pub quiet: bool,
-    /// Say on standard error how many files came from the feature cache and how long the run took.
+    /// Say on standard error what came from the cache (features, pair matching) and how long the run took.
     #[arg(long, short)]
     pub verbose: bool,
     #[command(flatten)]
@@ -74,11 +74,11 @@ pub struct OutputArgs {
 /// Where decoded features are kept between runs.
 #[derive(Debug, Args)]
 pub struct CacheArgs {
-    /// Keep decoded features in DIR [default: the user's cache folder, e.g. ~/.cache/leitmotif].
+    /// Keep decoded features and pair matching in DIR [default: the user's cache folder, e.g. ~/.cache/leitmotif].
     /// A second run over the same files (with other thresholds) then decodes nothing.
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
-    /// Decode every file; read and write no feature cache.
+    /// Decode and match everything afresh; read and write no cache.
     #[arg(long, conflicts_with = "cache")]
     pub no_cache: bool,
 }
@@ -339,6 +339,20 @@ fn verbose_note(out: &OutputArgs, hooks: &Hooks, clock: Option<&StageClock>, t0:
                     String::new()
                 }
             );
+            let pairs = s.pairs_reused + s.pairs_retraced + s.pairs_computed;
+            if pairs > 0 {
+                eprintln!(
+                    "leitmotif: pair matching: {} of {pairs} pairs reused, {} traced again from stored seeds, {} computed{}",
+                    s.pairs_reused,
+                    s.pairs_retraced,
+                    s.pairs_computed,
+                    if s.pairs_damaged > 0 {
+                        format!(" ({} damaged entries rebuilt)", s.pairs_damaged)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
         }
         None => eprintln!("leitmotif: feature cache off"),
     }

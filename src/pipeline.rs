@@ -13,6 +13,7 @@ use crate::cues::{self, CueConfig};
 use crate::decode::{AudioInfo, AudioStream};
 use crate::error::{Error, Result};
 use crate::features::{self, FeatureConfig, Features};
+use crate::motif::memo::MatchStore;
 use crate::motif::{self, MotifConfig};
 use crate::progress::Hooks;
 use crate::report::{self, CueReport, EpisodeEntry, ErrorEntry, Params, Report, TrackEntry, format_time};
@@ -373,7 +374,8 @@ pub fn analyze_tracks(cfg: &AnalyzeConfig) -> Result<(Report, Vec<Track>)> {
     }
     let refs: Vec<&Features> = tracks.iter().map(|t| &t.features).collect();
     cfg.hooks.begin("matching", None);
-    let motifs = motif::discover(&refs, &cfg.motif);
+    let store = cfg.hooks.cache.as_deref().map(|c| c as &dyn MatchStore);
+    let motifs = motif::discover_with(&refs, &cfg.motif, store);
     cfg.hooks.end();
     let entries = tracks.iter().enumerate().map(|(i, t)| t.entry(i)).collect();
     let report = report::build_report(

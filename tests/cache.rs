@@ -59,15 +59,34 @@ fn analyze(music: &Path, cache: &Path, threshold: &str) -> (serde_json::Value, S
     (json, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-fn entries(cache: &Path) -> Vec<PathBuf> {
+/// The cache's files with extension `ext` (`lmf` features, `lmm` pair matching).
+fn files_with(cache: &Path, ext: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();
     for entry in walkdir::WalkDir::new(cache).into_iter().flatten() {
-        if entry.file_type().is_file() {
+        if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == ext) {
             found.push(entry.into_path());
         }
     }
     found.sort();
     found
+}
+
+/// The cache's feature entries.
+fn entries(cache: &Path) -> Vec<PathBuf> {
+    files_with(cache, "lmf")
+}
+
+/// `analyze` of `music` without a cache, at `threshold`: the reference for cached runs.
+fn analyze_uncached(music: &Path, threshold: &str) -> serde_json::Value {
+    let out = Command::cargo_bin("leitmotif")
+        .expect("binary")
+        .arg("analyze")
+        .arg(music)
+        .args(["--json", "-", "--no-cache", "--threshold", threshold])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("a JSON document")
 }
 
 #[test]
@@ -87,6 +106,42 @@ fn second_run_with_another_threshold_decodes_nothing() {
     assert_eq!(first["tracks"], second["tracks"]);
     let (again, _) = analyze(&music, &cache, "0.5");
     assert_eq!(first["motifs"], again["motifs"], "a cached run finds exactly what a decoding run found");
+}
+
+#[test]
+fn pair_matching_is_reused_across_thresholds_with_the_same_motifs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let music = dir.path().join("music");
+    std::fs::create_dir(&music).expect("mkdir");
+    write_tracks(&music);
+    let cache = dir.path().join("cache");
+    // Three tracks: three pairs and three tracks against themselves.
+    let (first, err) = analyze(&music, &cache, "0.4");
+    assert!(err.contains("0 of 6 pairs reused, 0 traced again from stored seeds, 6 computed"), "{err}");
+    assert_eq!(files_with(&cache, "lmm").len(), 6);
+    assert!(!first["motifs"].as_array().expect("motifs").is_empty());
+    let (same, err) = analyze(&music, &cache, "0.4");
+    assert!(err.contains("6 of 6 pairs reused"), "{err}");
+    assert_eq!(same["motifs"], first["motifs"]);
+    // A stricter threshold traces the stored seeds; what it finds is what a fresh run finds.
+    let (stricter, err) = analyze(&music, &cache, "0.55");
+    assert!(err.contains("6 traced again from stored seeds"), "{err}");
+    assert_eq!(stricter["motifs"], analyze_uncached(&music, "0.55")["motifs"]);
+    // A looser one cannot use seeds found at 0.4: it matches afresh.
+    let (looser, err) = analyze(&music, &cache, "0.3");
+    assert!(err.contains("6 computed"), "{err}");
+    assert_eq!(looser["motifs"], analyze_uncached(&music, "0.3")["motifs"]);
+    // A pair entry cut short, another altered: both refused and rebuilt, with the same result.
+    let pairs = files_with(&cache, "lmm");
+    let bytes = std::fs::read(&pairs[0]).expect("read entry");
+    std::fs::write(&pairs[0], &bytes[..bytes.len() / 2]).expect("truncate");
+    let mut flipped = std::fs::read(&pairs[1]).expect("read entry");
+    let at = flipped.len() / 2;
+    flipped[at] ^= 0x08;
+    std::fs::write(&pairs[1], &flipped).expect("corrupt");
+    let (rebuilt, err) = analyze(&music, &cache, "0.3");
+    assert!(err.contains("4 of 6 pairs reused") && err.contains("2 damaged entries rebuilt"), "{err}");
+    assert_eq!(rebuilt["motifs"], looser["motifs"]);
 }
 
 #[test]

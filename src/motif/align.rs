@@ -68,22 +68,69 @@ pub struct Alignment {
     pub distinct: f32,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Seed {
-    i: usize,
-    j: usize,
-    shift: usize,
-    tempo: f32,
-    value: f32,
-    background: f32,
+/// A cell where a match may start: the tempo and key whose smoothed similarity from it is
+/// highest, and that similarity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Seed {
+    /// Row: start frame in the first sequence.
+    pub i: usize,
+    /// Column: start frame in the second sequence.
+    pub j: usize,
+    /// Semitones the second sequence lies above the first.
+    pub shift: usize,
+    /// Tempo of the smoothing line, from the grid.
+    pub tempo: f32,
+    /// Mean similarity along the line over the shortest match.
+    pub value: f32,
+    /// The background of the seed's tile (see [`Alignment::score`]).
+    pub background: f32,
+}
+
+impl Seed {
+    /// Whether the seed clears `threshold`: rises that far from its background towards 1.
+    fn clears(&self, threshold: f32) -> bool {
+        self.value >= self.background + threshold * (1.0 - self.background)
+    }
+}
+
+/// The seeds of one alignment, strongest first, and the threshold they were found at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seeds {
+    /// The threshold of the search.
+    pub threshold: f32,
+    /// Whether [`MAX_SEEDS`] stopped the search from keeping every seed that cleared it.
+    pub capped: bool,
+    /// The seeds, strongest first.
+    pub list: Vec<Seed>,
+}
+
+impl Seeds {
+    /// The seeds that a search at `threshold` finds, derived from these when they tell: at any
+    /// stricter threshold a search keeps exactly the seeds here that clear it, except when the cap
+    /// dropped seeds, which may have cleared it too.
+    pub fn at(&self, threshold: f32) -> Option<Vec<Seed>> {
+        if threshold == self.threshold {
+            Some(self.list.clone())
+        } else if threshold > self.threshold && !self.capped {
+            Some(self.list.iter().filter(|s| s.clears(threshold)).copied().collect())
+        } else {
+            None
+        }
+    }
 }
 
 /// Aligns `a` against `b`. With `same` (a sequence against itself) only pairs whose second
 /// stretch starts after the first ends are considered.
 pub fn align(a: &[Frame], b: &[Frame], same: bool, cfg: &AlignConfig) -> Vec<Alignment> {
+    trace_seeds(a, b, same, cfg, &seeds(a, b, same, cfg).list)
+}
+
+/// The seeds of aligning `a` against `b` (see [`align`]).
+pub fn seeds(a: &[Frame], b: &[Frame], same: bool, cfg: &AlignConfig) -> Seeds {
     let len = cfg.len.max(2);
+    let mut found = Seeds { threshold: cfg.threshold, capped: false, list: Vec::new() };
     if a.len() < len || b.len() < len || cfg.tempos.is_empty() || cfg.shifts.is_empty() {
-        return Vec::new();
+        return found;
     }
     let max_tempo = cfg.tempos.iter().cloned().fold(1.0f32, f32::max);
     let col_margin = ((len - 1) as f32 * max_tempo).ceil() as usize + 1;
@@ -99,14 +146,25 @@ pub fn align(a: &[Frame], b: &[Frame], same: bool, cfg: &AlignConfig) -> Vec<Ali
             let cols = c0..(c1 + col_margin).min(b.len());
             tile_seeds(a, b, rows, cols, r1, c1, same, len, cfg, &mut seeds);
             if seeds.len() > 2 * MAX_SEEDS {
-                keep_strongest(&mut seeds);
+                found.capped |= keep_strongest(&mut seeds);
             }
         }
     }
     // The strongest of all seeds are the strongest of the strongest kept on the way, so the
     // result does not depend on when seeds were dropped.
-    keep_strongest(&mut seeds);
-    trace_all(a, b, same, len, cfg, seeds)
+    found.capped |= keep_strongest(&mut seeds);
+    seeds.sort_by(seed_order);
+    found.list = seeds;
+    found
+}
+
+/// Traces `seeds` (see [`align`]) at the threshold of `cfg`.
+pub fn trace_seeds(a: &[Frame], b: &[Frame], same: bool, cfg: &AlignConfig, seeds: &[Seed]) -> Vec<Alignment> {
+    let len = cfg.len.max(2);
+    if a.len() < len || b.len() < len {
+        return Vec::new();
+    }
+    trace_all(a, b, same, len, cfg, seeds.to_vec())
 }
 
 /// Strongest first; ties by position, so the order is total and the result deterministic.
@@ -114,12 +172,14 @@ fn seed_order(x: &Seed, y: &Seed) -> std::cmp::Ordering {
     y.value.total_cmp(&x.value).then(x.i.cmp(&y.i)).then(x.j.cmp(&y.j))
 }
 
-/// Drops all but the [`MAX_SEEDS`] strongest seeds.
-fn keep_strongest(seeds: &mut Vec<Seed>) {
-    if seeds.len() > MAX_SEEDS {
-        seeds.select_nth_unstable_by(MAX_SEEDS, seed_order);
-        seeds.truncate(MAX_SEEDS);
+/// Drops all but the [`MAX_SEEDS`] strongest seeds; whether it dropped any.
+fn keep_strongest(seeds: &mut Vec<Seed>) -> bool {
+    if seeds.len() <= MAX_SEEDS {
+        return false;
     }
+    seeds.select_nth_unstable_by(MAX_SEEDS, seed_order);
+    seeds.truncate(MAX_SEEDS);
+    true
 }
 
 /// Collects the seeds whose start cell lies in rows `rows.start..r_end`, columns
@@ -166,7 +226,9 @@ fn tile_seeds(
     // Row `r` of shift `si`: the similarity of frame `r` with every column, in that key.
     let row = |r: usize, si: usize| &sim[(r * ns + si) * nc..(r * ns + si + 1) * nc];
     let background = tile_background(sim, ns, nc, a, b, &rows, &cols);
-    let cut = (background + cfg.threshold * (1.0 - background)) * len as f32;
+    // Window sums below this cannot clear the threshold; those above are checked exactly, as
+    // means, the way [`Seeds::at`] checks them.
+    let cut = (background + cfg.threshold * (1.0 - background)) * len as f32 * (1.0 - 1e-5);
 
     let start_rows = (r_end - rows.start).min(nr + 1 - len);
     let start_cols = c_end - cols.start;
@@ -209,14 +271,17 @@ fn tile_seeds(
                 (0..ns).find(|&si| windows[ti * ns + si][at] >= top).map(|si| (ti, si))
             });
             if let Some((ti, si)) = found {
-                seeds.push(Seed {
+                let seed = Seed {
                     i,
                     j: cols.start + c,
                     shift: cfg.shifts[si],
                     tempo: cfg.tempos[ti],
                     value: top / len as f32,
                     background,
-                });
+                };
+                if seed.clears(cfg.threshold) {
+                    seeds.push(seed);
+                }
             }
         }
         if r + 1 < start_rows {
@@ -287,6 +352,7 @@ fn trace_all(
     cfg: &AlignConfig,
     mut seeds: Vec<Seed>,
 ) -> Vec<Alignment> {
+    // Usually sorted already; a stable sort of sorted input is one pass.
     seeds.sort_by(seed_order);
     let mut found: Vec<Alignment> = Vec::new();
     for seed in seeds {

@@ -10,13 +10,15 @@
 pub mod align;
 pub mod family;
 mod find;
+pub mod memo;
 pub mod sequence;
 
 use rayon::prelude::*;
 
 use crate::features::Features;
-use align::{AlignConfig, Alignment, align};
+use align::{AlignConfig, Alignment, seeds, trace_seeds};
 use family::{Link, Span, group};
+use memo::{MatchStore, PairEntry, PairOutcome, pair_key, sequence_digest};
 use sequence::{MatchSequence, SequenceConfig};
 
 pub use find::find;
@@ -116,12 +118,18 @@ pub struct Motif {
 /// on the order of `tracks`; motifs come sorted by number of occurrences (most first), then by
 /// their first occurrence.
 pub fn discover(tracks: &[&Features], cfg: &MotifConfig) -> Vec<Motif> {
+    discover_with(tracks, cfg, None)
+}
+
+/// [`discover`], keeping each pair's matching in `store` and reusing what it holds from earlier
+/// runs (see [`memo`]); the motifs are the same with or without it.
+pub fn discover_with(tracks: &[&Features], cfg: &MotifConfig, store: Option<&dyn MatchStore>) -> Vec<Motif> {
     // Aligning `a` against `b` is not symmetric (tempo grid, movement filter, tiling), so the
     // tracks are matched in an order fixed by their content and the indices mapped back.
     let mut order: Vec<usize> = (0..tracks.len()).collect();
     order.sort_by(|&x, &y| content_order(tracks[x], tracks[y]));
     let sorted: Vec<&Features> = order.iter().map(|&i| tracks[i]).collect();
-    let mut motifs = discover_in_order(&sorted, cfg);
+    let mut motifs = discover_in_order(&sorted, cfg, store);
     for m in &mut motifs {
         for o in &mut m.occurrences {
             o.track = order[o.track];
@@ -169,7 +177,7 @@ fn sort_motifs(motifs: &mut [Motif]) {
 }
 
 /// [`discover`] with the tracks aligned in the order given.
-fn discover_in_order(tracks: &[&Features], cfg: &MotifConfig) -> Vec<Motif> {
+fn discover_in_order(tracks: &[&Features], cfg: &MotifConfig, store: Option<&dyn MatchStore>) -> Vec<Motif> {
     let seq_cfg = cfg.sequence_config();
     let seqs: Vec<MatchSequence> = tracks.par_iter().map(|f| MatchSequence::new(f, &seq_cfg)).collect();
     let Some(hop_s) = seqs.iter().map(|s| s.hop_s).find(|&h| h > 0.0) else {
@@ -177,11 +185,27 @@ fn discover_in_order(tracks: &[&Features], cfg: &MotifConfig) -> Vec<Motif> {
     };
     let align_cfg = cfg.align_config(hop_s);
     let pairs: Vec<(usize, usize)> = (0..seqs.len()).flat_map(|a| (a..seqs.len()).map(move |b| (a, b))).collect();
+    let digests: Vec<[u8; 32]> = match store {
+        Some(_) => seqs.par_iter().map(|s| sequence_digest(&s.frames, s.hop_s)).collect(),
+        None => Vec::new(),
+    };
     let seqs = &seqs;
     let found: Vec<(usize, usize, Alignment)> = pairs
         .par_iter()
         .flat_map_iter(|&(a, b)| {
-            melodic_matches(&seqs[a].frames, &seqs[b].frames, a == b, &align_cfg).map(move |al| (a, b, al))
+            let (fa, fb) = (&seqs[a].frames, &seqs[b].frames);
+            let matches = match store {
+                Some(store) => pair_matches(
+                    fa,
+                    fb,
+                    a == b,
+                    &align_cfg,
+                    store,
+                    &pair_key(&digests[a], &digests[b], a == b, &align_cfg),
+                ),
+                None => trace_seeds(fa, fb, a == b, &align_cfg, &seeds(fa, fb, a == b, &align_cfg).list),
+            };
+            matches.into_iter().filter(|al| moves(&fa[al.a_start..al.a_end]) >= MIN_MOVES).map(move |al| (a, b, al))
         })
         .collect();
     let links: Vec<Link> = found.iter().map(|(a, b, al)| to_link(seqs, *a, *b, al)).collect();
@@ -215,14 +239,37 @@ fn discover_in_order(tracks: &[&Features], cfg: &MotifConfig) -> Vec<Motif> {
 /// at some tempo, so matching them says nothing.
 const MIN_MOVES: f32 = 2.0;
 
-/// The alignments of `a` against `b` that move enough to be melodic ideas.
-fn melodic_matches<'a>(
-    a: &'a [sequence::Frame],
+/// The alignments of `a` against `b`, from `store` when its entry for `key` tells them, else
+/// computed and stored.
+fn pair_matches(
+    a: &[sequence::Frame],
     b: &[sequence::Frame],
     same: bool,
     cfg: &AlignConfig,
-) -> impl Iterator<Item = Alignment> + 'a {
-    align(a, b, same, cfg).into_iter().filter(move |al| moves(&a[al.a_start..al.a_end]) >= MIN_MOVES)
+    store: &dyn MatchStore,
+    key: &[u8; 32],
+) -> Vec<Alignment> {
+    let loaded = store.load(key);
+    let entry = loaded.as_deref().and_then(|bytes| PairEntry::decode(bytes, key, a.len(), b.len()));
+    let outcome = match (&loaded, &entry) {
+        (Some(_), None) => PairOutcome::Damaged,
+        (_, Some(e)) if e.traced_at == cfg.threshold => {
+            store.record(PairOutcome::Reused);
+            return e.alignments.clone();
+        }
+        (_, Some(e)) if e.seeds.at(cfg.threshold).is_some() => PairOutcome::Retraced,
+        _ => PairOutcome::Computed,
+    };
+    store.record(outcome);
+    let seeds = match entry {
+        Some(e) if outcome == PairOutcome::Retraced => e.seeds,
+        _ => seeds(a, b, same, cfg),
+    };
+    let list = seeds.at(cfg.threshold).unwrap_or_default();
+    let alignments = trace_seeds(a, b, same, cfg, &list);
+    let entry = PairEntry { seeds, traced_at: cfg.threshold, alignments };
+    store.store(key, &entry.encode(key));
+    entry.alignments
 }
 
 /// How much a stretch of matching frames moves: the summed dissimilarity of consecutive frames,

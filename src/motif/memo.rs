@@ -1,0 +1,263 @@
+//! Reuse of pairwise matching between runs: what identifies one pair's matching, and its stored
+//! seeds and alignments, encoded and checked.
+//!
+//! Seeding a pair (the tiled cross-similarity) is most of the cost of `analyze`, and its result
+//! does not depend on the threshold beyond a cut: the seeds found at one threshold contain, exactly,
+//! those of any stricter one ([`Seeds::at`]). So a pair's entry keeps its seeds with the threshold
+//! they were found at, and the alignments traced at the last threshold used: the same threshold
+//! again reuses the alignments, a stricter one traces the kept seeds, a looser one seeds afresh.
+
+use super::align::{AlignConfig, Alignment, Seed, Seeds};
+use super::sequence::Frame;
+
+/// Revision of the matcher's seeding and tracing. Raise it whenever a change gives other seeds or
+/// alignments for the same sequences and parameters, so that older entries are not used.
+pub const MATCHER_REVISION: u32 = 1;
+
+const MAGIC: &[u8; 8] = b"LMMATCH1";
+
+/// What happened to one pair of a run that has a [`MatchStore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PairOutcome {
+    /// The stored alignments were used as they are.
+    Reused,
+    /// The stored seeds were traced at a stricter threshold.
+    Retraced,
+    /// The pair was matched afresh (no entry, or one made at a looser threshold).
+    Computed,
+    /// An entry was found but refused (damaged, or not made for these sequences); the pair was
+    /// matched afresh.
+    Damaged,
+}
+
+/// Where pairwise matching is kept between runs. Storing must never fail a run: a store keeps
+/// its own count of what it could not write.
+pub trait MatchStore: Sync {
+    /// The bytes stored under `key`, if any.
+    fn load(&self, key: &[u8; 32]) -> Option<Vec<u8>>;
+    /// Stores `bytes` under `key`, replacing what was there.
+    fn store(&self, key: &[u8; 32], bytes: &[u8]);
+    /// Told what happened to each pair, for the run's statistics.
+    fn record(&self, outcome: PairOutcome);
+}
+
+/// Content digest of a matching sequence and its frame period.
+pub fn sequence_digest(frames: &[Frame], hop_s: f64) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(&hop_s.to_le_bytes());
+    h.update(&(frames.len() as u64).to_le_bytes());
+    for frame in frames {
+        for v in frame {
+            h.update(&v.to_le_bytes());
+        }
+    }
+    *h.finalize().as_bytes()
+}
+
+/// Key of the entry of `a` aligned against `b`: their digests and every alignment parameter
+/// except the threshold, which the entry records.
+pub fn pair_key(a: &[u8; 32], b: &[u8; 32], same: bool, cfg: &AlignConfig) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(MAGIC);
+    h.update(&MATCHER_REVISION.to_le_bytes());
+    h.update(a);
+    h.update(b);
+    h.update(&[u8::from(same)]);
+    h.update(&(cfg.len as u64).to_le_bytes());
+    h.update(&(cfg.tempos.len() as u64).to_le_bytes());
+    for t in &cfg.tempos {
+        h.update(&t.to_le_bytes());
+    }
+    h.update(&(cfg.shifts.len() as u64).to_le_bytes());
+    for s in &cfg.shifts {
+        h.update(&(*s as u64).to_le_bytes());
+    }
+    *h.finalize().as_bytes()
+}
+
+/// One pair's stored matching.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairEntry {
+    /// The seeds, with the threshold they were found at.
+    pub seeds: Seeds,
+    /// The threshold `alignments` were traced at.
+    pub traced_at: f32,
+    /// The alignments traced from the seeds that clear `traced_at`.
+    pub alignments: Vec<Alignment>,
+}
+
+impl PairEntry {
+    /// The entry as bytes: a magic tag, a checksum of the rest, the key, then the entry.
+    pub fn encode(&self, key: &[u8; 32]) -> Vec<u8> {
+        let mut body = Vec::with_capacity(64 + 21 * self.seeds.list.len() + 41 * self.alignments.len());
+        body.extend_from_slice(key);
+        body.extend_from_slice(&self.seeds.threshold.to_le_bytes());
+        body.push(u8::from(self.seeds.capped));
+        body.extend_from_slice(&(self.seeds.list.len() as u32).to_le_bytes());
+        for s in &self.seeds.list {
+            body.extend_from_slice(&(s.i as u32).to_le_bytes());
+            body.extend_from_slice(&(s.j as u32).to_le_bytes());
+            body.push(s.shift as u8);
+            for v in [s.tempo, s.value, s.background] {
+                body.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        body.extend_from_slice(&self.traced_at.to_le_bytes());
+        body.extend_from_slice(&(self.alignments.len() as u32).to_le_bytes());
+        for al in &self.alignments {
+            body.extend_from_slice(&(al.a_start as u32).to_le_bytes());
+            body.extend_from_slice(&(al.a_end as u32).to_le_bytes());
+            body.extend_from_slice(&al.b_start.to_le_bytes());
+            body.extend_from_slice(&al.b_end.to_le_bytes());
+            body.push(al.shift as u8);
+            body.extend_from_slice(&al.tempo.to_le_bytes());
+            body.extend_from_slice(&al.score.to_le_bytes());
+            body.extend_from_slice(&al.distinct.to_le_bytes());
+        }
+        let mut out = Vec::with_capacity(MAGIC.len() + 32 + body.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(blake3::hash(&body).as_bytes());
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// The entry in `bytes`, if they are a sound entry for `key` whose positions fit sequences of
+    /// `a_len` and `b_len` frames; `None` for anything else (cut short, altered, foreign).
+    pub fn decode(bytes: &[u8], key: &[u8; 32], a_len: usize, b_len: usize) -> Option<Self> {
+        let rest = bytes.strip_prefix(MAGIC.as_slice())?;
+        let (sum, body) = rest.split_at_checked(32)?;
+        if blake3::hash(body).as_bytes() != sum {
+            return None;
+        }
+        let mut r = Reader(body);
+        if r.take(32)? != key {
+            return None;
+        }
+        let threshold = r.f32()?;
+        let capped = r.u8()? != 0;
+        let n = r.u32()? as usize;
+        let mut list = Vec::with_capacity(n.min(body.len() / 21));
+        for _ in 0..n {
+            let (i, j, shift) = (r.u32()? as usize, r.u32()? as usize, r.u8()? as usize);
+            let (tempo, value, background) = (r.f32()?, r.f32()?, r.f32()?);
+            let sound = i < a_len && j < b_len && shift < 12 && tempo > 0.0 && tempo.is_finite();
+            if !(sound && value.is_finite() && background.is_finite()) {
+                return None;
+            }
+            list.push(Seed { i, j, shift, tempo, value, background });
+        }
+        let traced_at = r.f32()?;
+        let n = r.u32()? as usize;
+        let mut alignments = Vec::with_capacity(n.min(body.len() / 41));
+        for _ in 0..n {
+            let (a_start, a_end) = (r.u32()? as usize, r.u32()? as usize);
+            let (b_start, b_end, shift, tempo) = (r.f64()?, r.f64()?, r.u8()? as usize, r.f64()?);
+            let (score, distinct) = (r.f32()?, r.f32()?);
+            let sound = a_start < a_end && a_end <= a_len && shift < 12 && tempo > 0.0;
+            let finite = [b_start, b_end, tempo].iter().all(|v| v.is_finite()) && score.is_finite();
+            if !(sound && finite && distinct.is_finite()) {
+                return None;
+            }
+            alignments.push(Alignment { a_start, a_end, b_start, b_end, shift, tempo, score, distinct });
+        }
+        if !r.0.is_empty() || !threshold.is_finite() || !traced_at.is_finite() {
+            return None;
+        }
+        Some(Self { seeds: Seeds { threshold, capped, list }, traced_at, alignments })
+    }
+}
+
+/// Reads little-endian values off the front of a byte slice.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, tail) = self.0.split_at_checked(n)?;
+        self.0 = tail;
+        Some(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        self.array::<1>().map(|[b]| b)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        self.array().map(u32::from_le_bytes)
+    }
+
+    fn f32(&mut self) -> Option<f32> {
+        self.array().map(f32::from_le_bytes)
+    }
+
+    fn f64(&mut self) -> Option<f64> {
+        self.array().map(f64::from_le_bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> PairEntry {
+        let seed = |i, value| Seed { i, j: i + 40, shift: 3, tempo: 1.12, value, background: 0.4 };
+        PairEntry {
+            seeds: Seeds { threshold: 0.3, capped: false, list: vec![seed(5, 0.9), seed(9, 0.7), seed(2, 0.6)] },
+            traced_at: 0.4,
+            alignments: vec![Alignment {
+                a_start: 5,
+                a_end: 30,
+                b_start: 44.5,
+                b_end: 72.5,
+                shift: 3,
+                tempo: 1.12,
+                score: 0.8,
+                distinct: 0.9,
+            }],
+        }
+    }
+
+    #[test]
+    fn entries_round_trip_exactly() {
+        let key = [7u8; 32];
+        let bytes = entry().encode(&key);
+        assert_eq!(PairEntry::decode(&bytes, &key, 100, 100), Some(entry()));
+    }
+
+    #[test]
+    fn damaged_foreign_or_misfit_entries_are_refused() {
+        let key = [7u8; 32];
+        let bytes = entry().encode(&key);
+        assert_eq!(PairEntry::decode(&bytes[..bytes.len() / 2], &key, 100, 100), None);
+        assert_eq!(PairEntry::decode(&bytes[..bytes.len() - 1], &key, 100, 100), None);
+        for at in [3, 20, 60, bytes.len() - 3] {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0x10;
+            assert_eq!(PairEntry::decode(&flipped, &key, 100, 100), None, "flipped byte {at}");
+        }
+        assert_eq!(PairEntry::decode(&bytes, &[8u8; 32], 100, 100), None);
+        // Positions beyond the sequences it is decoded for (a stale or foreign entry).
+        assert_eq!(PairEntry::decode(&bytes, &key, 20, 100), None);
+        assert_eq!(PairEntry::decode(&bytes, &key, 100, 45), None);
+    }
+
+    #[test]
+    fn keys_change_with_content_and_parameters_but_not_threshold() {
+        let cfg = AlignConfig { len: 15, tempos: vec![0.8, 1.0, 1.25], shifts: (0..12).collect(), threshold: 0.4 };
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        let key = pair_key(&a, &b, false, &cfg);
+        assert_eq!(key, pair_key(&a, &b, false, &AlignConfig { threshold: 0.6, ..cfg.clone() }));
+        assert_ne!(key, pair_key(&b, &a, false, &cfg));
+        assert_ne!(key, pair_key(&a, &b, true, &cfg));
+        assert_ne!(key, pair_key(&a, &b, false, &AlignConfig { len: 16, ..cfg.clone() }));
+        assert_ne!(key, pair_key(&a, &b, false, &AlignConfig { tempos: vec![1.0], ..cfg.clone() }));
+        let frames = vec![[0.1f32; 24]; 10];
+        let mut other = frames.clone();
+        other[9][23] = 0.2;
+        assert_ne!(sequence_digest(&frames, 0.2), sequence_digest(&other, 0.2));
+        assert_ne!(sequence_digest(&frames, 0.2), sequence_digest(&frames, 0.1));
+    }
+}

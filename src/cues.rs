@@ -5,13 +5,19 @@
 //! Because a score's tracks share themes, one stretch of an episode can resemble several tracks;
 //! overlapping candidates are resolved in favour of the one that explains more of the episode
 //! with more similarity, and pieces of one cue split by loud dialogue are joined again.
+//!
+//! Finding a cue and finding where it ends are two questions. A stretch must stand well above
+//! the background to be taken for the track at all; once it is, the track is known to play at
+//! that offset, and the cue extends along the same line as long as the similarity stays above a
+//! lower bar (hysteresis): music ducked under dialogue matches less, but still better than
+//! unrelated audio does.
 
 use rayon::prelude::*;
 
 use crate::features::Features;
-use crate::motif::align::{AlignConfig, align};
+use crate::motif::align::{AlignConfig, Alignment, align};
 use crate::motif::family::wrap_shift;
-use crate::motif::sequence::{MatchSequence, SequenceConfig};
+use crate::motif::sequence::{Frame, MatchSequence, SequenceConfig, dot, rotate};
 
 /// Parameters of cue detection.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +27,10 @@ pub struct CueConfig {
     pub min_len_s: f64,
     /// How far, in [0, 1], a cue's similarity must rise from the episode's background.
     pub threshold: f32,
+    /// The lower rise, in [0, `threshold`], that keeps a cue going once found (see the module
+    /// notes): where the track, at the cue's offset, still matches the episode this much
+    /// better than unrelated audio, the cue goes on.
+    pub continue_threshold: f32,
     /// Pieces of one cue separated by at most this many seconds are joined when they keep the
     /// same offset into the track: music ducked under a line of dialogue plays on underneath.
     pub max_gap_s: f64,
@@ -33,7 +43,14 @@ pub struct CueConfig {
 
 impl Default for CueConfig {
     fn default() -> Self {
-        Self { min_len_s: 5.0, threshold: 0.5, max_gap_s: 20.0, hop_s: 0.3, melody_weight: 0.3 }
+        Self {
+            min_len_s: 5.0,
+            threshold: 0.5,
+            continue_threshold: 0.25,
+            max_gap_s: 20.0,
+            hop_s: 0.3,
+            melody_weight: 0.3,
+        }
     }
 }
 
@@ -85,9 +102,19 @@ pub fn detect(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<
         .enumerate()
         .flat_map_iter(|(t, f)| {
             let seq = MatchSequence::new(f, &seq_cfg);
-            let found = align(&seq.frames, &ep.frames, false, &align_cfg);
+            let found: Vec<Alignment> = align(&seq.frames, &ep.frames, false, &align_cfg);
+            let mut backgrounds = [None; 12];
+            let rise = cfg.continue_threshold.clamp(0.0, cfg.threshold);
+            let grown: Vec<Alignment> = found
+                .into_iter()
+                .map(|al| {
+                    let bg = *backgrounds[al.shift % 12]
+                        .get_or_insert_with(|| line_background(&seq.frames, &ep.frames, al.shift));
+                    grow(&seq.frames, &ep.frames, al, bg + rise * (1.0 - bg))
+                })
+                .collect();
             let ep = &ep;
-            found
+            grown
                 .into_iter()
                 .map(move |al| Cue {
                     track: t,
@@ -105,6 +132,61 @@ pub fn detect(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<
     cues.retain(|c| c.len() >= cfg.min_len_s);
     cues.sort_by(|x, y| x.start_s.total_cmp(&y.start_s).then(x.track.cmp(&y.track)));
     cues
+}
+
+/// The typical similarity of unrelated frames of `a` and `b` with `b` shifted by `shift`: its
+/// median over a regular sample of frame pairs where both sound. This is the level a line of
+/// that key sits at where the track is not playing.
+fn line_background(a: &[Frame], b: &[Frame], shift: usize) -> f32 {
+    let voiced = |f: &&Frame| f.iter().any(|&v| v != 0.0);
+    let (live_a, live_b): (Vec<&Frame>, Vec<&Frame>) =
+        (a.iter().filter(voiced).collect(), b.iter().filter(voiced).collect());
+    let cells = live_a.len() * live_b.len();
+    if cells == 0 {
+        return 0.5;
+    }
+    // An odd stride, so the sample does not keep to a few columns when rows have even length.
+    let stride = (cells / 20_000).max(1) | 1;
+    let mut values: Vec<f32> = (0..cells)
+        .step_by(stride)
+        .map(|q| dot(live_a[q / live_b.len()], &rotate(live_b[q % live_b.len()], shift)))
+        .collect();
+    let mid = values.len() / 2;
+    let (_, &mut median, _) = values.select_nth_unstable_by(mid, f32::total_cmp);
+    median.clamp(0.0, 0.95)
+}
+
+/// Extends a match of track `a` in episode `b` (tempo 1) along its line to the maximum-sum
+/// stretch of (similarity - `low`) that contains it: on through music ducked under dialogue,
+/// and no further than the track or the episode.
+fn grow(a: &[Frame], b: &[Frame], al: Alignment, low: f32) -> Alignment {
+    let offset = (al.b_start - al.a_start as f64).round() as i64;
+    let first = (-offset).max(0) as usize;
+    let last = (b.len() as i64 - offset).clamp(0, a.len() as i64) as usize;
+    if first >= last || al.a_start < first || al.a_end > last {
+        return al;
+    }
+    let gain = |i: usize| {
+        let j = (i as i64 + offset) as usize;
+        dot(&a[i], &rotate(&b[j], al.shift)) - low
+    };
+    // Best start at or before the match's start, best end at or after its end.
+    let (mut start, mut run, mut best) = (al.a_start, 0f32, 0f32);
+    for i in (first..al.a_start).rev() {
+        run += gain(i);
+        if run > best {
+            (best, start) = (run, i);
+        }
+    }
+    let (mut end, mut run, mut best) = (al.a_end, 0f32, 0f32);
+    for i in al.a_end..last {
+        run += gain(i);
+        if run > best {
+            (best, end) = (run, i + 1);
+        }
+    }
+    let moved = |i: usize| i as f64 - al.a_start as f64;
+    Alignment { a_start: start, a_end: end, b_start: al.b_start + moved(start), b_end: al.b_start + moved(end), ..al }
 }
 
 /// Joins candidates of one track that continue each other: same key, same offset between

@@ -13,10 +13,10 @@
 #   corpus   builds hour/: the recordings concatenated and looped, cut into 15 files of 4 min
 #            (3 each as mp3, flac, ogg, m4a, wav; 44.1 kHz stereo) = 60 min of audio
 #   chroma   `chroma --no-cache --format npy` over the hour: wall, CPU, speed x real time
-#   decode   decoding cost per format: the per-file `decode` time that `chroma --timings`
-#            printed in the chroma step's runs (symphonia: the floor of any command, as the
-#            binary has no decode-only mode), next to `ffmpeg -threads 1 ... -f null -` for context. `cargo bench --bench decode`
-#            measures symphonia decode-only vs decode+chroma per format directly.
+#   decode   the decode-only floor: `chroma --decode-only` over the hour (median of REPEAT
+#            runs) and its ratio to the chroma step's median (target <= 1.3x); then
+#            `ffmpeg -threads 1 ... -f null -` per format for context. `cargo bench --bench
+#            decode` measures decode-only vs decode+chroma per format, one minute each.
 #   long     peak memory of `chroma` on one 2-hour FLAC file (target < 150 MB)
 #   analyze  `analyze --no-cache` of a 40-track generated score (seed 21, ~54 min) and of a
 #            ~2-hour collection (seed 21 + seed 22 scores of 40 tracks each + the recordings);
@@ -146,31 +146,27 @@ step_chroma() {
 }
 
 step_decode() {
-  # Symphonia decode time per format, from a chroma run's per-file timings (run chroma first).
+  # The decode-only floor: `chroma --decode-only` over the same hour (every file decoded to its
+  # end on both cores, nothing computed), against the chroma runs of the chroma step.
   [ -f "$work/logs/chroma_hour.0.out" ] || step_chroma >/dev/null
-  echo "per format (12 min each): symphonia decode inside chroma (sum over files, 3 runs' median) vs ffmpeg -threads 1 decode"
+  repeat_timed decode_hour "$bin" chroma --decode-only --timings "$work"/hour/*
+  summary decode_hour "$(hour_s)"
+  python3 - "$runs" <<'EOF'
+import sys, statistics
+rows = [l.split("\t") for l in open(sys.argv[1])]
+def med(k):
+    v = [float(r[1]) for r in rows if r[0] == k]
+    return statistics.median_low(v) if v else float("nan")
+chroma, decode = med("chroma_hour"), med("decode_hour")
+print(f"decode+chroma / decode-only, median wall over the hour: {chroma:.2f} s / {decode:.2f} s = {chroma / decode:.2f}x (target <= 1.3x)")
+EOF
+  echo "per format (12 min each): ffmpeg -threads 1 decode, for context"
   for fmt in mp3 flac ogg m4a wav; do
     local t0 t1
     t0=$(date +%s.%N)
     for f in "$work"/hour/*."$fmt"; do ffmpeg -nostdin -v error -threads 1 -i "$f" -f null - ; done
     t1=$(date +%s.%N)
-    python3 - "$fmt" "$t0" "$t1" "$work"/logs/chroma_hour.*.out <<'EOF'
-import re, statistics, sys
-fmt, t0, t1, logs = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
-per_run = []
-for log in logs:
-    dec = feat = audio = 0.0
-    lines = open(log).read().splitlines()
-    for i, line in enumerate(lines):
-        m = re.match(r"\s+open ([\d.]+) s, decode ([\d.]+) s, features ([\d.]+) s, write [\d.]+ s; ([\d.]+) s of audio", line)
-        if m and i > 0 and lines[i - 1].split(":")[0].endswith("." + fmt):
-            dec += float(m[1]) + float(m[2]); feat += float(m[3]); audio += float(m[4])
-    per_run.append((dec, feat, audio))
-dec, feat, audio = sorted(per_run)[len(per_run) // 2]
-ffd = t1 - t0
-print(f"  {fmt:4s}: {audio:6.0f} s audio; symphonia decode {dec:6.2f} s ({audio / max(dec, 1e-9):5.0f}x real time), "
-      f"features after decode {feat:5.2f} s; ffmpeg decode {ffd:6.2f} s ({audio / ffd:5.0f}x)")
-EOF
+    python3 -c "print(f'  $fmt: ffmpeg decode {$t1 - $t0:.2f} s ({720 / ($t1 - $t0):.0f}x real time)')"
   done
 }
 

@@ -200,6 +200,10 @@ pub struct ChromaArgs {
     /// Print the time spent per stage and the speed relative to real time.
     #[arg(long)]
     pub timings: bool,
+    /// Only decode each file to its end and say how long it is: compute and write nothing (a
+    /// check that files are readable; with --timings, the decoding floor of the other commands).
+    #[arg(long, conflicts_with_all = ["out", "png", "format"])]
+    pub decode_only: bool,
     /// Print nothing but errors (and timings when asked).
     #[arg(long, short)]
     pub quiet: bool,
@@ -513,6 +517,9 @@ fn secs(d: std::time::Duration) -> f64 {
 }
 
 fn run_chroma(c: ChromaArgs) -> Result<ExitCode> {
+    if c.decode_only {
+        return decode_only(&c);
+    }
     let out_dir = match (&c.out, &c.png) {
         (Some(dir), _) => Some(dir.clone()),
         (None, None) => Some(PathBuf::from(".")),
@@ -524,6 +531,51 @@ fn run_chroma(c: ChromaArgs) -> Result<ExitCode> {
     if let Some(dir) = &c.png {
         write_chromagrams(&c, dir)?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `chroma --decode-only`: each file decoded to its end, nothing computed.
+fn decode_only(c: &ChromaArgs) -> Result<ExitCode> {
+    let t0 = Instant::now();
+    let (decoded, errors) = pipeline::decode_inputs(&c.files);
+    let wall = t0.elapsed();
+    for e in &errors {
+        eprintln!("leitmotif: {e}");
+    }
+    if decoded.is_empty() {
+        return Err(pipeline::nothing_analysed(errors).into());
+    }
+    let mut text = String::new();
+    for d in &decoded {
+        if !c.quiet {
+            let skipped = match d.skipped_packets {
+                0 => String::new(),
+                n => format!(" ({n} unreadable packet{} skipped)", if n == 1 { "" } else { "s" }),
+            };
+            text.push_str(&format!("{}: {:.1} s of audio decoded{skipped}\n", d.path.display(), d.duration_s));
+        }
+        if c.timings {
+            text.push_str(&format!(
+                "  decode {:.3} s: {:.1}x real time\n",
+                secs(d.elapsed),
+                d.duration_s / secs(d.elapsed).max(1e-9)
+            ));
+        }
+    }
+    if c.timings {
+        let audio: f64 = decoded.iter().map(|d| d.duration_s).sum();
+        let speed = audio / wall.as_secs_f64().max(1e-9);
+        text.push_str(&format!(
+            "total: {} file(s), {:.1} s of audio decoded in {:.3} s wall clock ({} threads): {:.1}x real time (RTF {:.4})\n",
+            decoded.len(),
+            audio,
+            wall.as_secs_f64(),
+            rayon::current_num_threads(),
+            speed,
+            1.0 / speed
+        ));
+    }
+    print_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -266,6 +266,56 @@ pub fn load_files_with(files: &[PathBuf], cfg: &FeatureConfig, hooks: &Hooks) ->
     (tracks, errors)
 }
 
+/// What decoding one file to its end found, without any analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Seconds of audio decoded.
+    pub duration_s: f64,
+    /// Packets skipped as unreadable.
+    pub skipped_packets: usize,
+    /// Time spent opening and decoding.
+    pub elapsed: Duration,
+}
+
+/// Decodes every file of `inputs` (folders walked recursively) to its end, in parallel, and
+/// computes nothing from the audio: a check that the files are readable, and the floor any
+/// analysis of them costs. Files come sorted by path; every failure is one [`InputError`].
+pub fn decode_inputs(inputs: &[PathBuf]) -> (Vec<DecodedFile>, Vec<InputError>) {
+    let (files, mut errors) = expand_inputs(inputs);
+    let results: Vec<std::result::Result<DecodedFile, InputError>> = files
+        .par_iter()
+        .map(|path| {
+            let t0 = Instant::now();
+            let decoded = (|| {
+                let mut stream = AudioStream::open(path)?;
+                let mut samples = 0u64;
+                while let Some(block) = stream.next_block()? {
+                    samples += block.len() as u64;
+                }
+                let rate = f64::from(stream.sample_rate().max(1));
+                Ok(DecodedFile {
+                    path: path.clone(),
+                    duration_s: samples as f64 / rate,
+                    skipped_packets: stream.skipped_packets(),
+                    elapsed: t0.elapsed(),
+                })
+            })();
+            decoded.map_err(|error| InputError { path: path.clone(), error })
+        })
+        .collect();
+    let mut decoded = Vec::new();
+    for r in results {
+        match r {
+            Ok(d) => decoded.push(d),
+            Err(e) => errors.push(e),
+        }
+    }
+    errors.sort_by(|x, y| x.path.cmp(&y.path));
+    (decoded, errors)
+}
+
 /// Expands `inputs` (files, or folders walked recursively) and decodes and analyses every file
 /// in parallel. Tracks come sorted by path; every failure is one [`InputError`], sorted by path.
 pub fn load_tracks(inputs: &[PathBuf], cfg: &FeatureConfig) -> (Vec<Track>, Vec<InputError>) {

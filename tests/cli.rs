@@ -266,6 +266,35 @@ fn one_bad_file_among_good_ones_is_listed_and_exits_0() {
 }
 
 #[test]
+fn chroma_decode_only_reports_lengths_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ost = dir.path().join("ost");
+    std::fs::create_dir(&ost).expect("mkdir");
+    write_pair(&ost);
+    std::fs::write(ost.join("broken.wav"), b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk").expect("write junk");
+    let out = leitmotif()
+        .current_dir(dir.path())
+        .args(["chroma", "--decode-only", "--timings"])
+        .arg(&ost)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("broken.wav"));
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    // write_pair's tracks: 32 and 35 notes of 7717 samples (0.35 s at 22.05 kHz).
+    let seconds = |notes: usize| notes as f64 * (0.35 * RATE as f32) as usize as f64 / f64::from(RATE);
+    for (name, notes) in [("a.wav", 32), ("b.wav", 35)] {
+        let line = stdout.lines().find(|l| l.contains(name)).unwrap_or_else(|| panic!("{name} in {stdout}"));
+        assert!(line.ends_with(&format!("{:.1} s of audio decoded", seconds(notes))), "{line}");
+    }
+    let total = format!("total: 2 file(s), {:.1} s of audio decoded", seconds(32) + seconds(35));
+    assert!(stdout.contains(&total), "{stdout}");
+    let written: Vec<_> = std::fs::read_dir(dir.path()).expect("list").flatten().map(|e| e.file_name()).collect();
+    assert_eq!(written, vec![std::ffi::OsString::from("ost")], "nothing written beside the input");
+    leitmotif().args(["chroma", "--decode-only", "--out", "x"]).arg(&ost).assert().code(2);
+    leitmotif().args(["chroma", "--decode-only"]).arg(ost.join("broken.wav")).assert().code(1);
+}
+
+#[test]
 fn find_puts_the_query_first_and_checks_the_span() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (a, b) = write_pair(dir.path());

@@ -3,12 +3,14 @@
 use crate::error::Result;
 
 /// `v`, or 0 when it is infinite or NaN, so that one bad sample cannot poison a whole frame.
-/// (The test reads the exponent bits, all ones only for infinities and NaN: unlike
-/// `is_finite`, it compiles to a branch-free select that runs in vector lanes.)
+/// (Bit operations only, exponent all ones meaning infinite or NaN: unlike a branch on
+/// `is_finite`, this runs in vector lanes.)
 #[inline]
 pub fn finite_or_zero(v: f32) -> f32 {
     const EXPONENT: u32 = 0x7f80_0000;
-    if v.to_bits() & EXPONENT != EXPONENT { v } else { 0.0 }
+    let bits = v.to_bits();
+    let keep = u32::from(bits & EXPONENT != EXPONENT).wrapping_neg();
+    f32::from_bits(bits & keep)
 }
 
 /// A source of mono audio, delivered block by block so memory stays flat however long it is.

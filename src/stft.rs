@@ -239,24 +239,34 @@ impl PowerStft {
             });
         }
         let (head, tail) = scratch.input.split_at_mut(g.n_win);
-        // Eight independent partial sums and maxima, so the loop runs in vector lanes.
-        let mut energy = [0f32; 8];
-        let mut peak = [0f32; 8];
-        let done = head.len() - head.len() % 8;
-        let (whole, rest) = head.split_at_mut(done);
-        for ((dst, x), w) in whole.chunks_exact_mut(8).zip(frame.chunks_exact(8)).zip(self.window.chunks_exact(8)) {
-            for l in 0..8 {
-                let v = finite_or_zero(x[l] * w[l]);
-                dst[l] = v;
-                energy[l] += v * v;
-                peak[l] = if v.abs() > peak[l] { v.abs() } else { peak[l] };
+        // Eight independent partial sums and maxima, so the loop runs in vector lanes. Non-finite
+        // input (treated as silence rather than poisoning the whole frame) shows in the energy,
+        // and only then is the frame windowed again with a check per sample.
+        let window_lanes = |head: &mut [f32], clean: bool| {
+            let mut energy = [0f32; 8];
+            let mut peak = [0f32; 8];
+            let done = head.len() - head.len() % 8;
+            let (whole, rest) = head.split_at_mut(done);
+            for ((dst, x), w) in whole.chunks_exact_mut(8).zip(frame.chunks_exact(8)).zip(self.window.chunks_exact(8)) {
+                let lanes = dst.iter_mut().zip(x).zip(w).zip(energy.iter_mut()).zip(peak.iter_mut());
+                for ((((d, &x), &w), e), p) in lanes {
+                    let v = if clean { finite_or_zero(x * w) } else { x * w };
+                    *d = v;
+                    *e += v * v;
+                    *p = if v.abs() > *p { v.abs() } else { *p };
+                }
             }
-        }
-        for ((dst, &x), &w) in rest.iter_mut().zip(&frame[done..]).zip(&self.window[done..]) {
-            let v = finite_or_zero(x * w);
-            *dst = v;
-            energy[0] += v * v;
-            peak[0] = peak[0].max(v.abs());
+            for ((dst, &x), &w) in rest.iter_mut().zip(&frame[done..]).zip(&self.window[done..]) {
+                let v = finite_or_zero(x * w);
+                *dst = v;
+                energy[0] += v * v;
+                peak[0] = peak[0].max(v.abs());
+            }
+            (energy, peak)
+        };
+        let (mut energy, mut peak) = window_lanes(head, false);
+        if !energy.iter().sum::<f32>().is_finite() {
+            (energy, peak) = window_lanes(head, true);
         }
         let peak = peak.iter().fold(0f32, |m, &p| m.max(p));
         let energy: f64 = if peak > OVERFLOW_GUARD {

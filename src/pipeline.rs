@@ -245,7 +245,12 @@ pub fn load_files(files: &[PathBuf], cfg: &FeatureConfig) -> (Vec<Track>, Vec<In
 
 /// [`load_files`] through the hooks' feature cache, reporting each file to their progress.
 pub fn load_files_with(files: &[PathBuf], cfg: &FeatureConfig, hooks: &Hooks) -> (Vec<Track>, Vec<InputError>) {
-    hooks.begin("decoding", Some(files.len()));
+    load_files_as("decoding", files, cfg, hooks)
+}
+
+/// [`load_files_with`], reporting the work to the progress as `stage`.
+fn load_files_as(stage: &str, files: &[PathBuf], cfg: &FeatureConfig, hooks: &Hooks) -> (Vec<Track>, Vec<InputError>) {
+    hooks.begin(stage, Some(files.len()));
     let results: Vec<std::result::Result<Track, InputError>> = files
         .par_iter()
         .map(|p| {
@@ -324,8 +329,18 @@ pub fn load_tracks(inputs: &[PathBuf], cfg: &FeatureConfig) -> (Vec<Track>, Vec<
 
 /// [`load_tracks`] through the hooks' feature cache, reporting progress to them.
 pub fn load_tracks_with(inputs: &[PathBuf], cfg: &FeatureConfig, hooks: &Hooks) -> (Vec<Track>, Vec<InputError>) {
+    load_tracks_as("decoding", inputs, cfg, hooks)
+}
+
+/// [`load_tracks_with`], reporting the work to the progress as `stage`.
+fn load_tracks_as(
+    stage: &str,
+    inputs: &[PathBuf],
+    cfg: &FeatureConfig,
+    hooks: &Hooks,
+) -> (Vec<Track>, Vec<InputError>) {
     let (files, mut errors) = expand_inputs(inputs);
-    let (tracks, load_errors) = load_files_with(&files, cfg, hooks);
+    let (tracks, load_errors) = load_files_as(stage, &files, cfg, hooks);
     errors.extend(load_errors);
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     (tracks, errors)
@@ -624,11 +639,11 @@ pub struct CuesConfig {
 /// analysed, the error(s) of those inputs.
 pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
     validate_cue_config(&cfg.cues)?;
-    let (tracks, track_errors) = load_tracks_with(&cfg.tracks, &cfg.features, &cfg.hooks);
+    let (tracks, track_errors) = load_tracks_as("decoding tracks", &cfg.tracks, &cfg.features, &cfg.hooks);
     if tracks.is_empty() {
         return Err(nothing_analysed(track_errors));
     }
-    let (episodes, episode_errors) = load_tracks_with(&cfg.episodes, &cfg.features, &cfg.hooks);
+    let (episodes, episode_errors) = load_tracks_as("decoding episodes", &cfg.episodes, &cfg.features, &cfg.hooks);
     if episodes.is_empty() {
         return Err(nothing_analysed(episode_errors));
     }

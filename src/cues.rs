@@ -27,10 +27,10 @@ pub struct CueConfig {
     pub min_len_s: f64,
     /// How far, in [0, 1], a cue's similarity must rise from the episode's background.
     pub threshold: f32,
-    /// The lower rise, in [0, `threshold`], that keeps a cue going once found (see the module
-    /// notes): where the track, at the cue's offset, still matches the episode this much
-    /// better than unrelated audio, the cue goes on.
-    pub continue_threshold: f32,
+    /// The share of `threshold`, in [0, 1], that keeps a cue going once found (see the module
+    /// notes): where the track, at the cue's offset, still rises this much of the threshold
+    /// above unrelated audio in that key, the cue goes on.
+    pub continue_share: f32,
     /// Pieces of one cue separated by at most this many seconds are joined when they keep the
     /// same offset into the track: music ducked under a line of dialogue plays on underneath.
     pub max_gap_s: f64,
@@ -43,14 +43,7 @@ pub struct CueConfig {
 
 impl Default for CueConfig {
     fn default() -> Self {
-        Self {
-            min_len_s: 5.0,
-            threshold: 0.5,
-            continue_threshold: 0.25,
-            max_gap_s: 20.0,
-            hop_s: 0.3,
-            melody_weight: 0.3,
-        }
+        Self { min_len_s: 5.0, threshold: 0.5, continue_share: 0.5, max_gap_s: 20.0, hop_s: 0.3, melody_weight: 0.3 }
     }
 }
 
@@ -104,7 +97,7 @@ pub fn detect(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<
             let seq = MatchSequence::new(f, &seq_cfg);
             let found: Vec<Alignment> = align(&seq.frames, &ep.frames, false, &align_cfg);
             let mut backgrounds = [None; 12];
-            let rise = cfg.continue_threshold.clamp(0.0, cfg.threshold);
+            let rise = cfg.threshold.clamp(0.0, 1.0) * cfg.continue_share.clamp(0.0, 1.0);
             let grown: Vec<Alignment> = found
                 .into_iter()
                 .map(|al| {

@@ -385,6 +385,9 @@ fn validate_cue_config(cfg: &CueConfig) -> Result<()> {
     if !(0.0..=1.0).contains(&cfg.threshold) {
         return Err(bad_param("threshold", cfg.threshold, "a number in [0, 1]"));
     }
+    if !(0.0..=1.0).contains(&cfg.continue_share) {
+        return Err(bad_param("continue_share", cfg.continue_share, "a number in [0, 1]"));
+    }
     Ok(())
 }
 
@@ -667,6 +670,7 @@ pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
     let mut params = Params::new();
     params.insert("min_len_s".to_owned(), cfg.cues.min_len_s.into());
     params.insert("threshold".to_owned(), f64::from(cfg.cues.threshold).into());
+    params.insert("continue_share".to_owned(), f64::from(cfg.cues.continue_share).into());
     params.insert("max_gap_s".to_owned(), cfg.cues.max_gap_s.into());
     feature_params(&mut params, &cfg.features);
     let mut errors: Vec<ErrorEntry> = track_errors.iter().chain(&episode_errors).map(InputError::entry).collect();

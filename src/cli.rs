@@ -160,7 +160,7 @@ pub struct CuesArgs {
     /// Shortest cue reported, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = CueConfig::default().min_len_s, value_parser = positive_seconds)]
     pub min_len: f64,
-    /// Similarity in [0, 1] a cue must reach.
+    /// How far, in [0, 1], a cue's mean similarity in its key must rise above that of unrelated audio towards a perfect match.
     #[arg(long, value_name = "X", default_value_t = CueConfig::default().threshold, value_parser = unit_interval)]
     pub threshold: f32,
     #[command(flatten)]

@@ -6,11 +6,13 @@
 //! overlapping candidates are resolved in favour of the one that explains more of the episode
 //! with more similarity, and pieces of one cue split by loud dialogue are joined again.
 //!
-//! Finding a cue and finding where it ends are two questions. A stretch must stand well above
-//! the background to be taken for the track at all; once it is, the track is known to play at
-//! that offset, and the cue extends along the same line as long as the similarity stays above a
-//! lower bar (hysteresis): music ducked under dialogue matches less, but still better than
-//! unrelated audio does.
+//! Finding a cue and finding where it ends are two questions. Candidates are gathered liberally:
+//! any stretch of the shortest cue's length that rises a little above the background. Each is
+//! followed along its line (its offset into the track and its key) as long as the similarity
+//! stays above a lower bar (hysteresis): music ducked under dialogue matches less, but still
+//! better than unrelated audio does. A candidate becomes a cue only if its whole stretch rises
+//! by the threshold above the similarity of unrelated audio *in its key*: that level, not the
+//! best of 12 keys per frame pair, is what a line of one key is up against.
 
 use rayon::prelude::*;
 
@@ -25,8 +27,12 @@ pub struct CueConfig {
     /// Shortest cue reported, in seconds: shorter resemblances are themes shared between
     /// tracks or chance, not a track being played.
     pub min_len_s: f64,
-    /// How far, in [0, 1], a cue's similarity must rise from the episode's background.
+    /// How far, in [0, 1], a cue's mean similarity must rise from that of unrelated audio in
+    /// the cue's key towards a perfect match.
     pub threshold: f32,
+    /// How far, in [0, 1], a stretch must rise from the background of its tile of the
+    /// similarity matrix (the best of 12 keys per frame pair) to become a candidate.
+    pub candidate_threshold: f32,
     /// The share of `threshold`, in [0, 1], that keeps a cue going once found (see the module
     /// notes): where the track, at the cue's offset, still rises this much of the threshold
     /// above unrelated audio in that key, the cue goes on.
@@ -43,7 +49,15 @@ pub struct CueConfig {
 
 impl Default for CueConfig {
     fn default() -> Self {
-        Self { min_len_s: 5.0, threshold: 0.5, continue_share: 0.5, max_gap_s: 20.0, hop_s: 0.3, melody_weight: 0.3 }
+        Self {
+            min_len_s: 5.0,
+            threshold: 0.5,
+            candidate_threshold: 0.2,
+            continue_share: 0.5,
+            max_gap_s: 20.0,
+            hop_s: 0.3,
+            melody_weight: 0.3,
+        }
     }
 }
 
@@ -88,7 +102,7 @@ pub fn detect(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<
         len: ((cfg.min_len_s.min(4.0) / ep.hop_s).round() as usize).max(2),
         tempos: vec![1.0],
         shifts: (0..12).collect(),
-        threshold: cfg.threshold.clamp(0.0, 1.0),
+        threshold: cfg.candidate_threshold.clamp(0.0, 1.0),
     };
     let mut candidates: Vec<Cue> = tracks
         .par_iter()
@@ -98,24 +112,26 @@ pub fn detect(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<
             let found: Vec<Alignment> = align(&seq.frames, &ep.frames, false, &align_cfg);
             let mut backgrounds = [None; 12];
             let rise = cfg.threshold.clamp(0.0, 1.0) * cfg.continue_share.clamp(0.0, 1.0);
-            let grown: Vec<Alignment> = found
+            let grown: Vec<(Alignment, f32)> = found
                 .into_iter()
-                .map(|al| {
+                .filter_map(|al| {
                     let bg = *backgrounds[al.shift % 12]
                         .get_or_insert_with(|| line_background(&seq.frames, &ep.frames, al.shift));
-                    grow(&seq.frames, &ep.frames, al, bg + rise * (1.0 - bg))
+                    let al = grow(&seq.frames, &ep.frames, al, bg + rise * (1.0 - bg));
+                    let lift = (line_mean(&seq.frames, &ep.frames, &al) - bg) / (1.0 - bg).max(f32::EPSILON);
+                    (lift >= cfg.threshold).then_some((al, lift.clamp(0.0, 1.0)))
                 })
                 .collect();
             let ep = &ep;
             grown
                 .into_iter()
-                .map(move |al| Cue {
+                .map(move |(al, lift)| Cue {
                     track: t,
                     start_s: ep.time_of(al.b_start),
                     end_s: ep.time_of(al.b_end).min(ep.covered_s),
                     track_start_s: seq.time_of(al.a_start as f64),
                     transpose: wrap_shift(al.shift as i32),
-                    score: al.score,
+                    score: lift,
                 })
                 .collect::<Vec<_>>()
         })
@@ -147,6 +163,18 @@ fn line_background(a: &[Frame], b: &[Frame], shift: usize) -> f32 {
     let mid = values.len() / 2;
     let (_, &mut median, _) = values.select_nth_unstable_by(mid, f32::total_cmp);
     median.clamp(0.0, 0.95)
+}
+
+/// Mean similarity of track `a` and episode `b` along a tempo-1 alignment, in its key.
+fn line_mean(a: &[Frame], b: &[Frame], al: &Alignment) -> f32 {
+    let offset = (al.b_start - al.a_start as f64).round() as i64;
+    let sims: Vec<f32> = (al.a_start..al.a_end.min(a.len()))
+        .filter_map(|i| {
+            let j = usize::try_from(i as i64 + offset).ok()?;
+            b.get(j).map(|fb| dot(&a[i], &rotate(fb, al.shift)))
+        })
+        .collect();
+    if sims.is_empty() { 0.0 } else { sims.iter().sum::<f32>() / sims.len() as f32 }
 }
 
 /// Extends a match of track `a` in episode `b` (tempo 1) along its line to the maximum-sum

@@ -385,6 +385,9 @@ fn validate_cue_config(cfg: &CueConfig) -> Result<()> {
     if !(0.0..=1.0).contains(&cfg.threshold) {
         return Err(bad_param("threshold", cfg.threshold, "a number in [0, 1]"));
     }
+    if !(0.0..=1.0).contains(&cfg.candidate_threshold) {
+        return Err(bad_param("candidate_threshold", cfg.candidate_threshold, "a number in [0, 1]"));
+    }
     if !(0.0..=1.0).contains(&cfg.continue_share) {
         return Err(bad_param("continue_share", cfg.continue_share, "a number in [0, 1]"));
     }
@@ -670,6 +673,7 @@ pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
     let mut params = Params::new();
     params.insert("min_len_s".to_owned(), cfg.cues.min_len_s.into());
     params.insert("threshold".to_owned(), f64::from(cfg.cues.threshold).into());
+    params.insert("candidate_threshold".to_owned(), f64::from(cfg.cues.candidate_threshold).into());
     params.insert("continue_share".to_owned(), f64::from(cfg.cues.continue_share).into());
     params.insert("max_gap_s".to_owned(), cfg.cues.max_gap_s.into());
     feature_params(&mut params, &cfg.features);

@@ -271,6 +271,59 @@ mod tests {
         Cue { track, start_s, end_s, track_start_s, transpose: 0, score }
     }
 
+    /// Deterministic unit frames, one random pitch class in each half (xorshift, fixed seed).
+    fn frames(n: usize, seed: u64) -> Vec<Frame> {
+        let mut s = seed.max(1);
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                let mut f = [0f32; 24];
+                f[(s % 12) as usize] = 0.8;
+                f[12 + ((s >> 8) % 12) as usize] = 0.6;
+                f
+            })
+            .collect()
+    }
+
+    fn blend(x: &Frame, y: &Frame) -> Frame {
+        let mut f = [0f32; 24];
+        for d in 0..24 {
+            f[d] = x[d] + y[d];
+        }
+        let n = dot(&f, &f).sqrt();
+        f.map(|v| v / n)
+    }
+
+    #[test]
+    fn a_found_piece_grows_through_ducked_music_to_the_cue_s_ends() {
+        let track = frames(100, 3);
+        let mut episode = frames(300, 4);
+        let noise = frames(300, 5);
+        // Track frames 10..90 play at episode frames 100..180, half drowned in 130..160.
+        for i in 10..90 {
+            let j = i + 90;
+            episode[j] = if (130..160).contains(&j) { blend(&track[i], &noise[j]) } else { track[i] };
+        }
+        let bg = line_background(&track, &episode, 0);
+        assert!(bg < 0.3, "unrelated frames in one key barely match: {bg}");
+        let piece = Alignment {
+            a_start: 15,
+            a_end: 30,
+            b_start: 105.0,
+            b_end: 120.0,
+            shift: 0,
+            tempo: 1.0,
+            score: 0.9,
+            distinct: 1.0,
+        };
+        let grown = grow(&track, &episode, piece, bg + 0.25 * (1.0 - bg));
+        assert_eq!((grown.a_start, grown.a_end), (10, 90), "{grown:?}");
+        assert_eq!((grown.b_start, grown.b_end), (100.0, 180.0));
+        assert!(line_mean(&track, &episode, &grown) > 0.8);
+    }
+
     #[test]
     fn pieces_split_by_dialogue_are_joined() {
         let joined = join_pieces(vec![cue(0, 10.0, 20.0, 0.0, 0.8), cue(0, 22.0, 30.0, 12.0, 0.6)], 4.0);

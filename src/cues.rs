@@ -288,10 +288,8 @@ mod tests {
     }
 
     fn blend(x: &Frame, y: &Frame) -> Frame {
-        let mut f = [0f32; 24];
-        for d in 0..24 {
-            f[d] = x[d] + y[d];
-        }
+        let mut f = *x;
+        f.iter_mut().zip(y).for_each(|(v, w)| *v += w);
         let n = dot(&f, &f).sqrt();
         f.map(|v| v / n)
     }
@@ -302,9 +300,9 @@ mod tests {
         let mut episode = frames(300, 4);
         let noise = frames(300, 5);
         // Track frames 10..90 play at episode frames 100..180, half drowned in 130..160.
-        for i in 10..90 {
+        for (i, t) in track.iter().enumerate().take(90).skip(10) {
             let j = i + 90;
-            episode[j] = if (130..160).contains(&j) { blend(&track[i], &noise[j]) } else { track[i] };
+            episode[j] = if (130..160).contains(&j) { blend(t, &noise[j]) } else { *t };
         }
         let bg = line_background(&track, &episode, 0);
         assert!(bg < 0.3, "unrelated frames in one key barely match: {bg}");

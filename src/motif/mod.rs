@@ -228,21 +228,27 @@ fn discover_in_order(tracks: &[&Features], cfg: &MotifConfig, store: Option<&dyn
             }
         })
         .collect();
-    motifs.retain(|m| m.occurrences.len() > 2 || evidence_s(&m.occurrences) >= cfg.min_len_s);
+    motifs.retain(|m| evidence_s(&m.occurrences) >= least_evidence_s(m.occurrences.len(), cfg.min_len_s));
     sort_motifs(&mut motifs);
     motifs.truncate(cfg.max_motifs);
     motifs
 }
 
-/// The evidence of a motif heard only twice: the seconds its occurrences last, weighted by how
-/// well they match (the score), on average. Across many tracks, short and middling matches
-/// between unrelated melodies turn up by chance in some key and at some tempo, each alone;
-/// a motif that recurs three times or more is corroborated by its other occurrences, but one
-/// heard twice rests on a single match, which must then be worth at least a perfect match of
-/// the shortest motif (`min_len_s`).
+/// The evidence of a motif: the seconds its occurrences last, weighted by how well they match
+/// (the score), on average.
 fn evidence_s(occurrences: &[Occurrence]) -> f64 {
     let total: f64 = occurrences.iter().map(|o| (o.end_s - o.start_s) * f64::from(o.score)).sum();
     total / occurrences.len().max(1) as f64
+}
+
+/// The least [`evidence_s`] of a motif with `occurrences` occurrences. Across many tracks, short
+/// and middling matches between unrelated melodies turn up by chance in some key and at some
+/// tempo. A motif heard twice rests on a single match, which must then be worth a perfect match
+/// of the shortest motif (`min_len_s`); one heard three times or more is corroborated by its
+/// other occurrences and needs three quarters of that, which still turns away families of
+/// brief, weak resemblances.
+fn least_evidence_s(occurrences: usize, min_len_s: f64) -> f64 {
+    if occurrences <= 2 { min_len_s } else { 0.75 * min_len_s }
 }
 
 /// Least movement ([`moves`]) of a match. A motif is a melodic idea: it has to go somewhere.

@@ -17,7 +17,7 @@
 use rayon::prelude::*;
 
 use crate::features::Features;
-use crate::motif::align::{AlignConfig, Alignment, align};
+use crate::motif::align::{AlignConfig, Alignment, align, sampled_background};
 use crate::motif::family::wrap_shift;
 use crate::motif::sequence::{Frame, MatchSequence, SequenceConfig, dot, rotate};
 
@@ -150,19 +150,9 @@ fn line_background(a: &[Frame], b: &[Frame], shift: usize) -> f32 {
     let voiced = |f: &&Frame| f.iter().any(|&v| v != 0.0);
     let (live_a, live_b): (Vec<&Frame>, Vec<&Frame>) =
         (a.iter().filter(voiced).collect(), b.iter().filter(voiced).collect());
-    let cells = live_a.len() * live_b.len();
-    if cells == 0 {
-        return 0.5;
-    }
     // An odd stride, so the sample does not keep to a few columns when rows have even length.
-    let stride = (cells / 20_000).max(1) | 1;
-    let mut values: Vec<f32> = (0..cells)
-        .step_by(stride)
-        .map(|q| dot(live_a[q / live_b.len()], &rotate(live_b[q % live_b.len()], shift)))
-        .collect();
-    let mid = values.len() / 2;
-    let (_, &mut median, _) = values.select_nth_unstable_by(mid, f32::total_cmp);
-    median.clamp(0.0, 0.95)
+    let stride = (live_a.len() * live_b.len() / 20_000).max(1) | 1;
+    sampled_background(live_a.len(), live_b.len(), stride, |r, c| dot(live_a[r], &rotate(live_b[c], shift)))
 }
 
 /// Mean similarity of track `a` and episode `b` along a tempo-1 alignment, in its key.

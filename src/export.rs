@@ -1,7 +1,6 @@
 //! Chroma export (`leitmotif chroma`): per-file chroma frames written as JSON, CSV, or NumPy
 //! `.npy` (float32, frames x 12, C order) with a JSON sidecar holding the frame timing and tuning.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -13,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::features::{FeatureConfig, Features};
 use crate::pipeline::{InputError, StageTimings, Track, expand_inputs, load_track, nothing_analysed};
 use crate::report::json::to_json;
-use crate::report::output::write_atomic;
+use crate::report::output::{unique_file_names, write_atomic};
 use crate::report::{Tool, round_to};
 
 /// Schema tag of a chroma document or sidecar.
@@ -189,20 +188,9 @@ pub fn chroma_doc(track: &Track, cfg: &FeatureConfig, data: Option<String>) -> C
 
 /// Output base names (`<stem>.chroma`), made unique by numbering repeats (`<stem>-2.chroma`).
 fn output_stems(files: &[PathBuf]) -> Vec<String> {
-    let mut used = HashSet::new();
-    files
-        .iter()
-        .map(|f| {
-            let stem = f.file_stem().map_or_else(|| "audio".to_owned(), |s| s.to_string_lossy().into_owned());
-            let mut name = format!("{stem}.chroma");
-            let mut n = 2;
-            while !used.insert(name.clone()) {
-                name = format!("{stem}-{n}.chroma");
-                n += 1;
-            }
-            name
-        })
-        .collect()
+    let stems =
+        files.iter().map(|f| f.file_stem().map_or_else(|| "audio".to_owned(), |s| s.to_string_lossy().into_owned()));
+    unique_file_names(stems, ".chroma")
 }
 
 fn write_one(track: &Track, stem: &str, cfg: &ChromaConfig) -> Result<Vec<PathBuf>> {

@@ -1,13 +1,12 @@
 //! Pictures of features for people: chromagrams and self-similarity matrices as small indexed
 //! PNG images (viridis colours), and `data:` URIs so an HTML report can hold them inline.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::chroma::N_CHROMA;
 use crate::error::{Error, Result};
 use crate::pipeline::Track;
-use crate::report::output::write_atomic;
+use crate::report::output::{unique_file_names, write_atomic};
 
 /// Most columns of a chromagram image: finer than this is more than a screen shows, and it
 /// keeps a report of 40 tracks small.
@@ -210,20 +209,10 @@ pub fn write_chromagram_png(path: &Path, chroma: &[[f32; N_CHROMA]]) -> Result<(
 /// File names `<stem>.chroma.png` for `tracks`, numbered (`<stem>-2.chroma.png`) when two
 /// files share a stem.
 pub fn chromagram_file_names(tracks: &[Track]) -> Vec<String> {
-    let mut used = HashSet::new();
-    tracks
+    let stems = tracks
         .iter()
-        .map(|t| {
-            let stem = t.path.file_stem().map_or_else(|| "audio".to_owned(), |s| s.to_string_lossy().into_owned());
-            let mut name = format!("{stem}.chroma.png");
-            let mut n = 2;
-            while !used.insert(name.clone()) {
-                name = format!("{stem}-{n}.chroma.png");
-                n += 1;
-            }
-            name
-        })
-        .collect()
+        .map(|t| t.path.file_stem().map_or_else(|| "audio".to_owned(), |s| s.to_string_lossy().into_owned()));
+    unique_file_names(stems, ".chroma.png")
 }
 
 /// Writes the chromagram of each track into `dir` (created when missing), named by

@@ -7,14 +7,13 @@
 //! (60 plus the shift's nearest whole number of scale steps), so the pitch relation between
 //! occurrences survives. One annotation is written per track, its `sandbox` naming the track.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
-use crate::report::output::write_atomic;
+use crate::report::output::{unique_file_names, write_atomic};
 use crate::report::{OccurrenceEntry, Report};
 
 /// Nominal MIDI pitch given to a motif's first occurrence in JAMS (C4).
@@ -50,23 +49,10 @@ pub fn label_text(report: &Report, track: usize) -> String {
 /// File names of the label tracks, one per report track: `<stem>.labels.txt`, numbered
 /// (`<stem>-2.labels.txt`) when two tracks share a stem.
 pub fn label_file_names(report: &Report) -> Vec<String> {
-    let mut used = HashSet::new();
-    report
-        .tracks
-        .iter()
-        .map(|t| {
-            let stem = Path::new(t.base_name())
-                .file_stem()
-                .map_or_else(|| "track".to_owned(), |s| s.to_string_lossy().into_owned());
-            let mut name = format!("{stem}.labels.txt");
-            let mut n = 2;
-            while !used.insert(name.clone()) {
-                name = format!("{stem}-{n}.labels.txt");
-                n += 1;
-            }
-            name
-        })
-        .collect()
+    let stems = report.tracks.iter().map(|t| {
+        Path::new(t.base_name()).file_stem().map_or_else(|| "track".to_owned(), |s| s.to_string_lossy().into_owned())
+    });
+    unique_file_names(stems, ".labels.txt")
 }
 
 /// Writes one label track per report track into `dir` (created when missing); tracks without

@@ -311,8 +311,7 @@ fn add_row(window: &mut [f32], row: &[f32], d: usize, reach: usize, sign: f32) {
 }
 
 /// The typical best-shift similarity of unrelated frames in this tile: its median over a
-/// regular sample of the cells where both frames sound. A median ignores the few cells where
-/// music actually matches.
+/// regular sample of the cells where both frames sound.
 fn tile_background(
     sim: &[f32],
     ns: usize,
@@ -325,18 +324,22 @@ fn tile_background(
     let voiced = |f: &Frame| f.iter().any(|&v| v != 0.0);
     let live_rows: Vec<usize> = rows.clone().filter(|&i| voiced(&a[i])).map(|i| i - rows.start).collect();
     let live_cols: Vec<usize> = cols.clone().filter(|&j| voiced(&b[j])).map(|j| j - cols.start).collect();
-    let cells = live_rows.len() * live_cols.len();
+    let stride = (rows.len() * cols.len() / 20_000).max(1);
+    sampled_background(live_rows.len(), live_cols.len(), stride, |r, c| {
+        let (r, c) = (live_rows[r], live_cols[c]);
+        (0..ns).map(|si| sim[(r * ns + si) * nc + c]).fold(0f32, f32::max)
+    })
+}
+
+/// The median of `value(row, col)` over every `stride`-th cell (row by row) of a `rows` x `cols`
+/// grid of frame pairs that both sound, clamped below a perfect match; 0.5 for an empty grid. A
+/// median ignores the few cells where music actually matches.
+pub(crate) fn sampled_background(rows: usize, cols: usize, stride: usize, value: impl Fn(usize, usize) -> f32) -> f32 {
+    let cells = rows * cols;
     if cells == 0 {
         return 0.5;
     }
-    let stride = (rows.len() * cols.len() / 20_000).max(1);
-    let mut values: Vec<f32> = (0..cells)
-        .step_by(stride)
-        .map(|q| {
-            let (r, c) = (live_rows[q / live_cols.len()], live_cols[q % live_cols.len()]);
-            (0..ns).map(|si| sim[(r * ns + si) * nc + c]).fold(0f32, f32::max)
-        })
-        .collect();
+    let mut values: Vec<f32> = (0..cells).step_by(stride.max(1)).map(|q| value(q / cols, q % cols)).collect();
     let mid = values.len() / 2;
     let (_, &mut median, _) = values.select_nth_unstable_by(mid, f32::total_cmp);
     median.clamp(0.0, 0.95)

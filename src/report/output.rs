@@ -1,5 +1,6 @@
 //! Where documents go: standard output, or a file replaced atomically (temp file + rename).
 
+use std::collections::HashSet;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -88,6 +89,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.as_file().sync_all().map_err(wrap)?;
     tmp.persist(path).map_err(|e| wrap(e.error))?;
     Ok(())
+}
+
+/// File names `<stem><suffix>`, one per stem in order, numbered (`<stem>-2<suffix>`) where a
+/// stem repeats, so that files written side by side never overwrite each other.
+pub fn unique_file_names(stems: impl IntoIterator<Item = String>, suffix: &str) -> Vec<String> {
+    let mut used = HashSet::new();
+    stems
+        .into_iter()
+        .map(|stem| {
+            let mut name = format!("{stem}{suffix}");
+            let mut n = 2;
+            while !used.insert(name.clone()) {
+                name = format!("{stem}-{n}{suffix}");
+                n += 1;
+            }
+            name
+        })
+        .collect()
 }
 
 #[cfg(test)]

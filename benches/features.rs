@@ -2,6 +2,7 @@
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use leitmotif::chroma::{CensConfig, MelodyConfig, OctaveWeight, PitchMapper, cens};
+use leitmotif::decimate::Decimator;
 use leitmotif::features::{FeatureConfig, extract};
 use leitmotif::source::MemorySource;
 use leitmotif::stft::{FrameGeometry, PowerStft};
@@ -27,7 +28,7 @@ fn synthetic(seconds: f64) -> Vec<f32> {
 }
 
 fn bench_stft(c: &mut Criterion) {
-    for n in [4096usize, 8192, 16384] {
+    for n in [2160usize, 4096, 8192, 8640, 16384] {
         let Ok(geometry) = FrameGeometry::new(SR, n as f64 / f64::from(SR), 0.1) else { return };
         let stft = PowerStft::new(geometry);
         let mut scratch = stft.scratch();
@@ -66,6 +67,21 @@ fn bench_extract(c: &mut Criterion) {
     group.finish();
 }
 
+fn bench_decimate(c: &mut Criterion) {
+    // A minute at 44.1 kHz down to 11.025 kHz, in blocks the size MP3 frames decode to.
+    let x = synthetic(60.0);
+    let mut decimator = Decimator::new(SR, 4_410.0);
+    c.bench_function("decimate/60s_44k", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for block in x.chunks(1152) {
+                n += decimator.push(block).len();
+            }
+            n + decimator.finish().len()
+        })
+    });
+}
+
 fn bench_cens(c: &mut Criterion) {
     // Ten minutes of 10 Hz chroma.
     let frames: Vec<[f32; 12]> =
@@ -74,5 +90,5 @@ fn bench_cens(c: &mut Criterion) {
     c.bench_function("cens/6000", |b| b.iter(|| cens(&frames, &cfg)));
 }
 
-criterion_group!(benches, bench_stft, bench_mapping, bench_extract, bench_cens);
+criterion_group!(benches, bench_stft, bench_mapping, bench_extract, bench_decimate, bench_cens);
 criterion_main!(benches);

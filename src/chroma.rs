@@ -28,9 +28,11 @@ use crate::stft::FrameGeometry;
 /// Pitch classes per octave.
 pub const N_CHROMA: usize = 12;
 
-/// Highest semitone ever mapped (MIDI 120, about 8.4 kHz): partials above it are weak and noisy,
-/// and leaving them out keeps the buffered spectra of the tuning stage small.
-pub const MAX_SPECTRUM_MIDI: u8 = 120;
+/// Highest semitone ever mapped (MIDI 108, C8, 4.2 kHz, the top of the piano): partials above
+/// it are weak and noisy, and stopping there lets the stream be decimated to 11 kHz before the
+/// STFT (see [`crate::decimate`]). Melody candidates near the top lose their upper harmonics to
+/// this bound; the profile folds octaves, so an octave error costs nothing.
+pub const MAX_SPECTRUM_MIDI: u8 = 108;
 
 /// Frequency in Hz of the (fractional) MIDI note `midi`, with A4 = 440 Hz shifted by `tuning_cents`.
 pub fn midi_hz(midi: f64, tuning_cents: f64) -> f64 {
@@ -402,8 +404,10 @@ const TUNING_BINS: usize = 400;
 impl TuningEstimator {
     /// Lowest peak frequency considered: below it a bin spans too many cents to locate a peak.
     pub const MIN_HZ: f64 = 100.0;
-    /// Highest peak frequency considered: above it partials of real instruments drift sharp.
-    pub const MAX_HZ: f64 = 5000.0;
+    /// Highest peak frequency considered: the top of the piano (C8 = 4186 Hz) tuned a quarter
+    /// tone sharp; above it partials of real instruments drift sharp, and the stream is
+    /// decimated to keep little more than this band.
+    pub const MAX_HZ: f64 = 4400.0;
     /// Peaks per frame: enough for the partials of a few notes, few enough to skip the noise.
     pub const PEAKS_PER_FRAME: usize = 24;
     /// Peaks weaker than this fraction of the frame's loudest bin (-30 dB) are ignored; it is

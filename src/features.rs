@@ -1,7 +1,9 @@
-//! Streaming feature extraction: mono blocks -> STFT -> tuned semitone spectrum -> chroma and melody profiles.
+//! Streaming feature extraction: mono blocks -> decimation -> STFT -> tuned semitone spectrum ->
+//! chroma and melody profiles.
 //!
-//! The calling thread pulls blocks from the [`SampleSource`] (which need not be `Send`) and cuts
-//! them into batches of [`BATCH_FRAMES`] frames, copying the overlap between batches; rayon workers
+//! The calling thread pulls blocks from the [`SampleSource`] (which need not be `Send`), decimates
+//! them to the lowest rate that still carries every bin the analysis reads (11.025 kHz for 44.1 kHz
+//! input, see [`crate::decimate`]; frames stay defined in seconds) and cuts them into batches of [`BATCH_FRAMES`] frames, copying the overlap between batches; rayon workers
 //! compute the power spectra (and, once the tuning is known, the pitch profiles) while the calling
 //! thread goes on decoding. Results are reassembled in frame order. Only a bounded number of batches
 //! is ever in flight, and a batch is analysed on the calling thread when that bound is reached, so
@@ -20,6 +22,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::chroma::{MapperScratch, MelodyConfig, N_CHROMA, OctaveWeight, PitchMapper, TuningEstimator};
+use crate::decimate::Decimator;
 use crate::error::{Error, Result};
 use crate::source::SampleSource;
 use crate::stft::{FrameGeometry, PowerStft, StftScratch};
@@ -62,8 +65,8 @@ pub struct FeatureConfig {
 }
 
 impl Default for FeatureConfig {
-    /// - `window_s = 0.186`: 8192 samples at 44.1 kHz, the shortest power-of-two window whose
-    ///   Hann main lobe (4 bins, 21.5 Hz) separates semitones from about 180 Hz (F#3) up.
+    /// - `window_s = 0.186`: the shortest window (8192 samples at 44.1 kHz) whose Hann main lobe
+    ///   (4 bins, 21.5 Hz) separates semitones from about 180 Hz (F#3) up.
     /// - `hop_s = 0.1`: 10 frames/s, fine enough for notes of a melody at ordinary tempi and the
     ///   standard rate for chroma-based audio matching.
     /// - `tuning = Estimate` over `tuning_span_s = 60` s: a minute of music holds enough stable
@@ -119,7 +122,7 @@ impl FeatureConfig {
             return Err(bad(
                 "chroma_midi",
                 format!("{lo}..={hi}"),
-                "an ascending MIDI range of at least an octave within 0..=120",
+                "an ascending MIDI range of at least an octave within 0..=108",
             ));
         }
         if let Some(w) = self.octave_weight {
@@ -136,7 +139,7 @@ impl FeatureConfig {
             return Err(bad(
                 "melody range",
                 format!("{}..={}", m.lo_midi, m.hi_midi),
-                "an ascending MIDI range of at least an octave within 0..=120",
+                "an ascending MIDI range of at least an octave within 0..=108",
             ));
         }
         if !(1..=16).contains(&m.harmonics) {
@@ -175,7 +178,8 @@ pub struct Features {
     pub chroma: Vec<[f32; 12]>,
     /// Predominant-melody pitch-class profile per frame (zero when no clear pitch).
     pub melody: Vec<[f32; 12]>,
-    /// Frame energy in dB (full scale).
+    /// Frame energy in dB (full scale) of the analysed band (up to about 4.6 kHz, where the pitch
+    /// mapping stops reading).
     pub energy_db: Vec<f32>,
 }
 
@@ -185,6 +189,8 @@ pub struct Features {
 pub struct Timings {
     /// Time the calling thread waited on the source (decoding).
     pub decode: Duration,
+    /// Band-limiting and decimating the stream before the STFT (on the calling thread).
+    pub decimate: Duration,
     /// Windowing, FFT and power spectra.
     pub fft: Duration,
     /// Tuning estimation, semitone mapping, chroma and melody profiles.
@@ -236,16 +242,20 @@ pub fn extract_timed(source: &mut dyn SampleSource, cfg: &FeatureConfig) -> Resu
     let wall = Instant::now();
     cfg.validate()?;
     let sample_rate = source.sample_rate();
-    let geometry = FrameGeometry::new(sample_rate, cfg.window_s, cfg.hop_s)?;
+    // The band the analysis reads decides how far the stream can be decimated before the STFT.
+    let full_rate = FrameGeometry::new(sample_rate, cfg.window_s, cfg.hop_s)?;
+    let band_hz = bins_read(&full_rate, cfg) as f64 * full_rate.bin_hz();
+    let mut decimator = Decimator::new(sample_rate, band_hz);
+    let geometry = FrameGeometry::new(decimator.out_rate(), cfg.window_s, cfg.hop_s)?;
     let fixed_mapper = |cents: f32| PitchMapper::new(&geometry, cfg.chroma_midi, cfg.octave_weight, &cfg.melody, cents);
-    // Tuned up by the most allowed, the mapper reads the highest bins it ever will.
-    let n_keep = fixed_mapper(50.0).bins_used().max(TuningEstimator::new(&geometry).bins_used()).min(geometry.n_bins());
+    let n_keep = bins_read(&geometry, cfg);
     let shared = Shared {
         stft: PowerStft::new(geometry),
         geometry,
         n_keep,
         silence_db: cfg.silence_db,
         pool: Mutex::new(Vec::new()),
+        spectra: Mutex::new(Vec::new()),
     };
     let mut collector = Collector::new(cfg, geometry, n_keep);
     if let Tuning::Fixed(cents) = cfg.tuning {
@@ -255,6 +265,7 @@ pub fn extract_timed(source: &mut dyn SampleSource, cfg: &FeatureConfig) -> Resu
     let mut reader = Reader::new(geometry);
     let max_in_flight = 2 * rayon::current_num_threads() + 2;
     let mut free: Vec<Vec<f32>> = Vec::new();
+    let mut input_samples = 0u64;
 
     let streamed: Result<()> = rayon::in_place_scope(|scope| {
         let mut in_flight = 0usize;
@@ -262,23 +273,29 @@ pub fn extract_timed(source: &mut dyn SampleSource, cfg: &FeatureConfig) -> Resu
             let waited = Instant::now();
             let block = source.next_block()?;
             collector.timings.decode += waited.elapsed();
+            let decimating = Instant::now();
             let done = match block {
                 Some(samples) => {
-                    reader.push(samples);
+                    input_samples += samples.len() as u64;
+                    reader.push(decimator.push(samples));
                     false
                 }
-                None => true,
+                None => {
+                    reader.push(decimator.finish());
+                    true
+                }
             };
+            collector.timings.decimate += decimating.elapsed();
             while let Some(batch) = reader.next_batch(done, &mut free) {
                 for out in rx.try_iter() {
                     in_flight -= 1;
-                    recycle(&mut free, collector.accept(out)?, max_in_flight);
+                    recycle(&mut free, collector.accept(out, &shared)?, max_in_flight);
                 }
                 let mapper = collector.mapper.clone();
                 if in_flight >= max_in_flight {
                     // Back-pressure: analysing here keeps memory bounded without ever blocking.
                     let out = analyse_batch(&shared, batch, mapper.as_deref());
-                    recycle(&mut free, collector.accept(out)?, max_in_flight);
+                    recycle(&mut free, collector.accept(out, &shared)?, max_in_flight);
                 } else {
                     in_flight += 1;
                     let (tx, shared) = (tx.clone(), &shared);
@@ -295,16 +312,23 @@ pub fn extract_timed(source: &mut dyn SampleSource, cfg: &FeatureConfig) -> Resu
     });
     drop(tx);
     streamed?;
-    drain(&rx, &mut collector)?;
-    let (features, mut stats) = collector.finish(cfg, reader.total)?;
+    drain(&rx, &mut collector, &shared)?;
+    let (features, mut stats) = collector.finish(cfg, input_samples)?;
     stats.sample_rate = sample_rate;
     stats.timings.total = wall.elapsed();
     Ok((features, stats))
 }
 
-fn drain(rx: &Receiver<BatchOut>, collector: &mut Collector) -> Result<()> {
+/// Bins `0..n` of a power spectrum of `geometry` are all the tuning estimator and the pitch
+/// mapping (tuned up by the most allowed) ever read.
+fn bins_read(geometry: &FrameGeometry, cfg: &FeatureConfig) -> usize {
+    let mapper = PitchMapper::new(geometry, cfg.chroma_midi, cfg.octave_weight, &cfg.melody, 50.0);
+    mapper.bins_used().max(TuningEstimator::new(geometry).bins_used()).min(geometry.n_bins())
+}
+
+fn drain(rx: &Receiver<BatchOut>, collector: &mut Collector, shared: &Shared) -> Result<()> {
     for out in rx.try_iter() {
-        collector.accept(out)?;
+        collector.accept(out, shared)?;
     }
     Ok(())
 }
@@ -363,12 +387,13 @@ impl Reader {
         let (a, b) = (g.start(k0), g.start(k1 - 1) + g.n_win() as i64);
         let mut samples = free.pop().unwrap_or_default();
         samples.clear();
-        samples.resize((b - a) as usize, 0.0);
+        // Zeros only where the frames reach before the start or past the end of the signal.
         let (lo, hi) = (a.max(self.base), b.min(self.base + self.pending.len() as i64));
         if lo < hi {
-            samples[(lo - a) as usize..(hi - a) as usize]
-                .copy_from_slice(&self.pending[(lo - self.base) as usize..(hi - self.base) as usize]);
+            samples.resize((lo - a) as usize, 0.0);
+            samples.extend_from_slice(&self.pending[(lo - self.base) as usize..(hi - self.base) as usize]);
         }
+        samples.resize((b - a) as usize, 0.0);
         let batch = Batch { index: self.next_index, first_frame: k0, n_frames: k1 - k0, samples };
         self.next_index += 1;
         self.next_frame = k1;
@@ -384,6 +409,8 @@ struct Shared {
     silence_db: f32,
     /// Buffers returned by finished batches, so threads allocate only while warming up.
     pool: Mutex<Vec<Workspace>>,
+    /// Spectra buffers of batches the collector has taken in, for the next batches to fill.
+    spectra: Mutex<Vec<Vec<f32>>>,
 }
 
 struct Workspace {
@@ -440,29 +467,38 @@ fn analyse_frames(
     let mut silent = Vec::with_capacity(n);
     let mut profiles = match mapper {
         Some(_) => Profiles::Mapped { chroma: Vec::with_capacity(n), melody: Vec::with_capacity(n) },
-        None => Profiles::Spectra(vec![0.0; n * shared.n_keep]),
+        None => {
+            let mut spectra = shared.spectra.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default();
+            spectra.clear();
+            spectra.resize(n * shared.n_keep, 0.0);
+            Profiles::Spectra(spectra)
+        }
     };
+    // One clock reading per stage boundary: each frame's FFT ends where its mapping starts.
+    let mut t = Instant::now();
     for i in 0..n {
         let k = batch.first_frame + i;
         let offset = (g.start(k) - origin) as usize;
         let frame = &batch.samples[offset..offset + g.n_win()];
-        let t = Instant::now();
         let power: &mut [f32] = match &mut profiles {
             Profiles::Spectra(all) => &mut all[i * shared.n_keep..(i + 1) * shared.n_keep],
             Profiles::Mapped { .. } => &mut ws.power,
         };
         let mean_square = shared.stft.power(frame, &mut ws.stft, power)?;
-        *fft += t.elapsed();
+        let now = Instant::now();
+        *fft += now - t;
+        t = now;
         let db = energy_db_of(mean_square);
         let is_silent = db < shared.silence_db;
         energy_db.push(db);
         silent.push(is_silent);
         if let (Some(m), Profiles::Mapped { chroma, melody }) = (mapper, &mut profiles) {
-            let t = Instant::now();
             let (c, p) = if is_silent { ([0.0; N_CHROMA], [0.0; N_CHROMA]) } else { m.map(&ws.power, &mut ws.mapper) };
             chroma.push(c);
             melody.push(p);
-            *mapping += t.elapsed();
+            let now = Instant::now();
+            *mapping += now - t;
+            t = now;
         }
     }
     Ok(Analysed { first_frame: batch.first_frame, energy_db, silent, profiles })
@@ -529,19 +565,22 @@ impl Collector {
 
     /// Takes one finished batch (in any order) and processes every batch now in sequence.
     /// Returns the batch's sample buffer for reuse.
-    fn accept(&mut self, mut out: BatchOut) -> Result<Vec<f32>> {
+    fn accept(&mut self, mut out: BatchOut, shared: &Shared) -> Result<Vec<f32>> {
         self.timings.fft += out.fft;
         self.timings.mapping += out.mapping;
         let samples = std::mem::take(&mut out.samples);
         self.waiting.insert(out.index, out);
         while let Some(next) = self.waiting.remove(&self.next_index) {
             self.next_index += 1;
-            self.take_in_order(next.result?);
+            if let Some(spent) = self.take_in_order(next.result?) {
+                shared.spectra.lock().unwrap_or_else(PoisonError::into_inner).push(spent);
+            }
         }
         Ok(samples)
     }
 
-    fn take_in_order(&mut self, batch: Analysed) {
+    /// Returns the batch's spectra buffer, once read, for reuse.
+    fn take_in_order(&mut self, batch: Analysed) -> Option<Vec<f32>> {
         debug_assert_eq!(batch.first_frame, self.energy_db.len());
         self.energy_db.extend_from_slice(&batch.energy_db);
         match batch.profiles {
@@ -563,6 +602,10 @@ impl Collector {
                     } else {
                         let t = Instant::now();
                         self.estimator.add_frame(spectrum);
+                        if self.buffered.is_empty() {
+                            // Filled once, up to the span: no reallocation on the way.
+                            self.buffered.reserve_exact(self.span_frames * self.n_keep);
+                        }
                         self.buffered.extend_from_slice(spectrum);
                         self.buffered_frames.push(frame);
                         self.timings.mapping += t.elapsed();
@@ -574,8 +617,10 @@ impl Collector {
                         self.settle_tuning();
                     }
                 }
+                return Some(spectra);
             }
         }
+        None
     }
 
     /// Fixes the tuning from the evidence so far, builds the mapper and maps the buffered frames.
@@ -639,6 +684,41 @@ mod tests {
             assert_eq!(f, whole, "block size {block}");
         }
         assert_eq!(whole.chroma.len(), 201);
+        Ok(())
+    }
+
+    #[test]
+    fn decimated_streams_do_not_depend_on_block_size() -> Result<()> {
+        // 44.1 kHz is analysed at 11.025 kHz: the decimator carries its state across blocks.
+        let x: Vec<f32> =
+            sine(440.0, 44_100, 6.0, 0.3).iter().zip(sine(3_000.0, 44_100, 6.0, 0.2)).map(|(a, b)| a + b).collect();
+        let cfg = FeatureConfig { tuning_span_s: 2.0, ..FeatureConfig::default() };
+        let (whole, stats) = extract_timed(&mut MemorySource::with_block(x.clone(), 44_100, x.len()), &cfg)?;
+        assert_eq!((stats.samples, stats.sample_rate), (x.len() as u64, 44_100));
+        assert_eq!(whole.chroma.len(), 61);
+        for block in [1usize, 37, 1152] {
+            let f = extract(&mut MemorySource::with_block(x.clone(), 44_100, block), &cfg)?;
+            assert_eq!(f, whole, "block size {block}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn tones_above_the_band_do_not_alias_into_the_chroma() -> Result<()> {
+        // 8388 Hz would fold onto E7 (2637 Hz) at 11.025 kHz and 19413 Hz onto E7 at 22.05 kHz;
+        // each is ten times louder than the A4 under it.
+        let sr = 44_100;
+        let a4 = sine(440.0, sr, 4.0, 0.05);
+        let cfg = FeatureConfig::default();
+        let clean = extract(&mut MemorySource::new(a4.clone(), sr), &cfg)?;
+        for hz in [8_388.0, 19_413.0] {
+            let x: Vec<f32> = a4.iter().zip(sine(hz, sr, 4.0, 0.5)).map(|(a, b)| a + b).collect();
+            let f = extract(&mut MemorySource::new(x, sr), &cfg)?;
+            for (k, (got, want)) in f.chroma.iter().zip(&clean.chroma).enumerate().skip(2).take(30) {
+                let diff = got.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+                assert!(diff < 0.01, "{hz} Hz, frame {k}: {got:?} vs {want:?}");
+            }
+        }
         Ok(())
     }
 

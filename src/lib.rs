@@ -7,6 +7,7 @@
 pub mod cache;
 pub mod chroma;
 pub mod cues;
+pub mod decimate;
 pub mod decode;
 pub mod error;
 pub mod eval;

@@ -79,7 +79,7 @@ impl FrameGeometry {
         self.n_win
     }
 
-    /// FFT length in samples (the window zero padded to a power of two).
+    /// FFT length in samples (the window zero padded to the next even 5-smooth size).
     pub fn n_fft(&self) -> usize {
         self.n_fft
     }
@@ -124,8 +124,6 @@ impl FrameGeometry {
     }
 }
 
-/// One forward real FFT plan per size, shared by every thread and every file of the process
-/// (the planner caches its plans and hands out `Arc`s to them).
 /// The smallest even number `>= n` whose prime factors are all 2, 3 or 5.
 fn fft_size(n: usize) -> usize {
     let smooth = |mut m: usize| {
@@ -140,6 +138,8 @@ fn fft_size(n: usize) -> usize {
     (n.max(2)..=n.max(2).next_power_of_two()).find(|&m| m % 2 == 0 && smooth(m)).unwrap_or(n.next_power_of_two())
 }
 
+/// One forward real FFT plan per size, shared by every thread and every file of the process
+/// (the planner caches its plans and hands out `Arc`s to them).
 fn shared_plan(n_fft: usize) -> Arc<dyn RealToComplex<f32>> {
     static PLANNER: OnceLock<Mutex<RealFftPlanner<f32>>> = OnceLock::new();
     let planner = PLANNER.get_or_init(|| Mutex::new(RealFftPlanner::new()));

@@ -197,7 +197,8 @@ pub struct ChromaArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Json)]
     pub format: FormatArg,
-    /// Print the time spent per stage and the speed relative to real time.
+    /// Print the time spent per stage (open, decode, features with their decimation, FFT and pitch
+    /// mapping, write) and the speed relative to real time.
     #[arg(long)]
     pub timings: bool,
     /// Only decode each file to its end and say how long it is: compute and write nothing (a
@@ -629,10 +630,13 @@ fn export_chroma_data(c: &ChromaArgs, out_dir: PathBuf) -> Result<()> {
         }
         if c.timings {
             text.push_str(&format!(
-                "  open {:.3} s, decode {:.3} s, features {:.3} s, write {:.3} s; {:.1} s of audio in {:.3} s: {:.1}x real time (RTF {:.4})\n",
+                "  open {:.3} s, decode {:.3} s, features {:.3} s (CPU over all threads: decimation {:.3} s, FFT {:.3} s, pitch mapping {:.3} s), write {:.3} s; {:.1} s of audio in {:.3} s: {:.1}x real time (RTF {:.4})\n",
                 secs(o.timings.open),
                 secs(o.timings.decode),
                 secs(o.timings.features),
+                secs(o.timings.feature_stages.decimate),
+                secs(o.timings.feature_stages.fft),
+                secs(o.timings.feature_stages.mapping),
                 secs(o.write),
                 o.duration_s,
                 secs(o.total()),

@@ -71,6 +71,9 @@ pub struct StageTimings {
     pub decode: Duration,
     /// Feature extraction (everything in `extract` except pulling blocks).
     pub features: Duration,
+    /// Within the features: decimation, FFTs and pitch mapping. The last two run on the worker
+    /// threads and are summed over them, so with several cores they can exceed `features`.
+    pub feature_stages: features::Timings,
 }
 
 impl StageTimings {
@@ -174,7 +177,7 @@ pub fn load_track(path: &Path, cfg: &FeatureConfig) -> Result<Track> {
     let open = t0.elapsed();
     let t1 = Instant::now();
     let mut timed = TimedSource { inner: &mut stream, spent: Duration::ZERO };
-    let features = features::extract(&mut timed, cfg)?;
+    let (features, stats) = features::extract_timed(&mut timed, cfg)?;
     let decode = timed.spent;
     let features_time = t1.elapsed().saturating_sub(decode);
     let info = stream.info().clone();
@@ -191,7 +194,7 @@ pub fn load_track(path: &Path, cfg: &FeatureConfig) -> Result<Track> {
         features,
         skipped_packets: stream.skipped_packets(),
         duration_s,
-        timings: StageTimings { open, decode, features: features_time },
+        timings: StageTimings { open, decode, features: features_time, feature_stages: stats.timings },
     })
 }
 

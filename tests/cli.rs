@@ -199,7 +199,12 @@ fn chroma_writes_json_csv_and_npy() {
         .args(["--format", "npy", "--timings"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("real time").and(predicate::str::contains("decode")));
+        .stdout(
+            predicate::str::contains("real time")
+                .and(predicate::str::contains("decode"))
+                .and(predicate::str::contains("FFT"))
+                .and(predicate::str::contains("pitch mapping")),
+        );
     let npy_path = out_dir.join("a440.chroma.npy");
     let bytes = std::fs::read(&npy_path).expect("npy written");
     assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");

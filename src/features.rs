@@ -3,11 +3,12 @@
 //!
 //! The calling thread pulls blocks from the [`SampleSource`] (which need not be `Send`), decimates
 //! them to the lowest rate that still carries every bin the analysis reads (11.025 kHz for 44.1 kHz
-//! input, see [`crate::decimate`]; frames stay defined in seconds) and cuts them into batches of [`BATCH_FRAMES`] frames, copying the overlap between batches; rayon workers
-//! compute the power spectra (and, once the tuning is known, the pitch profiles) while the calling
-//! thread goes on decoding. Results are reassembled in frame order. Only a bounded number of batches
-//! is ever in flight, and a batch is analysed on the calling thread when that bound is reached, so
-//! memory stays flat however long the recording and no thread ever blocks waiting for another.
+//! input, see [`crate::decimate`]; frames stay defined in seconds) and cuts them into batches of
+//! [`BATCH_FRAMES`] frames, copying the overlap between batches; rayon workers compute the power
+//! spectra (and, once the tuning is known, the pitch profiles) while the calling thread goes on
+//! decoding. Results are reassembled in frame order. Only a bounded number of batches is ever in
+//! flight, and a batch is analysed on the calling thread when that bound is reached, so memory
+//! stays flat however long the recording and no thread ever blocks waiting for another.
 //!
 //! Tuning: until [`FeatureConfig::tuning_span_s`] seconds of non-silent frames have been seen, their
 //! power spectra (up to the highest bin the pitch mapping reads) are buffered and fed to a
@@ -274,18 +275,15 @@ pub fn extract_timed(source: &mut dyn SampleSource, cfg: &FeatureConfig) -> Resu
             let block = source.next_block()?;
             collector.timings.decode += waited.elapsed();
             let decimating = Instant::now();
-            let done = match block {
+            let (decimated, done) = match block {
                 Some(samples) => {
                     input_samples += samples.len() as u64;
-                    reader.push(decimator.push(samples));
-                    false
+                    (decimator.push(samples), false)
                 }
-                None => {
-                    reader.push(decimator.finish());
-                    true
-                }
+                None => (decimator.finish(), true),
             };
             collector.timings.decimate += decimating.elapsed();
+            reader.push(decimated);
             while let Some(batch) = reader.next_batch(done, &mut free) {
                 for out in rx.try_iter() {
                     in_flight -= 1;

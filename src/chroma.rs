@@ -323,7 +323,12 @@ impl PitchMapper {
         }
         // Max-normalised, compressed magnitudes: the salience is then independent of gain.
         let exponent = self.melody.compression;
-        semis.iter_mut().for_each(|s| *s = (*s / max).max(0.0).powf(exponent));
+        if exponent == 0.5 {
+            // The default, magnitude from power: a square root is several times cheaper than powf.
+            semis.iter_mut().for_each(|s| *s = (*s / max).max(0.0).sqrt());
+        } else {
+            semis.iter_mut().for_each(|s| *s = (*s / max).max(0.0).powf(exponent));
+        }
         let lo = usize::from(self.filterbank.lo_midi());
         let (m_lo, m_hi) = (usize::from(self.melody.lo_midi), usize::from(self.melody.hi_midi));
         let range = m_lo.saturating_sub(lo)..(m_hi + 1).saturating_sub(lo).min(semis.len());

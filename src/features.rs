@@ -413,7 +413,8 @@ struct Shared {
 
 struct Workspace {
     stft: StftScratch,
-    power: Vec<f32>,
+    /// Power spectra of a batch whose profiles are mapped right away (`n_keep` bins a frame).
+    spectra: Vec<f32>,
     mapper: MapperScratch,
 }
 
@@ -441,7 +442,7 @@ struct BatchOut {
 fn analyse_batch(shared: &Shared, batch: Batch, mapper: Option<&PitchMapper>) -> BatchOut {
     let mut ws = shared.pool.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_else(|| Workspace {
         stft: shared.stft.scratch(),
-        power: vec![0.0; shared.n_keep],
+        spectra: Vec::new(),
         mapper: MapperScratch::default(),
     });
     let (mut fft, mut mapping) = (Duration::ZERO, Duration::ZERO);
@@ -463,42 +464,38 @@ fn analyse_frames(
     let origin = g.start(batch.first_frame);
     let mut energy_db = Vec::with_capacity(n);
     let mut silent = Vec::with_capacity(n);
-    let mut profiles = match mapper {
-        Some(_) => Profiles::Mapped { chroma: Vec::with_capacity(n), melody: Vec::with_capacity(n) },
-        None => {
-            let mut spectra = shared.spectra.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default();
-            spectra.clear();
-            spectra.resize(n * shared.n_keep, 0.0);
-            Profiles::Spectra(spectra)
-        }
+    // All spectra first, then all profiles: two clock readings per stage and batch, not per
+    // frame. Spectra of a batch that cannot be mapped yet leave with it.
+    let mut spectra = match mapper {
+        Some(_) => std::mem::take(&mut ws.spectra),
+        None => shared.spectra.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default(),
     };
-    // One clock reading per stage boundary: each frame's FFT ends where its mapping starts.
-    let mut t = Instant::now();
-    for i in 0..n {
-        let k = batch.first_frame + i;
-        let offset = (g.start(k) - origin) as usize;
+    spectra.clear();
+    spectra.resize(n * shared.n_keep, 0.0);
+    let t = Instant::now();
+    for (i, power) in spectra.chunks_exact_mut(shared.n_keep).enumerate() {
+        let offset = (g.start(batch.first_frame + i) - origin) as usize;
         let frame = &batch.samples[offset..offset + g.n_win()];
-        let power: &mut [f32] = match &mut profiles {
-            Profiles::Spectra(all) => &mut all[i * shared.n_keep..(i + 1) * shared.n_keep],
-            Profiles::Mapped { .. } => &mut ws.power,
-        };
-        let mean_square = shared.stft.power(frame, &mut ws.stft, power)?;
-        let now = Instant::now();
-        *fft += now - t;
-        t = now;
-        let db = energy_db_of(mean_square);
-        let is_silent = db < shared.silence_db;
+        let db = energy_db_of(shared.stft.power(frame, &mut ws.stft, power)?);
         energy_db.push(db);
-        silent.push(is_silent);
-        if let (Some(m), Profiles::Mapped { chroma, melody }) = (mapper, &mut profiles) {
-            let (c, p) = if is_silent { ([0.0; N_CHROMA], [0.0; N_CHROMA]) } else { m.map(&ws.power, &mut ws.mapper) };
-            chroma.push(c);
-            melody.push(p);
-            let now = Instant::now();
-            *mapping += now - t;
-            t = now;
-        }
+        silent.push(db < shared.silence_db);
     }
+    let mapped = Instant::now();
+    *fft += mapped - t;
+    let profiles = match mapper {
+        Some(m) => {
+            let (mut chroma, mut melody) = (Vec::with_capacity(n), Vec::with_capacity(n));
+            for (power, &is_silent) in spectra.chunks_exact(shared.n_keep).zip(&silent) {
+                let (c, p) = if is_silent { ([0.0; N_CHROMA], [0.0; N_CHROMA]) } else { m.map(power, &mut ws.mapper) };
+                chroma.push(c);
+                melody.push(p);
+            }
+            ws.spectra = spectra;
+            *mapping += mapped.elapsed();
+            Profiles::Mapped { chroma, melody }
+        }
+        None => Profiles::Spectra(spectra),
+    };
     Ok(Analysed { first_frame: batch.first_frame, energy_db, silent, profiles })
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Speed and memory benchmark of the `leitmotif` binary on about an hour of mixed-format audio.
 #
-# Usage: scripts/bench_speed.sh [STEP...]      steps: corpus chroma decode long analyze warm cues
+# Usage: scripts/bench_speed.sh [STEP...]      steps: corpus chroma decode pairs long analyze warm cues
 #                                              (default: all of them, in that order)
 # Environment:
 #   BENCH_DIR   work folder, outside the repository (default /tmp/leitmotif-speed); generated
@@ -17,6 +17,9 @@
 #            runs) and its ratio to the chroma step's median (target <= 1.3x); then
 #            `ffmpeg -threads 1 ... -f null -` per format for context. `cargo bench --bench
 #            decode` measures decode-only vs decode+chroma per format, one minute each.
+#   pairs    the same ratio measured robustly on a shared machine: REPEAT pairs of runs, each a
+#            decode-only run immediately followed by a chroma run, so both see the same load;
+#            reports the median of the per-pair ratios (use REPEAT=9 or more)
 #   long     peak memory of `chroma` on one 2-hour FLAC file (target < 150 MB)
 #   analyze  `analyze --no-cache` of a 40-track generated score (seed 21, ~54 min) and of a
 #            ~2-hour collection (seed 21 + seed 22 scores of 40 tracks each + the recordings);
@@ -40,7 +43,7 @@ work=$(cd "$work" && pwd -P)
 case "$work/" in "$repo"/*) echo "BENCH_DIR must be outside the repository: $work" >&2; exit 2 ;; esac
 [ -x /usr/bin/time ] || { echo "needs GNU time: apt-get install -y time" >&2; exit 2; }
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(corpus chroma decode long analyze warm cues)
+[ ${#steps[@]} -gt 0 ] || steps=(corpus chroma decode pairs long analyze warm cues)
 
 cargo build --release --quiet
 # A private copy: other builds of target/release must not change the binary between runs.
@@ -168,6 +171,26 @@ EOF
     t1=$(date +%s.%N)
     python3 -c "print(f'  $fmt: ffmpeg decode {$t1 - $t0:.2f} s ({720 / ($t1 - $t0):.0f}x real time)')"
   done
+}
+
+step_pairs() {
+  sed -i "/^pair_\(decode\|chroma\)\t/d" "$runs" 2>/dev/null || true
+  rm -f "$work"/logs/pair_*
+  for _ in $(seq "$repeat"); do
+    timed pair_decode "$bin" chroma --decode-only "$work"/hour/*
+    rm -rf "$work/chroma-out"
+    timed pair_chroma "$bin" chroma --no-cache --out "$work/chroma-out" --format npy "$work"/hour/*
+  done
+  python3 - "$runs" <<'EOF'
+import sys, statistics
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+decode = [float(r[1]) for r in rows if r[0] == "pair_decode"]
+chroma = [float(r[1]) for r in rows if r[0] == "pair_chroma"]
+ratios = [c / d for c, d in zip(chroma, decode)]
+print("pairs (decode-only s / chroma s / ratio): " + ", ".join(f"{d:.2f}/{c:.2f}/{r:.2f}" for d, c, r in zip(decode, chroma, ratios)))
+print(f"decode+chroma / decode-only over the hour, median of {len(ratios)} paired ratios: {statistics.median(ratios):.2f}x "
+      f"(medians {statistics.median(chroma):.2f} s / {statistics.median(decode):.2f} s; target <= 1.3x)")
+EOF
 }
 
 step_long() {

@@ -166,7 +166,7 @@ fn bessel_i0(x: f64) -> f64 {
 pub struct Decimator {
     stages: Vec<Halfband>,
     in_rate: u32,
-    /// Output of the stage before the last, handed on to the next one.
+    /// Two buffers that pass each inner stage's output on to the next stage.
     between: [Vec<f32>; 2],
     out: Vec<f32>,
 }

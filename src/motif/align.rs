@@ -98,7 +98,8 @@ impl Seed {
 pub struct Seeds {
     /// The threshold of the search.
     pub threshold: f32,
-    /// Whether [`MAX_SEEDS`] stopped the search from keeping every seed that cleared it.
+    /// Whether the cap on seeds per pair of tracks (`MAX_SEEDS`, 65536) stopped the search from
+    /// keeping every seed that cleared the threshold.
     pub capped: bool,
     /// The seeds, strongest first.
     pub list: Vec<Seed>,

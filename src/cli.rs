@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -565,16 +565,7 @@ fn decode_only(c: &ChromaArgs) -> Result<ExitCode> {
     }
     if c.timings {
         let audio: f64 = decoded.iter().map(|d| d.duration_s).sum();
-        let speed = audio / wall.as_secs_f64().max(1e-9);
-        text.push_str(&format!(
-            "total: {} file(s), {:.1} s of audio decoded in {:.3} s wall clock ({} threads): {:.1}x real time (RTF {:.4})\n",
-            decoded.len(),
-            audio,
-            wall.as_secs_f64(),
-            rayon::current_num_threads(),
-            speed,
-            1.0 / speed
-        ));
+        text.push_str(&total_timing_line(decoded.len(), audio, "of audio decoded", wall));
     }
     print_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
@@ -647,17 +638,19 @@ fn export_chroma_data(c: &ChromaArgs, out_dir: PathBuf) -> Result<()> {
     }
     if c.timings {
         let audio: f64 = outputs.iter().map(|o| o.duration_s).sum();
-        let speed = if wall.as_secs_f64() > 0.0 { audio / wall.as_secs_f64() } else { f64::INFINITY };
-        text.push_str(&format!(
-            "total: {} file(s), {:.1} s of audio in {:.3} s wall clock ({} threads): {:.1}x real time (RTF {:.4})\n",
-            outputs.len(),
-            audio,
-            wall.as_secs_f64(),
-            rayon::current_num_threads(),
-            speed,
-            1.0 / speed
-        ));
+        text.push_str(&total_timing_line(outputs.len(), audio, "of audio", wall));
     }
     print_stdout(&text)?;
     Ok(())
+}
+
+/// The `--timings` summary of a run: files, seconds of audio (`what`), wall clock, speed.
+fn total_timing_line(files: usize, audio_s: f64, what: &str, wall: Duration) -> String {
+    let speed = audio_s / wall.as_secs_f64().max(1e-9);
+    format!(
+        "total: {files} file(s), {audio_s:.1} s {what} in {:.3} s wall clock ({} threads): {speed:.1}x real time (RTF {:.4})\n",
+        wall.as_secs_f64(),
+        rayon::current_num_threads(),
+        1.0 / speed
+    )
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::features::{FeatureConfig, Features};
-use crate::pipeline::{InputError, StageTimings, Track, expand_inputs, load_track, nothing_analysed};
+use crate::pipeline::{InputError, StageTimings, Track, expand_inputs, load_track, nothing_analysed, split_outcomes};
 use crate::report::json::to_json;
 use crate::report::output::{unique_file_names, write_atomic};
 use crate::report::{Tool, round_to};
@@ -243,13 +243,7 @@ pub fn export_chroma(cfg: &ChromaConfig) -> Result<(Vec<ChromaOutput>, Vec<Input
             })
         })
         .collect();
-    let mut outputs = Vec::new();
-    for r in results {
-        match r {
-            Ok(o) => outputs.push(o),
-            Err(e) => errors.push(e),
-        }
-    }
+    let outputs = split_outcomes(results, &mut errors);
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     if outputs.is_empty() {
         return Err(nothing_analysed(errors));

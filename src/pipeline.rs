@@ -263,15 +263,21 @@ fn load_files_as(stage: &str, files: &[PathBuf], cfg: &FeatureConfig, hooks: &Ho
         })
         .collect();
     hooks.end();
-    let mut tracks = Vec::new();
     let mut errors = Vec::new();
+    let tracks = split_outcomes(results, &mut errors);
+    (tracks, errors)
+}
+
+/// The successes of `results`, in order; the failures are appended to `errors`.
+pub fn split_outcomes<T>(results: Vec<std::result::Result<T, InputError>>, errors: &mut Vec<InputError>) -> Vec<T> {
+    let mut done = Vec::with_capacity(results.len());
     for r in results {
         match r {
-            Ok(t) => tracks.push(t),
+            Ok(v) => done.push(v),
             Err(e) => errors.push(e),
         }
     }
-    (tracks, errors)
+    done
 }
 
 /// What decoding one file to its end found, without any analysis.
@@ -313,13 +319,7 @@ pub fn decode_inputs(inputs: &[PathBuf]) -> (Vec<DecodedFile>, Vec<InputError>) 
             decoded.map_err(|error| InputError { path: path.clone(), error })
         })
         .collect();
-    let mut decoded = Vec::new();
-    for r in results {
-        match r {
-            Ok(d) => decoded.push(d),
-            Err(e) => errors.push(e),
-        }
-    }
+    let decoded = split_outcomes(results, &mut errors);
     errors.sort_by(|x, y| x.path.cmp(&y.path));
     (decoded, errors)
 }

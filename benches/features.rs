@@ -1,11 +1,11 @@
 //! Benchmarks of feature extraction: one STFT frame, one pitch mapping, a minute of audio, CENS.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use leitmotif::chroma::{CensConfig, MelodyConfig, OctaveWeight, PitchMapper, cens};
-use leitmotif::decimate::Decimator;
+use leitmotif::features::chroma::{CensConfig, MelodyConfig, OctaveWeight, PitchMapper, cens};
+use leitmotif::features::decimate::Decimator;
+use leitmotif::features::stft::{FrameGeometry, PowerStft};
 use leitmotif::features::{FeatureConfig, extract};
 use leitmotif::source::MemorySource;
-use leitmotif::stft::{FrameGeometry, PowerStft};
 
 const SR: u32 = 44_100;
 

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use crate::decode::{AudioInfo, Tags};
 use crate::error::{Error, Result};
 use crate::features::{FeatureConfig, Features};
-use crate::motif::memo::{MatchStore, PairOutcome};
-use crate::pipeline::{StageTimings, Track};
+use crate::similarity::memo::{MatchStore, PairOutcome};
+use crate::track::{StageTimings, Track};
 
 /// Layout version of an entry; a change makes every older entry a miss.
 pub const FORMAT_VERSION: u32 = 1;
@@ -254,7 +254,7 @@ impl FeatureCache {
 }
 
 /// Pairwise matching entries live beside the features, in their own subfolder; the entry
-/// checks its own integrity and key ([`PairEntry::decode`](crate::motif::memo::PairEntry::decode)).
+/// checks its own integrity and key ([`PairEntry::decode`](crate::similarity::memo::PairEntry::decode)).
 impl MatchStore for FeatureCache {
     fn load(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
         std::fs::read(self.match_path(key)).ok()

@@ -15,13 +15,15 @@ use leitmotif::cues::CueConfig;
 use leitmotif::eval;
 use leitmotif::export::{self, ChromaConfig, ChromaFormat};
 use leitmotif::features::FeatureConfig;
+use leitmotif::interchange;
 use leitmotif::motif::MotifConfig;
-use leitmotif::pipeline::{self, AnalyzeConfig, CuesConfig, FindConfig, QuerySpec, Track};
+use leitmotif::pipeline::{self, AnalyzeConfig, CuesConfig, FindConfig, QuerySpec};
 use leitmotif::progress::{Hooks, Progress, StageClock, TerminalProgress};
 use leitmotif::report::html::{CueHtmlInputs, HtmlInputs};
+use leitmotif::report::images;
 use leitmotif::report::output::Destination;
 use leitmotif::report::{self, ErrorEntry, html, json, text};
-use leitmotif::{images, interchange};
+use leitmotif::track::Track;
 
 /// Finds where the themes of a soundtrack recur.
 ///
@@ -544,7 +546,7 @@ fn decode_only(c: &ChromaArgs) -> Result<ExitCode> {
         eprintln!("leitmotif: {e}");
     }
     if decoded.is_empty() {
-        return Err(pipeline::nothing_analysed(errors).into());
+        return Err(leitmotif::track::nothing_analysed(errors).into());
     }
     let mut text = String::new();
     for d in &decoded {
@@ -578,7 +580,7 @@ fn write_chromagrams(c: &ChromaArgs, dir: &Path) -> Result<()> {
     let (tracks, errors) = pipeline::load_tracks_with(&c.files, &FeatureConfig::default(), &hooks);
     drop(hooks);
     if tracks.is_empty() {
-        return Err(pipeline::nothing_analysed(errors).into());
+        return Err(leitmotif::track::nothing_analysed(errors).into());
     }
     if c.out.is_none() {
         for e in &errors {

@@ -17,9 +17,9 @@
 use rayon::prelude::*;
 
 use crate::features::Features;
-use crate::motif::align::{AlignConfig, Alignment, align, sampled_background};
-use crate::motif::family::wrap_shift;
-use crate::motif::sequence::{Frame, MatchSequence, SequenceConfig, dot, rotate};
+use crate::similarity::align::{AlignConfig, Alignment, align, sampled_background};
+use crate::similarity::sequence::{Frame, MatchSequence, SequenceConfig, dot, rotate};
+use crate::similarity::wrap_shift;
 
 /// Parameters of cue detection.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::features::{FeatureConfig, Features};
-use crate::pipeline::{InputError, StageTimings, Track, expand_inputs, load_track, nothing_analysed, split_outcomes};
+use crate::pipeline::{expand_inputs, load_track};
 use crate::report::json::to_json;
 use crate::report::output::{unique_file_names, write_atomic};
 use crate::report::{Tool, round_to};
+use crate::track::{InputError, StageTimings, Track, nothing_analysed, split_outcomes};
 
 /// Schema tag of a chroma document or sidecar.
 pub const CHROMA_SCHEMA: &str = "leitmotif.chroma/1";

@@ -5,21 +5,21 @@
 #![forbid(unsafe_code)]
 
 pub mod cache;
-pub mod chroma;
 pub mod cues;
-pub mod decimate;
 pub mod decode;
 pub mod error;
 pub mod eval;
 pub mod export;
 pub mod features;
-pub mod images;
+pub mod find;
 pub mod interchange;
 pub mod motif;
 pub mod pipeline;
 pub mod progress;
 pub mod report;
+pub mod similarity;
 pub mod source;
-pub mod stft;
+pub mod track;
+pub mod units;
 
 pub use error::{Error, Result};

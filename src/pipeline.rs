@@ -2,7 +2,6 @@
 //! parallel (one failure never stops the batch), and runs `analyze`, `find` and `cues` into
 //! documents.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -10,14 +9,16 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::cues::{self, CueConfig};
-use crate::decode::{AudioInfo, AudioStream};
+use crate::decode::AudioStream;
 use crate::error::{Error, Result};
 use crate::features::{self, FeatureConfig, Features};
-use crate::motif::memo::MatchStore;
+use crate::find;
 use crate::motif::{self, MotifConfig};
 use crate::progress::Hooks;
-use crate::report::{self, CueReport, EpisodeEntry, ErrorEntry, Params, Report, TrackEntry, format_time};
+use crate::report::{self, CueReport, EpisodeEntry, ErrorEntry, Params, Report, format_time};
+use crate::similarity::memo::MatchStore;
 use crate::source::SampleSource;
+use crate::track::{InputError, StageTimings, Track, nothing_analysed, split_outcomes};
 
 /// File extensions (lower case) taken as audio when walking a folder. Files named explicitly
 /// are always tried, whatever their extension: the decoder probes by content.
@@ -31,121 +32,6 @@ pub fn has_audio_extension(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| AUDIO_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(e)))
-}
-
-/// An input that could not be analysed, with the error that stopped it.
-#[derive(Debug)]
-pub struct InputError {
-    /// The file or folder.
-    pub path: PathBuf,
-    /// Why.
-    pub error: Error,
-}
-
-impl InputError {
-    /// The error's text without the leading path (the path is reported beside it).
-    pub fn message(&self) -> String {
-        let full = self.error.to_string();
-        let prefix = format!("{}: ", self.path.display());
-        full.strip_prefix(&prefix).map(str::to_owned).unwrap_or(full)
-    }
-
-    /// The `errors` entry of a document.
-    pub fn entry(&self) -> ErrorEntry {
-        ErrorEntry { path: self.path.display().to_string(), message: self.message() }
-    }
-}
-
-impl fmt::Display for InputError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message())
-    }
-}
-
-/// Wall-clock time spent on one file, per stage.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct StageTimings {
-    /// Opening and probing the file (including its first packet).
-    pub open: Duration,
-    /// Decoding packets into mono blocks.
-    pub decode: Duration,
-    /// Feature extraction (everything in `extract` except pulling blocks).
-    pub features: Duration,
-    /// Within the features: decimation, FFTs and pitch mapping. The last two run on the worker
-    /// threads and are summed over them, so with several cores they can exceed `features`.
-    pub feature_stages: features::Timings,
-}
-
-impl StageTimings {
-    /// All stages together.
-    pub fn total(&self) -> Duration {
-        self.open + self.decode + self.features
-    }
-}
-
-/// One decoded and analysed input file.
-#[derive(Debug, Clone)]
-pub struct Track {
-    /// The path as given or found.
-    pub path: PathBuf,
-    /// Stream properties and tags.
-    pub info: AudioInfo,
-    /// Per-frame features.
-    pub features: Features,
-    /// Corrupt packets skipped while decoding.
-    pub skipped_packets: usize,
-    /// Duration of the decoded audio, seconds.
-    pub duration_s: f64,
-    /// Time spent per stage.
-    pub timings: StageTimings,
-}
-
-impl Track {
-    /// What went wrong without stopping the analysis: skipped packets, audio that ends well
-    /// before the length its header declares, and audio with nothing to match in it.
-    pub fn warnings(&self) -> Vec<String> {
-        let mut warnings = Vec::new();
-        if self.skipped_packets > 0 {
-            warnings.push(format!("skipped {} corrupt packet(s)", self.skipped_packets));
-        }
-        // Encoder delay and padding make a few hundredths of a second of difference, an estimated
-        // (VBR) duration a little more; a cut or damaged file lacks far more.
-        if let Some(declared) = self.info.duration_s
-            && declared.is_finite()
-            && self.duration_s < declared - (declared * 0.01).max(0.1)
-        {
-            warnings.push(format!(
-                "decoded {} of the {} the header declares: part of the file is missing or damaged, or the header is wrong",
-                format_time(self.duration_s),
-                format_time(declared)
-            ));
-        }
-        if self.features.chroma.is_empty() {
-            warnings.push("too short for one analysis frame: nothing to match".to_owned());
-        } else if self.features.chroma.iter().all(|c| c.iter().all(|&v| v == 0.0)) {
-            warnings.push("no pitched sound above the silence threshold: nothing to match".to_owned());
-        }
-        warnings
-    }
-
-    /// This track's entry in a document, with index `id`.
-    pub fn entry(&self, id: usize) -> TrackEntry {
-        let warnings = self.warnings();
-        TrackEntry {
-            id,
-            path: self.path.display().to_string(),
-            duration_s: report::round_to(self.duration_s, 3),
-            sample_rate: self.info.sample_rate,
-            channels: self.info.channels,
-            title: self.info.tags.title.clone(),
-            artist: self.info.tags.artist.clone(),
-            album: self.info.tags.album.clone(),
-            codec: Some(self.info.codec.clone()).filter(|c| !c.is_empty()),
-            skipped_packets: self.skipped_packets,
-            tuning_cents: Some(report::round_to(f64::from(self.features.tuning_cents), 1)).filter(|c| c.is_finite()),
-            warnings,
-        }
-    }
 }
 
 /// Times how long the wrapped stream spends producing blocks, i.e. decoding.
@@ -268,18 +154,6 @@ fn load_files_as(stage: &str, files: &[PathBuf], cfg: &FeatureConfig, hooks: &Ho
     (tracks, errors)
 }
 
-/// The successes of `results`, in order; the failures are appended to `errors`.
-pub fn split_outcomes<T>(results: Vec<std::result::Result<T, InputError>>, errors: &mut Vec<InputError>) -> Vec<T> {
-    let mut done = Vec::with_capacity(results.len());
-    for r in results {
-        match r {
-            Ok(v) => done.push(v),
-            Err(e) => errors.push(e),
-        }
-    }
-    done
-}
-
 /// What decoding one file to its end found, without any analysis.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecodedFile {
@@ -347,17 +221,6 @@ fn load_tracks_as(
     errors.extend(load_errors);
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     (tracks, errors)
-}
-
-/// The error for a batch where nothing could be analysed: the one failure itself, or all of
-/// them on one line.
-pub fn nothing_analysed(mut errors: Vec<InputError>) -> Error {
-    if errors.len() == 1
-        && let Some(e) = errors.pop()
-    {
-        return e.error;
-    }
-    Error::NothingAnalysed { failures: errors.into_iter().map(|e| e.error).collect() }
 }
 
 fn bad_param(name: &'static str, value: impl ToString, expected: &str) -> Error {
@@ -451,12 +314,12 @@ pub fn analyze_tracks(cfg: &AnalyzeConfig) -> Result<(Report, Vec<Track>)> {
     let store = cfg.hooks.cache.as_deref().map(|c| c as &dyn MatchStore);
     let motifs = motif::discover_with(&refs, &cfg.motif, store);
     cfg.hooks.end();
-    let entries = tracks.iter().enumerate().map(|(i, t)| t.entry(i)).collect();
+    let entries = tracks.iter().enumerate().map(|(i, t)| report::track_entry(t, i)).collect();
     let report = report::build_report(
         entries,
         motifs,
         motif_params(&cfg.motif, &cfg.features),
-        errors.iter().map(InputError::entry).collect(),
+        errors.iter().map(report::error_entry).collect(),
     );
     Ok((report, tracks))
 }
@@ -606,7 +469,7 @@ pub fn find_tracks(cfg: &FindConfig) -> Result<(Report, Vec<Track>)> {
     let searched: Vec<usize> = (usize::from(!query_searched)..tracks.len()).collect();
     let refs: Vec<&Features> = searched.iter().map(|&i| &tracks[i].features).collect();
     cfg.hooks.begin("matching", None);
-    let found = motif::find(&tracks[0].features, start_s, end_s, &refs, &cfg.motif)
+    let found = find::find(&tracks[0].features, start_s, end_s, &refs, &cfg.motif)
         .into_iter()
         .filter_map(|mut o| {
             o.track = if o.track == usize::MAX { 0 } else { *searched.get(o.track)? };
@@ -619,8 +482,9 @@ pub fn find_tracks(cfg: &FindConfig) -> Result<(Report, Vec<Track>)> {
     params.insert("query".to_owned(), tracks[0].path.display().to_string().into());
     params.insert("query_start_s".to_owned(), report::round_to(start_s, 3).into());
     params.insert("query_end_s".to_owned(), report::round_to(end_s, 3).into());
-    let entries = tracks.iter().enumerate().map(|(i, t)| t.entry(i)).collect();
-    let mut report = report::build_report(entries, Vec::new(), params, errors.iter().map(InputError::entry).collect());
+    let entries = tracks.iter().enumerate().map(|(i, t)| report::track_entry(t, i)).collect();
+    let mut report =
+        report::build_report(entries, Vec::new(), params, errors.iter().map(report::error_entry).collect());
     report.motifs = motif.into_iter().collect();
     report::clamp_to_durations(&mut report);
     Ok((report, tracks))
@@ -680,9 +544,9 @@ pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
     params.insert("continue_share".to_owned(), f64::from(cfg.cues.continue_share).into());
     params.insert("max_gap_s".to_owned(), cfg.cues.max_gap_s.into());
     feature_params(&mut params, &cfg.features);
-    let mut errors: Vec<ErrorEntry> = track_errors.iter().chain(&episode_errors).map(InputError::entry).collect();
+    let mut errors: Vec<ErrorEntry> = track_errors.iter().chain(&episode_errors).map(report::error_entry).collect();
     errors.sort_by(|a, b| a.path.cmp(&b.path));
-    let track_entries = tracks.iter().enumerate().map(|(i, t)| t.entry(i)).collect();
+    let track_entries = tracks.iter().enumerate().map(|(i, t)| report::track_entry(t, i)).collect();
     Ok(report::build_cue_report(track_entries, entries, params, errors))
 }
 

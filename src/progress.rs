@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::cache::FeatureCache;
 use crate::error::Result;
 use crate::features::FeatureConfig;
-use crate::pipeline::Track;
+use crate::track::Track;
 
 /// Receives the stages of a run as they happen. Called from worker threads.
 pub trait Progress: Send + Sync {

@@ -3,7 +3,7 @@
 use std::f64::consts::TAU;
 use std::path::Path;
 
-use leitmotif::chroma::midi_hz;
+use leitmotif::features::chroma::midi_hz;
 use leitmotif::features::{FeatureConfig, Features, Tuning, extract, extract_timed};
 use leitmotif::source::{MemorySource, SampleSource};
 use leitmotif::{Error, Result};

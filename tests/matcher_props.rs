@@ -193,7 +193,7 @@ proptest! {
         let start = from * duration(query) * 0.5;
         let end = (start + len_s).min(duration(query));
         let refs: Vec<&Features> = c.tracks.iter().collect();
-        for o in motif::find(query, start, end, &refs, &config()) {
+        for o in leitmotif::find::find(query, start, end, &refs, &config()) {
             prop_assert!(o.track < refs.len());
             let dur = duration(refs[o.track]);
             prop_assert!(0.0 <= o.start_s && o.start_s < o.end_s && o.end_s <= dur + 1e-9,
@@ -248,7 +248,7 @@ fn degenerate_features_give_no_motif_and_no_panic() {
         for m in &motifs {
             assert!(m.occurrences.len() >= 2);
         }
-        let _ = motif::find(set[0], 0.0, 1.0, &set, &config());
+        let _ = leitmotif::find::find(set[0], 0.0, 1.0, &set, &config());
         let _ = cues::detect(&set, set[0], &CueConfig::default());
     }
 }

@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use crate::similarity::wrap_shift;
+
 /// A span of one track, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Span {
@@ -236,12 +238,6 @@ fn drop_overlaps(family: &[usize], nodes: &[Span], score: &[f32]) -> Vec<usize> 
     kept
 }
 
-/// Maps a shift in semitones to the contract's range -5..=6.
-pub fn wrap_shift(shift: i32) -> i32 {
-    let s = shift.rem_euclid(12);
-    if s > 6 { s - 12 } else { s }
-}
-
 /// The span covering all of `spans` (of one track).
 fn covering_span(spans: impl Iterator<Item = Span>) -> Span {
     spans
@@ -294,13 +290,5 @@ mod tests {
         let big = fams.iter().find(|f| f.len() == 3).expect("three members");
         assert_eq!(big.iter().map(|m| m.transpose).collect::<Vec<_>>(), vec![0, 2, 5]);
         assert_eq!(big[0].span.track, 0);
-    }
-
-    #[test]
-    fn wraps_shifts() {
-        assert_eq!(wrap_shift(7), -5);
-        assert_eq!(wrap_shift(6), 6);
-        assert_eq!(wrap_shift(-1), -1);
-        assert_eq!(wrap_shift(11), -1);
     }
 }

@@ -7,21 +7,15 @@
 //! so memory stays bounded whatever the tracks' length, and the cost is that of one small matrix
 //! product per tile plus a pruned scan of it.
 
-pub mod align;
 pub mod family;
-mod find;
-pub mod memo;
-pub mod sequence;
 
 use rayon::prelude::*;
 
 use crate::features::Features;
-use align::{AlignConfig, Alignment, seeds, trace_seeds};
+use crate::similarity::align::{AlignConfig, Alignment, seeds, trace_seeds};
+use crate::similarity::memo::{MatchStore, PairEntry, PairOutcome, pair_key, sequence_digest};
+use crate::similarity::sequence::{MatchSequence, SequenceConfig};
 use family::{Link, Span, group};
-use memo::{MatchStore, PairEntry, PairOutcome, pair_key, sequence_digest};
-use sequence::{MatchSequence, SequenceConfig};
-
-pub use find::find;
 
 /// Parameters of motif matching.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -60,13 +54,13 @@ impl Default for MotifConfig {
 }
 
 impl MotifConfig {
-    fn sequence_config(&self) -> SequenceConfig {
+    pub(crate) fn sequence_config(&self) -> SequenceConfig {
         SequenceConfig { hop_s: self.hop_s, melody_weight: self.melody_weight, ..SequenceConfig::default() }
     }
 
     /// The tempo grid: geometric steps small enough that the tempo refinement of a trace
     /// (about ±6 %) covers the gap between two of them.
-    fn tempos(&self) -> Vec<f32> {
+    pub(crate) fn tempos(&self) -> Vec<f32> {
         let (lo, hi) = (self.min_tempo_ratio.max(0.25), self.max_tempo_ratio.max(self.min_tempo_ratio.max(0.25)));
         let steps = ((hi / lo).ln() / 1.12f64.ln()).ceil().max(0.0) as usize;
         let mut grid: Vec<f32> = (0..=steps)
@@ -161,7 +155,7 @@ fn rebase_on_first(occurrences: &mut [Occurrence]) {
     };
     let ratio = if first.tempo_ratio.is_finite() && first.tempo_ratio > 0.0 { first.tempo_ratio } else { 1.0 };
     for o in occurrences {
-        o.transpose = family::wrap_shift(o.transpose - first.transpose);
+        o.transpose = crate::similarity::wrap_shift(o.transpose - first.transpose);
         o.tempo_ratio /= ratio;
     }
 }
@@ -285,8 +279,8 @@ const MIN_MOVES: f32 = 2.0;
 /// The alignments of `a` against `b`, from `store` when its entry for `key` tells them, else
 /// computed and stored.
 fn pair_matches(
-    a: &[sequence::Frame],
-    b: &[sequence::Frame],
+    a: &[crate::similarity::sequence::Frame],
+    b: &[crate::similarity::sequence::Frame],
     same: bool,
     cfg: &AlignConfig,
     store: &dyn MatchStore,
@@ -317,8 +311,8 @@ fn pair_matches(
 
 /// How much a stretch of matching frames moves: the summed dissimilarity of consecutive frames,
 /// about one per change of note or chord.
-fn moves(frames: &[sequence::Frame]) -> f32 {
-    frames.windows(2).map(|w| 1.0 - sequence::dot(&w[0], &w[1])).sum()
+fn moves(frames: &[crate::similarity::sequence::Frame]) -> f32 {
+    frames.windows(2).map(|w| 1.0 - crate::similarity::sequence::dot(&w[0], &w[1])).sum()
 }
 
 fn to_link(seqs: &[MatchSequence], a: usize, b: usize, al: &Alignment) -> Link {

@@ -11,10 +11,10 @@
 use std::fmt::Write;
 use std::path::{Component, Path, PathBuf};
 
+use super::images::{self, MAX_CHROMAGRAM_COLUMNS, MAX_SSM_CELLS};
 use super::{CueReport, ErrorEntry, OccurrenceEntry, Report, TrackEntry, format_time};
-use crate::chroma::N_CHROMA;
-use crate::images::{self, MAX_CHROMAGRAM_COLUMNS, MAX_SSM_CELLS};
-use crate::pipeline::Track;
+use crate::features::chroma::N_CHROMA;
+use crate::track::Track;
 
 /// Pitch-class names from the top row of a chromagram image down.
 const ROWS_TOP_DOWN: [&str; 12] = ["B", "A#", "A", "G#", "G", "F#", "F", "E", "D#", "D", "C#", "C"];

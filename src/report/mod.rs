@@ -37,6 +37,7 @@
 //! missing. Writing always includes every field the contract requires.
 
 pub mod html;
+pub mod images;
 pub mod json;
 pub mod output;
 pub mod text;
@@ -47,6 +48,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::cues::Cue;
 use crate::motif::{Motif, Occurrence};
+use crate::similarity::wrap_shift;
+use crate::track::{InputError, Track};
+pub use crate::units::{format_time, round_to};
 
 /// Schema tag of a motif report.
 pub const REPORT_SCHEMA: &str = "leitmotif.report/1";
@@ -315,17 +319,6 @@ pub struct CueTruth {
     pub episodes: Vec<TruthEpisode>,
 }
 
-/// Wraps a semitone shift into the contract's range -5..=6.
-pub fn wrap_transpose(semitones: i32) -> i32 {
-    (semitones + 5).rem_euclid(12) - 5
-}
-
-/// Rounds to `decimals` places so documents do not carry binary noise such as 12.300000000000001.
-pub fn round_to(x: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (x * scale).round() / scale
-}
-
 /// Millisecond precision for times: finer than any frame hop used.
 fn round_time(x: f64) -> f64 {
     round_to(x, 3)
@@ -367,7 +360,7 @@ fn to_entry(o: &Occurrence) -> OccurrenceEntry {
         track: o.track,
         start_s: round_time(o.start_s),
         end_s: round_time(o.end_s),
-        transpose: wrap_transpose(o.transpose),
+        transpose: wrap_shift(o.transpose),
         tempo_ratio: round_to(ratio, 4),
         score: clean_score(o.score),
     }
@@ -494,7 +487,7 @@ pub fn cue_entries(cues: Vec<Cue>, n_tracks: usize) -> Vec<CueEntry> {
             start_s: round_time(c.start_s),
             end_s: round_time(c.end_s),
             track_start_s: round_time(if c.track_start_s.is_finite() { c.track_start_s.max(0.0) } else { 0.0 }),
-            transpose: wrap_transpose(c.transpose),
+            transpose: wrap_shift(c.transpose),
             score: clean_score(c.score),
         })
         .collect()
@@ -519,16 +512,27 @@ pub fn build_cue_report(
     CueReport { schema: CUES_SCHEMA.to_owned(), tool: Tool::current(), params, tracks, episodes, errors }
 }
 
-/// Formats seconds as `m:ss.s`, or `h:mm:ss.s` from one hour on.
-pub fn format_time(seconds: f64) -> String {
-    if !seconds.is_finite() {
-        return "?".to_owned();
+/// The entry of `track` in a document, with index `id`.
+pub fn track_entry(track: &Track, id: usize) -> TrackEntry {
+    TrackEntry {
+        id,
+        path: track.path.display().to_string(),
+        duration_s: round_to(track.duration_s, 3),
+        sample_rate: track.info.sample_rate,
+        channels: track.info.channels,
+        title: track.info.tags.title.clone(),
+        artist: track.info.tags.artist.clone(),
+        album: track.info.tags.album.clone(),
+        codec: Some(track.info.codec.clone()).filter(|c| !c.is_empty()),
+        skipped_packets: track.skipped_packets,
+        tuning_cents: Some(round_to(f64::from(track.features.tuning_cents), 1)).filter(|c| c.is_finite()),
+        warnings: track.warnings(),
     }
-    let tenths = (seconds.max(0.0) * 10.0).round() as u64;
-    let (h, rem) = (tenths / 36_000, tenths % 36_000);
-    let (m, rem) = (rem / 600, rem % 600);
-    let (s, t) = (rem / 10, rem % 10);
-    if h > 0 { format!("{h}:{m:02}:{s:02}.{t}") } else { format!("{m}:{s:02}.{t}") }
+}
+
+/// The `errors` entry of a document for an input that could not be analysed.
+pub fn error_entry(error: &InputError) -> ErrorEntry {
+    ErrorEntry { path: error.path.display().to_string(), message: error.message() }
 }
 
 #[cfg(test)]
@@ -541,17 +545,6 @@ mod tests {
 
     fn track(path: &str) -> TrackEntry {
         TrackEntry { path: path.to_owned(), ..TrackEntry::default() }
-    }
-
-    #[test]
-    fn wrap_transpose_covers_the_contract_range() {
-        let wrapped: Vec<i32> = (-12..=12).map(wrap_transpose).collect();
-        assert!(wrapped.iter().all(|t| (-5..=6).contains(t)));
-        assert_eq!(wrap_transpose(6), 6);
-        assert_eq!(wrap_transpose(7), -5);
-        assert_eq!(wrap_transpose(-6), 6);
-        assert_eq!(wrap_transpose(-5), -5);
-        assert_eq!(wrap_transpose(14), 2);
     }
 
     #[test]

@@ -23,14 +23,14 @@
 
 use std::f64::consts::TAU;
 
-use crate::stft::FrameGeometry;
+use crate::features::stft::FrameGeometry;
 
 /// Pitch classes per octave.
 pub const N_CHROMA: usize = 12;
 
 /// Highest semitone ever mapped (MIDI 108, C8, 4.2 kHz, the top of the piano): partials above
 /// it are weak and noisy, and stopping there lets the stream be decimated to 11 kHz before the
-/// STFT (see [`crate::decimate`]). Melody candidates near the top lose their upper harmonics to
+/// STFT (see [`crate::features::decimate`]). Melody candidates near the top lose their upper harmonics to
 /// this bound; the profile folds octaves, so an octave error costs nothing.
 pub const MAX_SPECTRUM_MIDI: u8 = 108;
 
@@ -582,7 +582,7 @@ pub fn cens(frames: &[[f32; N_CHROMA]], cfg: &CensConfig) -> Vec<[f32; N_CHROMA]
 mod tests {
     use super::*;
     use crate::error::Result;
-    use crate::stft::{FrameGeometry, PowerStft};
+    use crate::features::stft::{FrameGeometry, PowerStft};
 
     fn power_of(signal: &[f32], geometry: &FrameGeometry) -> Result<Vec<f32>> {
         let stft = PowerStft::new(*geometry);

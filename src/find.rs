@@ -6,10 +6,10 @@
 
 use rayon::prelude::*;
 
-use super::family::wrap_shift;
-use super::sequence::{Frame, MatchSequence, dot, rotate};
-use super::{MotifConfig, Occurrence};
 use crate::features::Features;
+use crate::motif::{MotifConfig, Occurrence};
+use crate::similarity::sequence::{Frame, MatchSequence, dot, rotate};
+use crate::similarity::wrap_shift;
 
 /// Finds every occurrence of the span `start_s..end_s` of `query` in `tracks`.
 ///

@@ -3,7 +3,7 @@
 //!
 //! The calling thread pulls blocks from the [`SampleSource`] (which need not be `Send`), decimates
 //! them to the lowest rate that still carries every bin the analysis reads (11.025 kHz for 44.1 kHz
-//! input, see [`crate::decimate`]; frames stay defined in seconds) and cuts them into batches of
+//! input, see [`crate::features::decimate`]; frames stay defined in seconds) and cuts them into batches of
 //! [`BATCH_FRAMES`] frames, copying the overlap between batches; rayon workers compute the power
 //! spectra (and, once the tuning is known, the pitch profiles) while the calling thread goes on
 //! decoding. Results are reassembled in frame order. Only a bounded number of batches is ever in
@@ -22,11 +22,15 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::chroma::{MapperScratch, MelodyConfig, N_CHROMA, OctaveWeight, PitchMapper, TuningEstimator};
-use crate::decimate::Decimator;
+pub mod chroma;
+pub mod decimate;
+pub mod stft;
+
 use crate::error::{Error, Result};
+use crate::features::chroma::{MapperScratch, MelodyConfig, N_CHROMA, OctaveWeight, PitchMapper, TuningEstimator};
+use crate::features::decimate::Decimator;
+use crate::features::stft::{FrameGeometry, PowerStft, StftScratch};
 use crate::source::SampleSource;
-use crate::stft::{FrameGeometry, PowerStft, StftScratch};
 
 /// Frames per batch handed to a worker: 6.4 s at the default hop, large enough that scheduling
 /// costs nothing next to the FFTs, small enough that a 10 s clip still splits across two cores.
@@ -119,7 +123,7 @@ impl FeatureConfig {
             return Err(bad("silence_db", self.silence_db, "dBFS in -120..=0"));
         }
         let (lo, hi) = self.chroma_midi;
-        if hi > crate::chroma::MAX_SPECTRUM_MIDI || lo + 11 > hi {
+        if hi > crate::features::chroma::MAX_SPECTRUM_MIDI || lo + 11 > hi {
             return Err(bad(
                 "chroma_midi",
                 format!("{lo}..={hi}"),
@@ -136,7 +140,7 @@ impl FeatureConfig {
             }
         }
         let m = &self.melody;
-        if m.hi_midi > crate::chroma::MAX_SPECTRUM_MIDI || m.lo_midi + 11 > m.hi_midi {
+        if m.hi_midi > crate::features::chroma::MAX_SPECTRUM_MIDI || m.lo_midi + 11 > m.hi_midi {
             return Err(bad(
                 "melody range",
                 format!("{}..={}", m.lo_midi, m.hi_midi),
@@ -146,7 +150,7 @@ impl FeatureConfig {
         if !(1..=16).contains(&m.harmonics) {
             return Err(bad("melody harmonics", m.harmonics, "1..=16"));
         }
-        if !(1..=crate::chroma::MAX_VOICES).contains(&usize::from(m.voices)) {
+        if !(1..=crate::features::chroma::MAX_VOICES).contains(&usize::from(m.voices)) {
             return Err(bad("melody voices", m.voices, "1..=8"));
         }
         if !(m.top_voice.is_finite() && m.top_voice > 0.0 && m.top_voice <= 1.0) {

@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::chroma::N_CHROMA;
 use crate::error::{Error, Result};
-use crate::pipeline::Track;
+use crate::features::chroma::N_CHROMA;
 use crate::report::output::{unique_file_names, write_atomic};
+use crate::track::Track;
 
 /// Most columns of a chromagram image: finer than this is more than a screen shows, and it
 /// keeps a report of 40 tracks small.

@@ -1,0 +1,20 @@
+//! Numbers for people and for documents: times as m:ss.t and values rounded so documents do not
+//! carry binary noise. The lowest module: every stage may use it.
+
+/// Rounds to `decimals` places so documents do not carry binary noise such as 12.300000000000001.
+pub fn round_to(x: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (x * scale).round() / scale
+}
+
+/// Formats seconds as `m:ss.s`, or `h:mm:ss.s` from one hour on.
+pub fn format_time(seconds: f64) -> String {
+    if !seconds.is_finite() {
+        return "?".to_owned();
+    }
+    let tenths = (seconds.max(0.0) * 10.0).round() as u64;
+    let (h, rem) = (tenths / 36_000, tenths % 36_000);
+    let (m, rem) = (rem / 600, rem % 600);
+    let (s, t) = (rem / 10, rem % 10);
+    if h > 0 { format!("{h}:{m:02}:{s:02}.{t}") } else { format!("{m}:{s:02}.{t}") }
+}

@@ -141,6 +141,8 @@ def cmd_episodes(args) -> int:
         sr=args.sr,
         channels=args.channels,
         formats=args.formats,
+        levels=args.levels,
+        stings_dir=args.stings_dir,
     )
     _prepare_out(args.out, "cuetruth.json")
     t0 = time.time()
@@ -181,6 +183,14 @@ def main(argv=None) -> int:
     )
     ep.add_argument("--sr", type=int, default=22050, help="sample rate (default 22050)")
     ep.add_argument("--channels", type=int, choices=(1, 2), default=1, help="default 1")
+    ep.add_argument(
+        "--levels",
+        choices=("studio", "broadcast"),
+        default="studio",
+        help="mixing profile: studio (music near speech level, babble) or broadcast (music 2-23 dB "
+        "under espeak-ng speech, ducked 6-12 dB, stings from --stings-dir)",
+    )
+    ep.add_argument("--stings-dir", type=Path, help="music in no track, for short stings (broadcast)")
     ep.set_defaults(func=cmd_episodes)
 
     fx = sub.add_parser("fixture", help="regenerate fixtures/score exactly")

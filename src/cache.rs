@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decode::{AudioInfo, Tags};
 use crate::error::{Error, Result};
+use crate::features::peaks::{Peak, SpectralPeaks};
 use crate::features::{FeatureConfig, Features};
 use crate::similarity::memo::{MatchStore, PairOutcome};
 use crate::track::{StageTimings, Track};
@@ -33,7 +34,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Revision of the decoding and extraction code whose output is cached. Raise it whenever a
 /// change to decoding or feature extraction changes the features for the same file and
 /// parameters, so that old entries are not used.
-pub const EXTRACTOR_REVISION: u32 = 3;
+pub const EXTRACTOR_REVISION: u32 = 4;
 
 const MAGIC: &[u8; 8] = b"LMFCACHE";
 const HEADER_LEN: usize = 8 + 4 + 8 + 32 + 32;
@@ -137,6 +138,11 @@ struct Meta {
     chroma_frames: usize,
     melody_frames: usize,
     energy_frames: usize,
+    /// Entries of the spectral peaks' frame index (frames + 1, or 0 without peaks).
+    #[serde(default)]
+    peak_starts: usize,
+    #[serde(default)]
+    peak_count: usize,
 }
 
 impl FeatureCache {
@@ -309,6 +315,8 @@ fn encode_entry(track: &Track, key: &CacheKey) -> Vec<u8> {
         chroma_frames: f.chroma.len(),
         melody_frames: f.melody.len(),
         energy_frames: f.energy_db.len(),
+        peak_starts: f.peaks.starts.len(),
+        peak_count: f.peaks.peaks.len(),
     };
     let meta_json = serde_json::to_vec(&meta).unwrap_or_default();
     let mut payload =
@@ -319,6 +327,13 @@ fn encode_entry(track: &Track, key: &CacheKey) -> Vec<u8> {
     push_frames(&mut payload, &f.melody);
     for v in &f.energy_db {
         payload.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in &f.peaks.starts {
+        payload.extend_from_slice(&v.to_le_bytes());
+    }
+    for p in &f.peaks.peaks {
+        payload.extend_from_slice(&p.bin.to_le_bytes());
+        payload.extend_from_slice(&p.db.to_le_bytes());
     }
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
     out.extend_from_slice(MAGIC);
@@ -346,6 +361,30 @@ fn take_frames(bytes: &mut &[u8], n: usize) -> Option<Vec<[f32; 12]>> {
     Some(flat.chunks_exact(12).map(|c| std::array::from_fn(|i| c[i])).collect())
 }
 
+/// Reads a peak index of `n_starts` entries and `n_peaks` peaks, checking that the index is
+/// ascending and ends at the last peak.
+fn take_peaks(bytes: &mut &[u8], n_starts: usize, n_peaks: usize) -> Option<SpectralPeaks> {
+    let starts_len = n_starts.checked_mul(4)?;
+    let peaks_len = n_peaks.checked_mul(6)?;
+    if bytes.len() < starts_len.checked_add(peaks_len)? {
+        return None;
+    }
+    let (head, rest) = bytes.split_at(starts_len);
+    let starts: Vec<u32> = head.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let (body, rest) = rest.split_at(peaks_len);
+    *bytes = rest;
+    let peaks: Vec<Peak> = body
+        .chunks_exact(6)
+        .map(|b| Peak { bin: u16::from_le_bytes([b[0], b[1]]), db: f32::from_le_bytes([b[2], b[3], b[4], b[5]]) })
+        .collect();
+    let consistent = match (starts.first(), starts.last()) {
+        (None, None) => peaks.is_empty(),
+        (Some(&0), Some(&last)) => last as usize == peaks.len() && starts.windows(2).all(|w| w[0] <= w[1]),
+        _ => false,
+    };
+    consistent.then_some(SpectralPeaks { starts, peaks })
+}
+
 /// The track stored in an entry, or `None` when anything about it is wrong.
 fn decode_entry(bytes: &[u8], key: &CacheKey) -> Option<Track> {
     if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
@@ -369,6 +408,7 @@ fn decode_entry(bytes: &[u8], key: &CacheKey) -> Option<Track> {
     let chroma = take_frames(&mut rest, meta.chroma_frames)?;
     let melody = take_frames(&mut rest, meta.melody_frames)?;
     let energy_db = take_f32s(&mut rest, meta.energy_frames)?;
+    let peaks = take_peaks(&mut rest, meta.peak_starts, meta.peak_count)?;
     if !rest.is_empty() {
         return None;
     }
@@ -381,7 +421,7 @@ fn decode_entry(bytes: &[u8], key: &CacheKey) -> Option<Track> {
             codec: meta.codec,
             tags: meta.tags,
         },
-        features: Features { hop_s: meta.hop_s, tuning_cents: meta.tuning_cents, chroma, melody, energy_db },
+        features: Features { hop_s: meta.hop_s, tuning_cents: meta.tuning_cents, chroma, melody, energy_db, peaks },
         skipped_packets: meta.skipped_packets,
         duration_s: meta.duration_s,
         timings: StageTimings::default(),

@@ -17,7 +17,9 @@
 use rayon::prelude::*;
 
 use crate::features::Features;
+use crate::features::peaks::{PeakConfig, SpectralPeaks};
 use crate::similarity::align::{AlignConfig, Alignment, align, sampled_background};
+use crate::similarity::fingerprint::{self, FingerprintConfig, LandmarkIndex, PeakCoverage};
 use crate::similarity::sequence::{Frame, MatchSequence, SequenceConfig, dot, rotate};
 use crate::similarity::wrap_shift;
 
@@ -45,6 +47,20 @@ pub struct CueConfig {
     /// Share of the predominant melody in frame similarity. Lower than for motifs: speech
     /// over the music disturbs the melody estimate more than the harmony.
     pub melody_weight: f32,
+    /// Landmark hashing and offset-locked evidence of verbatim cues.
+    pub fingerprint: FingerprintConfig,
+    /// Landmarks that must agree on a (track, offset) before its evidence is measured.
+    pub min_votes: usize,
+    /// Evidence, in nats, a verbatim cue must gather (the log of how many times likelier the
+    /// episode is with the track playing than without); a piece of one gathering less is
+    /// only kept as part of a longer cue at the same offset.
+    pub accept_nats: f32,
+    /// Evidence a piece needs to be joined to others at its offset, nats.
+    pub piece_nats: f32,
+    /// Shortest exact cue, seconds. Two tracks of one score often share a phrase note for note
+    /// (a theme, a cadence), and over one phrase the episode cannot tell which of them plays;
+    /// a cue has to outlast a phrase or two to be told apart from a shared one.
+    pub min_exact_len_s: f64,
 }
 
 impl Default for CueConfig {
@@ -57,6 +73,11 @@ impl Default for CueConfig {
             max_gap_s: 20.0,
             hop_s: 0.3,
             melody_weight: 0.3,
+            fingerprint: FingerprintConfig::default(),
+            min_votes: 4,
+            accept_nats: 30.0,
+            piece_nats: 8.0,
+            min_exact_len_s: 10.0,
         }
     }
 }
@@ -74,8 +95,24 @@ pub struct Cue {
     pub track_start_s: f64,
     /// Semitones the episode's music is shifted from the track.
     pub transpose: i32,
-    /// Similarity in [0, 1].
+    /// Similarity in [0, 1]: for an exact match the share of the track's peaks heard in the
+    /// episode, for an arranged one the rise of chroma similarity above unrelated audio.
     pub score: f32,
+    /// How the cue was found.
+    pub kind: MatchKind,
+    /// Weight of the cue when cues overlap: evidence in nats for exact matches, similarity
+    /// times seconds for arranged ones.
+    pub evidence: f64,
+}
+
+/// How a cue matches its track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchKind {
+    /// The recording itself, at its own pitch and speed: found by its spectral peaks.
+    Exact,
+    /// The track's music in another key or arrangement: found by chroma alignment.
+    Arranged,
 }
 
 impl Cue {
@@ -90,7 +127,105 @@ impl Cue {
 }
 
 /// Finds where `tracks` play in `episode`, sorted by episode time.
+///
+/// Verbatim cues come from the tracks' spectral peaks when both sides have them
+/// ([`crate::features::FeatureConfig::peaks`]); the chroma alignment then adds the cues in
+/// another key or arrangement, where the episode is not already explained by an exact one.
 pub fn detect(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
+    let exact = exact_cues(tracks, episode, cfg);
+    let arranged = arranged_cues(tracks, episode, cfg);
+    let mut cues = resolve_overlaps(exact.into_iter().chain(arranged.into_iter().map(|mut c| {
+        c.kind = MatchKind::Arranged;
+        c
+    })));
+    cues.retain(|c| c.len() >= cfg.min_len_s);
+    cues.sort_by(|x, y| x.start_s.total_cmp(&y.start_s).then(x.track.cmp(&y.track)));
+    cues
+}
+
+/// The grid of peak steps cue detection reads.
+pub fn peak_config() -> PeakConfig {
+    PeakConfig::default()
+}
+
+/// Cues where a track's own recording plays: landmark votes propose (track, offset) pairs, and
+/// the offset-locked evidence of each decides where, if anywhere, the track sounds.
+fn exact_cues(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
+    if episode.peaks.frames() == 0 || tracks.iter().all(|t| t.peaks.frames() == 0) {
+        return Vec::new();
+    }
+    let fp = &cfg.fingerprint;
+    let index = LandmarkIndex::build(&tracks.iter().map(|t| &t.peaks).collect::<Vec<_>>(), fp);
+    let candidates = index.query(&episode.peaks, fp, cfg.min_votes.max(1));
+    let coverage = PeakCoverage::new(&episode.peaks, peak_config().grid_len());
+    let hop = episode.hop_s;
+    let pieces: Vec<Cue> = candidates
+        .par_iter()
+        .flat_map_iter(|cand| {
+            let track = &tracks[cand.track].peaks;
+            let ev = fingerprint::evidence(track, &coverage, cand.offset, fp);
+            positive_runs(&ev, cfg.piece_nats)
+                .into_iter()
+                .map(|(a, b, nats)| Cue {
+                    track: cand.track,
+                    start_s: a as f64 * hop,
+                    end_s: b as f64 * hop,
+                    track_start_s: (a as i64 - cand.offset) as f64 * hop,
+                    transpose: 0,
+                    score: found_share(track, &coverage, cand.offset, a, b, fp.evidence_peaks),
+                    kind: MatchKind::Exact,
+                    evidence: f64::from(nats),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut joined = join_pieces(pieces, cfg.max_gap_s);
+    joined.retain(|c| c.evidence >= f64::from(cfg.accept_nats));
+    let mut cues = resolve_overlaps(joined);
+    cues.retain(|c| c.len() >= cfg.min_exact_len_s);
+    cues
+}
+
+/// The stretches `[start, end)` of `ev` whose running sum, reset at zero, climbs to at least
+/// `min_nats`, each ending where its sum peaks, with that sum.
+fn positive_runs(ev: &[f32], min_nats: f32) -> Vec<(usize, usize, f32)> {
+    let mut runs = Vec::new();
+    let (mut sum, mut start, mut best, mut best_end) = (0f32, 0usize, 0f32, 0usize);
+    for (j, &e) in ev.iter().enumerate() {
+        if sum <= 0.0 {
+            if best >= min_nats {
+                runs.push((start, best_end, best));
+            }
+            (sum, start, best) = (0.0, j, 0.0);
+        }
+        sum += e;
+        if sum > best {
+            (best, best_end) = (sum, j + 1);
+        }
+    }
+    if best >= min_nats {
+        runs.push((start, best_end, best));
+    }
+    runs
+}
+
+/// Share of the track's strongest peaks found in the episode over episode frames `a..b`
+/// beyond those found by chance: 0 for chance, 1 when every one is found.
+fn found_share(track: &SpectralPeaks, coverage: &PeakCoverage, offset: i64, a: usize, b: usize, peaks: usize) -> f32 {
+    let (mut found, mut expected, mut all) = (0f64, 0f64, 0f64);
+    for j in a..b.min(coverage.frames()) {
+        let Ok(i) = usize::try_from(j as i64 - offset) else { continue };
+        for p in track.frame(i).iter().take(peaks) {
+            all += 1.0;
+            expected += coverage.chance(j, p.bin);
+            found += f64::from(u8::from(coverage.covers(j, p.bin)));
+        }
+    }
+    if all <= expected { 0.0 } else { ((found - expected) / (all - expected)).clamp(0.0, 1.0) as f32 }
+}
+
+/// Cues found by chroma alignment in all keys, before overlaps with other cues are resolved.
+fn arranged_cues(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
     let seq_cfg = SequenceConfig { hop_s: cfg.hop_s, melody_weight: cfg.melody_weight, ..SequenceConfig::default() };
     let ep = MatchSequence::new(episode, &seq_cfg);
     if ep.is_empty() {
@@ -132,15 +267,17 @@ pub fn detect(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<
                     track_start_s: seq.time_of(al.a_start as f64),
                     transpose: wrap_shift(al.shift as i32),
                     score: lift,
+                    kind: MatchKind::Arranged,
+                    evidence: 0.0,
                 })
                 .collect::<Vec<_>>()
         })
         .collect();
     candidates = join_pieces(candidates, cfg.max_gap_s);
-    let mut cues = resolve_overlaps(candidates);
-    cues.retain(|c| c.len() >= cfg.min_len_s);
-    cues.sort_by(|x, y| x.start_s.total_cmp(&y.start_s).then(x.track.cmp(&y.track)));
-    cues
+    for c in &mut candidates {
+        c.evidence = f64::from(c.score) * c.len();
+    }
+    candidates
 }
 
 /// The typical similarity of unrelated frames of `a` and `b` with `b` shifted by `shift`: its
@@ -214,6 +351,7 @@ fn join_pieces(mut cands: Vec<Cue>, max_gap_s: f64) -> Vec<Cue> {
             if continues {
                 let (lp, lc) = (p.len().max(0.0), c.len().max(0.0));
                 p.score = ((p.score as f64 * lp + c.score as f64 * lc) / (lp + lc).max(1e-9)) as f32;
+                p.evidence += c.evidence;
                 p.end_s = p.end_s.max(c.end_s);
                 continue;
             }
@@ -223,16 +361,22 @@ fn join_pieces(mut cands: Vec<Cue>, max_gap_s: f64) -> Vec<Cue> {
     out
 }
 
-/// Keeps, wherever candidates overlap in the episode, the one with the most evidence
-/// (similarity times length); a candidate survives only where the episode is still free.
-fn resolve_overlaps(mut cands: Vec<Cue>) -> Vec<Cue> {
-    cands.sort_by(|x, y| (y.score as f64 * y.len()).total_cmp(&(x.score as f64 * x.len())));
+/// Keeps, wherever candidates overlap in the episode, the exact match before the arranged one
+/// and then the one with the most evidence; a candidate survives only where the episode is
+/// still free, and an arranged candidate not at all where an exact cue of its own track plays.
+fn resolve_overlaps(cands: impl IntoIterator<Item = Cue>) -> Vec<Cue> {
+    let mut cands: Vec<Cue> = cands.into_iter().collect();
+    cands.sort_by(|x, y| x.kind.cmp(&y.kind).then(y.evidence.total_cmp(&x.evidence)));
     let mut kept: Vec<Cue> = Vec::new();
     for mut c in cands {
         // Trim the candidate to the part not already explained; drop it if little is left.
         for k in &kept {
             if c.end_s <= k.start_s || k.end_s <= c.start_s {
                 continue;
+            }
+            if c.kind == MatchKind::Arranged && k.kind == MatchKind::Exact && k.track == c.track {
+                c.end_s = c.start_s;
+                break;
             }
             if c.start_s >= k.start_s && c.end_s <= k.end_s {
                 c.end_s = c.start_s;
@@ -258,7 +402,8 @@ mod tests {
     use super::*;
 
     fn cue(track: usize, start_s: f64, end_s: f64, track_start_s: f64, score: f32) -> Cue {
-        Cue { track, start_s, end_s, track_start_s, transpose: 0, score }
+        let evidence = f64::from(score) * (end_s - start_s);
+        Cue { track, start_s, end_s, track_start_s, transpose: 0, score, kind: MatchKind::Arranged, evidence }
     }
 
     /// Deterministic unit frames, one random pitch class in each half (xorshift, fixed seed).
@@ -310,6 +455,33 @@ mod tests {
         assert_eq!((grown.a_start, grown.a_end), (10, 90), "{grown:?}");
         assert_eq!((grown.b_start, grown.b_end), (100.0, 180.0));
         assert!(line_mean(&track, &episode, &grown) > 0.8);
+    }
+
+    #[test]
+    fn runs_end_where_their_evidence_peaks() {
+        let mut ev = vec![-1.0f32; 10];
+        ev.extend(vec![2.0f32; 20]);
+        ev.extend(vec![-1.0f32; 3]);
+        ev.extend(vec![1.0f32; 2]);
+        ev.extend(vec![-1.0f32; 30]);
+        ev.extend(vec![0.5f32; 4]);
+        let runs = positive_runs(&ev, 5.0);
+        // 10..30 sums to 40; the dip of 3 and the 2 after it do not pay for themselves; the
+        // last stretch (2 nats) is too weak to be a piece.
+        assert_eq!(runs, vec![(10, 30, 40.0)]);
+    }
+
+    #[test]
+    fn an_exact_cue_beats_an_arranged_one_of_its_track_and_trims_others() {
+        let mut exact = cue(0, 10.0, 40.0, 0.0, 0.3);
+        exact.kind = MatchKind::Exact;
+        exact.evidence = 50.0;
+        let same_track = cue(0, 5.0, 60.0, 0.0, 0.9);
+        let other = cue(1, 35.0, 70.0, 0.0, 0.9);
+        let kept = resolve_overlaps(vec![same_track, other, exact]);
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        assert_eq!(kept[0].kind, MatchKind::Exact);
+        assert_eq!((kept[1].track, kept[1].start_s), (1, 40.0));
     }
 
     #[test]

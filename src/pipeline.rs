@@ -512,11 +512,13 @@ pub struct CuesConfig {
 /// analysed, the error(s) of those inputs.
 pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
     validate_cue_config(&cfg.cues)?;
-    let (tracks, track_errors) = load_tracks_as("decoding tracks", &cfg.tracks, &cfg.features, &cfg.hooks);
+    // Verbatim cues are found by spectral peaks, which only cue detection reads.
+    let features = FeatureConfig { peaks: Some(cues::peak_config()), ..cfg.features.clone() };
+    let (tracks, track_errors) = load_tracks_as("decoding tracks", &cfg.tracks, &features, &cfg.hooks);
     if tracks.is_empty() {
         return Err(nothing_analysed(track_errors));
     }
-    let (episodes, episode_errors) = load_tracks_as("decoding episodes", &cfg.episodes, &cfg.features, &cfg.hooks);
+    let (episodes, episode_errors) = load_tracks_as("decoding episodes", &cfg.episodes, &features, &cfg.hooks);
     if episodes.is_empty() {
         return Err(nothing_analysed(episode_errors));
     }

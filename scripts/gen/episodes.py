@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from . import audio_io
-from .speech import dialogue, random_speaker, room_noise
+from .speech import dialogue, random_speaker, random_tts_voice, room_noise, tts_dialogue
 from .synth import colored_noise, db, rms
 
 SPEECH_DBFS = -26.0  # RMS of active speech; music levels are set relative to it
@@ -28,6 +28,13 @@ class EpisodeConfig:
     channels: int = 1
     formats: tuple[str, ...] = ("wav",)
     unused_share: float = 0.25
+    # "studio": music at -3..+6 dB against speech, ducked 4-9 dB in 60% of cues, formant babble.
+    # "broadcast": the levels measured on broadcast episodes: music 2-23 dB below active speech
+    # before ducking, ducked 6-12 dB under every line, dialogue over about three quarters of
+    # each cue, espeak-ng speech in English and Korean, cues of 10-50 s with fades of 0-4 s,
+    # and short stings of music that is in no track.
+    levels: str = "studio"
+    stings_dir: Path | None = None
 
 
 def _track_files(tracks_dir: Path) -> list[str]:
@@ -74,8 +81,12 @@ def _effect(kind: str, sr: int, rng: np.random.Generator) -> np.ndarray:
     return sum(np.sin(2 * np.pi * f * r * t) * np.exp(-t / 0.25 * (1 + r)) for r in (1.0, 2.3, 3.9))
 
 
-def _plan_cues(rng, total: float, plays: dict[int, int], durations: list[float]) -> list[dict]:
+def _plan_cues(
+    rng, total: float, plays: dict[int, int], durations: list[float], broadcast: bool = False
+) -> list[dict]:
     """Cue placements; `plays` (track -> times played so far) steers towards rarely played tracks."""
+    if broadcast:
+        return _plan_broadcast_cues(rng, total, plays, durations)
     cues = []
     t = float(rng.uniform(2.0, 30.0))
     played = sorted(plays)
@@ -108,8 +119,53 @@ def _plan_cues(rng, total: float, plays: dict[int, int], durations: list[float])
     return cues
 
 
+def _plan_broadcast_cues(rng, total: float, plays: dict[int, int], durations: list[float]) -> list[dict]:
+    """Cues of 10-50 s at broadcast levels (see `EpisodeConfig.levels`)."""
+    cues = []
+    t = float(rng.uniform(2.0, 30.0))
+    played = sorted(plays)
+    while True:
+        w = np.array([1.0 / (1 + plays[i]) for i in played])
+        track = played[int(rng.choice(len(played), p=w / w.sum()))]
+        dur = durations[track]
+        length = min(float(rng.uniform(10.0, 50.0)), dur - 0.5)
+        start = float(rng.uniform(0, max(dur - length, 0.0)))
+        length = min(length, total - 1.0 - t)
+        if length < 10.0:
+            break
+        plays[track] += 1
+        cues.append(
+            {
+                "track": track,
+                "start_s": t,
+                "track_start_s": start,
+                "length": length,
+                "fade_in_s": max(float(rng.uniform(0.0, 4.0)), 0.01),
+                "fade_out_s": max(float(rng.uniform(0.0, 4.0)), 0.03),
+                "msr_db": -float(rng.uniform(2.0, 23.0)),
+                "duck_db": float(rng.uniform(6.0, 12.0)),
+            }
+        )
+        t += length + float(rng.uniform(4.0, 45.0))
+    return cues
+
+
+def _sting(rng: np.random.Generator, stings: list[np.ndarray], sr: int) -> np.ndarray:
+    """1-3 s of music from outside the track set, faded at both ends."""
+    src = stings[int(rng.integers(len(stings)))].mean(axis=0)
+    m = min(int(float(rng.uniform(1.0, 3.0)) * sr), src.size)
+    j = int(rng.integers(0, max(src.size - m, 1)))
+    x = src[j : j + m].astype(np.float64)
+    ramp = np.minimum(1.0, np.minimum(np.arange(m), np.arange(m)[::-1]) / (0.05 * sr))
+    return x * ramp / (rms(x) or 1.0)
+
+
 def make_episode(
-    rng: np.random.Generator, cfg: EpisodeConfig, tracks: list[np.ndarray], plays: dict[int, int]
+    rng: np.random.Generator,
+    cfg: EpisodeConfig,
+    tracks: list[np.ndarray],
+    plays: dict[int, int],
+    stings: list[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, list[dict], list[dict]]:
     """One episode (channels x samples) with its cues and scenes."""
     sr = cfg.sr
@@ -119,7 +175,8 @@ def make_episode(
     ambience = np.zeros(n, dtype=np.float32)
     talking = np.zeros(n, dtype=np.float32)
     scenes = []
-    cast = [random_speaker(rng) for _ in range(int(rng.integers(3, 6)))]
+    broadcast = cfg.levels == "broadcast"
+    cast = [(random_tts_voice if broadcast else random_speaker)(rng) for _ in range(int(rng.integers(3, 6)))]
     t = 0.0
     while t < total:
         length = min(float(rng.uniform(20.0, 90.0)), total - t)
@@ -127,12 +184,15 @@ def make_episode(
         noise_db = float(rng.uniform(-52.0, -40.0))
         ambience[i0:i1] = room_noise(i1 - i0, sr, rng) * db(noise_db)
         scene = {"start_s": round(t, 3), "end_s": round(t + length, 3), "room_noise_dbfs": round(noise_db, 1)}
-        if rng.random() < 0.75:
+        if rng.random() < (0.9 if broadcast else 0.75):
             who = [
                 cast[int(k)]
                 for k in rng.choice(len(cast), size=min(len(cast), int(rng.integers(2, 4))), replace=False)
             ]
-            voice, spans = dialogue(length, sr, rng, who, density=float(rng.uniform(0.5, 0.85)))
+            if broadcast:
+                voice, spans = tts_dialogue(length, sr, rng, who, density=float(rng.uniform(0.7, 0.95)))
+            else:
+                voice, spans = dialogue(length, sr, rng, who, density=float(rng.uniform(0.5, 0.85)))
             speech[i0 : i0 + voice.size] += (voice * db(SPEECH_DBFS)).astype(np.float32)[: n - i0]
             for a, b in spans:
                 talking[i0 + int(a * sr) : i0 + int(b * sr)] = 1.0
@@ -157,9 +217,16 @@ def make_episode(
         i = int(t * sr)
         effects[i : i + fx.size] += fx[: n - i].astype(np.float32)
         t += float(rng.uniform(20, 90))
+    if broadcast and stings:
+        t = float(rng.uniform(5, 40))
+        while t < total - 4:
+            x = _sting(rng, stings, sr) * db(SPEECH_DBFS - float(rng.uniform(2.0, 15.0)))
+            i = int(t * sr)
+            effects[i : i + x.size] += x[: n - i].astype(np.float32)
+            t += float(rng.uniform(15, 60))
 
     music = np.zeros((cfg.channels, n), dtype=np.float32)
-    cues = _plan_cues(rng, total, plays, [x.shape[1] / sr for x in tracks])
+    cues = _plan_cues(rng, total, plays, [x.shape[1] / sr for x in tracks], broadcast)
     duck_env = _smooth(talking, int(0.4 * sr))
     for c in cues:
         src = tracks[c["track"]]
@@ -176,6 +243,7 @@ def make_episode(
             env = env * (1.0 - (1.0 - db(-c["duck_db"])) * duck_env[i0 : i0 + m])
         music[:, i0 : i0 + m] += x * env.astype(np.float32)[None, :]
         c["end_s"] = c["start_s"] + m / sr
+        c["speech_share"] = float(talking[i0 : i0 + m].mean()) if m else 0.0
     mix = music + (speech + ambience + effects)[None, :]
     peak = float(np.max(np.abs(mix)))
     if peak > 0.98:
@@ -190,6 +258,9 @@ def generate_episodes(cfg: EpisodeConfig, tracks_dir: Path, out: Path, log=print
     if len(names) < 2:
         raise SystemExit(f"{tracks_dir}: need at least 2 tracks, found {len(names)}")
     tracks = [audio_io.decode(tracks_dir / name, cfg.sr, cfg.channels)[0] for name in names]
+    stings = []
+    if cfg.stings_dir is not None:
+        stings = [audio_io.decode(cfg.stings_dir / name, cfg.sr, cfg.channels)[0] for name in _track_files(cfg.stings_dir)]
     seeds = np.random.SeedSequence(cfg.seed).spawn(1 + cfg.count)
     rng = np.random.default_rng(seeds[0])
     n_unused = max(1, int(round(cfg.unused_share * len(names))))
@@ -198,7 +269,7 @@ def generate_episodes(cfg: EpisodeConfig, tracks_dir: Path, out: Path, log=print
     episodes = []
     for e in range(cfg.count):
         erng = np.random.default_rng(seeds[1 + e])
-        mix, cues, scenes = make_episode(erng, cfg, tracks, plays)
+        mix, cues, scenes = make_episode(erng, cfg, tracks, plays, stings)
         fmt = cfg.formats[e % len(cfg.formats)]
         path = out / f"ep{e + 1:02d}.{fmt}"
         audio_io.encode(
@@ -221,6 +292,7 @@ def generate_episodes(cfg: EpisodeConfig, tracks_dir: Path, out: Path, log=print
                     "fade_in_s": round(c["fade_in_s"], 2),
                     "fade_out_s": round(c["fade_out_s"], 2),
                     "duck_db": round(c["duck_db"], 2),
+                    "speech_share": round(c["speech_share"], 3),
                     "to_track_end": bool(
                         c["track_start_s"] + c["end_s"] - c["start_s"]
                         >= tracks[c["track"]].shape[1] / cfg.sr - 0.01
@@ -245,6 +317,7 @@ def generate_episodes(cfg: EpisodeConfig, tracks_dir: Path, out: Path, log=print
             "sample_rate": cfg.sr,
             "channels": cfg.channels,
             "speech_dbfs": SPEECH_DBFS,
+            "levels": cfg.levels,
             "msr": "music RMS over the excerpt (before fades and ducking) minus active-speech RMS, dB",
         },
         "tracks_dir": os.path.relpath(tracks_dir.resolve(), out.resolve()),

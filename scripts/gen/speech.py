@@ -186,3 +186,103 @@ def room_noise(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
         t = np.arange(n) / sr
         x += 0.15 * (np.sin(2 * np.pi * hum * t) + 0.5 * np.sin(2 * np.pi * 3 * hum * t))
     return x / (rms(x) or 1.0)
+
+
+# Words for text-to-speech lines. Real speech, not babble: espeak-ng reads them as sentences.
+_EN_WORDS = (
+    "I you we they he she it not never always where when why what how this that there here "
+    "waited left came told knew thought heard wanted loved lost found called promised remember "
+    "forget believe tonight yesterday tomorrow morning winter river station letter door house "
+    "father mother brother sister friend doctor company money time road rain light dark cold warm "
+    "long again still only just really maybe please sorry thank you listen look wait stop go"
+).split()
+_KO_WORDS = (
+    "안녕하세요 오늘 어제 내일 아침 저녁 겨울 강 역 편지 문 집 아버지 어머니 형 누나 친구 "
+    "의사 회사 돈 시간 길 비 빛 어둠 정말 다시 아직 그냥 제발 미안해 고마워 들어봐 기다려 "
+    "가지마 사랑해 기억해 잊지마 믿어 왜 어디 언제 무엇 어떻게 여기 거기 그래서 하지만"
+).split()
+
+
+def _sentence(rng: np.random.Generator, korean: bool) -> str:
+    words = _KO_WORDS if korean else _EN_WORDS
+    n = int(rng.integers(3, 12))
+    text = " ".join(str(w) for w in rng.choice(words, size=n))
+    return text + str(rng.choice([".", "?", "!", "..."]))
+
+
+def tts_utterance(rng: np.random.Generator, voice: dict, sr: int) -> np.ndarray:
+    """One line spoken by espeak-ng with `voice` (language, speed, pitch), resampled to `sr`."""
+    import subprocess
+    import tempfile
+
+    from scipy.signal import resample_poly
+
+    with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
+        subprocess.run(
+            [
+                "espeak-ng",
+                "-v",
+                voice["lang"] + voice.get("variant", ""),
+                "-s",
+                str(int(voice["speed"] * rng.uniform(0.9, 1.1))),
+                "-p",
+                str(voice["pitch"]),
+                "-a",
+                "150",
+                "-w",
+                tmp.name,
+                _sentence(rng, voice["lang"] == "ko"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        import soundfile
+
+        x, rate = soundfile.read(tmp.name, dtype="float64")
+    if x.ndim > 1:
+        x = x.mean(axis=1)
+    if rate != sr:
+        g = np.gcd(int(rate), int(sr))
+        x = resample_poly(x, sr // g, int(rate) // g)
+    return x
+
+
+def random_tts_voice(rng: np.random.Generator) -> dict:
+    """An espeak-ng voice: English or Korean, male or female variant, its own speed and pitch."""
+    lang = str(rng.choice(["en-us", "ko"]))
+    variant = str(rng.choice(["", "+f2", "+m3", "+f4", "+m1"]))
+    return {"lang": lang, "variant": variant, "speed": int(rng.integers(140, 190)), "pitch": int(rng.integers(25, 70))}
+
+
+def tts_dialogue(
+    duration: float, sr: int, rng: np.random.Generator, voices: list[dict], density: float = 0.8
+) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Turn-taking text-to-speech lines filling `duration` seconds, unit RMS over its active
+    parts; `density` is roughly the share of time someone speaks. Returns the signal and the
+    (start, end) seconds of each line."""
+    n = int(duration * sr)
+    out = np.zeros(n)
+    spans = []
+    t = float(rng.uniform(0.0, 0.4))
+    who = int(rng.integers(len(voices)))
+    while t < duration - 0.3:
+        if rng.random() < 0.5:
+            who = int(rng.integers(len(voices)))
+        u = tts_utterance(rng, voices[who], sr)
+        # espeak pads lines with silence: keep what is voiced.
+        loud = np.flatnonzero(np.abs(u) > 0.01 * (np.max(np.abs(u)) or 1.0))
+        if loud.size:
+            u = u[loud[0] : loud[-1] + 1]
+        u = u / (rms(u) or 1.0) * 10 ** (rng.uniform(-3, 3) / 20)
+        i = int(t * sr)
+        u = u[: max(n - i, 0)]
+        out[i : i + u.size] += u
+        spans.append((t, t + u.size / sr))
+        length = u.size / sr
+        mean_pause = length * (1.0 - density) / max(density, 0.05)
+        t += length + float(rng.uniform(0.1, 0.25) + rng.exponential(max(mean_pause - 0.15, 0.01)))
+    active = np.zeros(n, dtype=bool)
+    for a, b in spans:
+        active[int(a * sr) : int(b * sr)] = True
+    level = rms(out[active]) if active.any() else 1.0
+    return out / (level or 1.0), spans

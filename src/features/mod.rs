@@ -24,11 +24,13 @@ use rayon::prelude::*;
 
 pub mod chroma;
 pub mod decimate;
+pub mod peaks;
 pub mod stft;
 
 use crate::error::{Error, Result};
 use crate::features::chroma::{MapperScratch, MelodyConfig, N_CHROMA, OctaveWeight, PitchMapper, TuningEstimator};
 use crate::features::decimate::Decimator;
+use crate::features::peaks::{Peak, PeakConfig, SpectralPeaks};
 use crate::features::stft::{FrameGeometry, PowerStft, StftScratch};
 use crate::source::SampleSource;
 
@@ -67,6 +69,8 @@ pub struct FeatureConfig {
     pub octave_weight: Option<OctaveWeight>,
     /// Predominant-melody profile parameters.
     pub melody: MelodyConfig,
+    /// Spectral peaks per frame (for fingerprints and cue verification); `None` skips them.
+    pub peaks: Option<PeakConfig>,
 }
 
 impl Default for FeatureConfig {
@@ -81,6 +85,7 @@ impl Default for FeatureConfig {
     /// - `chroma_midi = (24, 108)`: C1..C8 (33 Hz..4.2 kHz), the piano's range.
     /// - `octave_weight`: librosa's default (A5 = 880 Hz, two octaves), see [`OctaveWeight`].
     /// - `melody`: see [`MelodyConfig`].
+    /// - `peaks = None`: only cue detection reads them.
     fn default() -> Self {
         Self {
             window_s: 0.186,
@@ -91,6 +96,7 @@ impl Default for FeatureConfig {
             chroma_midi: (24, 108),
             octave_weight: Some(OctaveWeight::default()),
             melody: MelodyConfig::default(),
+            peaks: None,
         }
     }
 }
@@ -168,6 +174,9 @@ impl FeatureConfig {
         if !(m.min_clarity.is_finite() && m.min_clarity >= 1.0) {
             return Err(bad("melody min_clarity", m.min_clarity, "a ratio >= 1"));
         }
+        if let Some(p) = &self.peaks {
+            p.validate()?;
+        }
         Ok(())
     }
 }
@@ -186,6 +195,8 @@ pub struct Features {
     /// Frame energy in dB (full scale) of the analysed band (up to about 4.6 kHz, where the pitch
     /// mapping stops reading).
     pub energy_db: Vec<f32>,
+    /// Spectral peaks per frame; empty unless [`FeatureConfig::peaks`] asked for them.
+    pub peaks: SpectralPeaks,
 }
 
 /// Time spent in each stage of one extraction. Worker stages are summed over threads, so with
@@ -259,6 +270,7 @@ pub fn extract_timed(source: &mut dyn SampleSource, cfg: &FeatureConfig) -> Resu
         geometry,
         n_keep,
         silence_db: cfg.silence_db,
+        peaks: cfg.peaks.clone(),
         pool: Mutex::new(Vec::new()),
         spectra: Mutex::new(Vec::new()),
     };
@@ -409,6 +421,7 @@ struct Shared {
     geometry: FrameGeometry,
     n_keep: usize,
     silence_db: f32,
+    peaks: Option<PeakConfig>,
     /// Buffers returned by finished batches, so threads allocate only while warming up.
     pool: Mutex<Vec<Workspace>>,
     /// Spectra buffers of batches the collector has taken in, for the next batches to fill.
@@ -420,6 +433,7 @@ struct Workspace {
     /// Power spectra of a batch whose profiles are mapped right away (`n_keep` bins a frame).
     spectra: Vec<f32>,
     mapper: MapperScratch,
+    peaks: Vec<Peak>,
 }
 
 /// Profiles of a batch: mapped by the worker, or raw spectra while the tuning is unknown.
@@ -433,6 +447,9 @@ struct Analysed {
     energy_db: Vec<f32>,
     silent: Vec<bool>,
     profiles: Profiles,
+    /// Peaks of the batch's frames, with each frame's count (empty when not asked for).
+    peaks: Vec<Peak>,
+    peak_counts: Vec<u32>,
 }
 
 struct BatchOut {
@@ -448,6 +465,7 @@ fn analyse_batch(shared: &Shared, batch: Batch, mapper: Option<&PitchMapper>) ->
         stft: shared.stft.scratch(),
         spectra: Vec::new(),
         mapper: MapperScratch::default(),
+        peaks: Vec::new(),
     });
     let (mut fft, mut mapping) = (Duration::ZERO, Duration::ZERO);
     let result = analyse_frames(shared, &batch, mapper, &mut ws, &mut fft, &mut mapping);
@@ -484,6 +502,19 @@ fn analyse_frames(
         energy_db.push(db);
         silent.push(db < shared.silence_db);
     }
+    let (mut peaks, mut peak_counts) = (Vec::new(), Vec::new());
+    if let Some(cfg) = &shared.peaks {
+        let bin_hz = g.bin_hz();
+        for (power, &is_silent) in spectra.chunks_exact(shared.n_keep).zip(&silent) {
+            if is_silent {
+                ws.peaks.clear();
+            } else {
+                peaks::pick(power, bin_hz, cfg, &mut ws.peaks);
+            }
+            peaks.extend_from_slice(&ws.peaks);
+            peak_counts.push(ws.peaks.len() as u32);
+        }
+    }
     let mapped = Instant::now();
     *fft += mapped - t;
     let profiles = match mapper {
@@ -500,7 +531,7 @@ fn analyse_frames(
         }
         None => Profiles::Spectra(spectra),
     };
-    Ok(Analysed { first_frame: batch.first_frame, energy_db, silent, profiles })
+    Ok(Analysed { first_frame: batch.first_frame, energy_db, silent, profiles, peaks, peak_counts })
 }
 
 /// Mean square to dBFS, floored at [`ENERGY_FLOOR_DB`] (never NaN or -inf).
@@ -530,6 +561,7 @@ struct Collector {
     energy_db: Vec<f32>,
     chroma: Vec<[f32; N_CHROMA]>,
     melody: Vec<[f32; N_CHROMA]>,
+    peaks: SpectralPeaks,
 }
 
 impl Collector {
@@ -553,6 +585,7 @@ impl Collector {
             energy_db: Vec::new(),
             chroma: Vec::new(),
             melody: Vec::new(),
+            peaks: SpectralPeaks::default(),
         }
     }
 
@@ -582,6 +615,11 @@ impl Collector {
     fn take_in_order(&mut self, batch: Analysed) -> Option<Vec<f32>> {
         debug_assert_eq!(batch.first_frame, self.energy_db.len());
         self.energy_db.extend_from_slice(&batch.energy_db);
+        let mut at = 0usize;
+        for &n in &batch.peak_counts {
+            self.peaks.push_frame(&batch.peaks[at..at + n as usize]);
+            at += n as usize;
+        }
         match batch.profiles {
             Profiles::Mapped { chroma, melody } => {
                 self.chroma.extend(chroma);
@@ -657,6 +695,7 @@ impl Collector {
             chroma: self.chroma,
             melody: self.melody,
             energy_db: self.energy_db,
+            peaks: self.peaks,
         };
         let stats = ExtractStats { samples, sample_rate: 0, frames, timings: self.timings };
         Ok((features, stats))

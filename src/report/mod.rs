@@ -46,7 +46,7 @@ use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cues::Cue;
+use crate::cues::{Cue, MatchKind};
 use crate::motif::{Motif, Occurrence};
 use crate::similarity::wrap_shift;
 use crate::track::{InputError, Track};
@@ -217,6 +217,14 @@ pub struct CueEntry {
     /// Similarity in [0, 1].
     #[serde(default)]
     pub score: f64,
+    /// `"exact"` when the track's own recording plays (found by its spectral peaks),
+    /// `"arranged"` when its music plays in another key or arrangement (found by chroma).
+    #[serde(rename = "match", default, skip_serializing_if = "Option::is_none")]
+    pub match_kind: Option<String>,
+    /// For an exact match, the evidence gathered, in nats (the log of how many times likelier
+    /// the episode is with the track playing there than without).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_nats: Option<f64>,
 }
 
 /// One episode of a cue sheet.
@@ -489,6 +497,11 @@ pub fn cue_entries(cues: Vec<Cue>, n_tracks: usize) -> Vec<CueEntry> {
             track_start_s: round_time(if c.track_start_s.is_finite() { c.track_start_s.max(0.0) } else { 0.0 }),
             transpose: wrap_shift(c.transpose),
             score: clean_score(c.score),
+            match_kind: Some(match c.kind {
+                MatchKind::Exact => "exact".to_owned(),
+                MatchKind::Arranged => "arranged".to_owned(),
+            }),
+            evidence_nats: (c.kind == MatchKind::Exact && c.evidence.is_finite()).then(|| round_to(c.evidence, 1)),
         })
         .collect()
 }

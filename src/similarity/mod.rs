@@ -5,8 +5,11 @@
 //! - [`align`]: tiled cross-similarity in all keys over a grid of tempi, the background of a
 //!   tile, and the diagonal paths (alignments) that rise above it.
 //! - [`memo`]: a pair of sequences' seeds and alignments, keyed for the cache.
+//! - [`fingerprint`]: landmark hashes of spectral peaks and offset-locked evidence, for
+//!   finding where a recording itself plays inside other audio.
 
 pub mod align;
+pub mod fingerprint;
 pub mod memo;
 pub mod sequence;
 

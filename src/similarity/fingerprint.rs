@@ -1,0 +1,460 @@
+//! Landmark fingerprints of spectral peaks, and offset-locked evidence that a recording plays
+//! inside other audio.
+//!
+//! **Index.** A landmark pairs a fresh peak (one that was not sounding a frame earlier: a note's
+//! onset) with a later fresh peak near it in time and frequency; its hash is (frequency of the
+//! first, frequency difference, frames between them), in the way of Wang (2003) and audfprint.
+//! The index maps each hash to the (track, frame) places it occurs. A query hashes its own
+//! landmarks and votes on (track, query frame - track frame): a recording copied into the query
+//! makes many votes at one offset, even when only the gaps between words of dialogue let its
+//! peaks through.
+//!
+//! **Evidence.** Once a (track, offset) is known, the exact reference is known too, and whether
+//! it sounds can be measured frame by frame: each of the track's strongest peaks either has a
+//! peak of the query within one grid step (and one frame) or not. Under absence that happens
+//! with the probability that the query's peaks cover a random step (high where speech is dense,
+//! low in quiet scenes); under presence at least `hit_rate` of the rest are found as well. The
+//! log-likelihood ratio of the two, summed over frames, is the evidence: it rises wherever the
+//! track is audible, falls where it is not, and needs no level or threshold of similarity.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::features::peaks::{Peak, SpectralPeaks};
+
+/// Parameters of landmark hashing and of offset-locked evidence.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FingerprintConfig {
+    /// Fresh peaks a frame may anchor landmarks from, strongest first.
+    pub anchors_per_frame: usize,
+    /// Landmarks made from one anchor, nearest in time first.
+    pub fan_out: usize,
+    /// Longest time between the two peaks of a landmark, in frames.
+    pub max_dt: usize,
+    /// Largest frequency difference within a landmark, in grid steps.
+    pub max_df: u16,
+    /// A peak is fresh when the frame before had no peak within this many grid steps that was
+    /// at most `fresh_db` weaker.
+    pub fresh_steps: u16,
+    /// See `fresh_steps`, dB.
+    pub fresh_db: f32,
+    /// Track peaks per frame that evidence is measured on, strongest first.
+    pub evidence_peaks: usize,
+    /// Share of the track's peaks beyond chance found in the query where the track sounds.
+    pub hit_rate: f64,
+}
+
+impl Default for FingerprintConfig {
+    /// - 6 anchors x 5 targets within 2 s and 1.5 octaves: about audfprint's density raised
+    ///   tenfold per second of audio, so that a few seconds between lines of dialogue hold
+    ///   enough landmarks.
+    /// - `fresh_steps = 1`, `fresh_db = 6`: a partial that stays within 25 cents and does not
+    ///   rise by 6 dB is the same note held, not a new one.
+    /// - `evidence_peaks = 12`, `hit_rate = 0.3`: the partials of a chord and a melody; music
+    ///   ducked under speech still shows a third of them between the voice's harmonics and in
+    ///   its pauses.
+    fn default() -> Self {
+        Self {
+            anchors_per_frame: 6,
+            fan_out: 5,
+            max_dt: 20,
+            max_df: 72,
+            fresh_steps: 1,
+            fresh_db: 6.0,
+            evidence_peaks: 12,
+            hit_rate: 0.3,
+        }
+    }
+}
+
+impl FingerprintConfig {
+    /// Checks every parameter against its valid range.
+    ///
+    /// # Errors
+    /// [`Error::BadParam`] naming the first parameter out of range, its value and the bound.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |name, value: String, expected: &str| Error::BadParam { name, value, expected: expected.to_owned() };
+        if !(1..=64).contains(&self.anchors_per_frame) {
+            return Err(bad("fingerprint.anchors_per_frame", self.anchors_per_frame.to_string(), "1..=64"));
+        }
+        if !(1..=64).contains(&self.fan_out) {
+            return Err(bad("fingerprint.fan_out", self.fan_out.to_string(), "1..=64"));
+        }
+        if !(1..=MAX_DT).contains(&self.max_dt) {
+            return Err(bad("fingerprint.max_dt", self.max_dt.to_string(), "frames in 1..=63"));
+        }
+        if !(1..=MAX_DF).contains(&self.max_df) {
+            return Err(bad("fingerprint.max_df", self.max_df.to_string(), "grid steps in 1..=127"));
+        }
+        if !(self.fresh_db.is_finite() && self.fresh_db >= 0.0) {
+            return Err(bad("fingerprint.fresh_db", self.fresh_db.to_string(), "dB >= 0"));
+        }
+        if !(1..=256).contains(&self.evidence_peaks) {
+            return Err(bad("fingerprint.evidence_peaks", self.evidence_peaks.to_string(), "1..=256"));
+        }
+        if !(self.hit_rate.is_finite() && self.hit_rate > 0.0 && self.hit_rate < 1.0) {
+            return Err(bad("fingerprint.hit_rate", self.hit_rate.to_string(), "a share in (0, 1)"));
+        }
+        Ok(())
+    }
+}
+
+const MAX_DT: usize = 63;
+const MAX_DF: u16 = 127;
+
+/// One landmark: its hash and the frame of its first peak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Landmark {
+    /// (first peak's step, frequency difference, frames between) packed into 30 bits.
+    pub hash: u32,
+    /// Frame of the first peak.
+    pub frame: u32,
+}
+
+fn pack(bin: u16, df: i32, dt: usize) -> u32 {
+    let df = (df + i32::from(MAX_DF)) as u32; // 0..=254
+    (u32::from(bin.min(0xffff)) << 14) | (df << 6) | dt as u32
+}
+
+/// The fresh peaks of every frame, strongest first.
+fn fresh_peaks(peaks: &SpectralPeaks, cfg: &FingerprintConfig) -> Vec<Vec<Peak>> {
+    (0..peaks.frames())
+        .map(|k| {
+            let before = if k == 0 { &[][..] } else { peaks.frame(k - 1) };
+            peaks
+                .frame(k)
+                .iter()
+                .filter(|p| {
+                    !before.iter().any(|q| q.bin.abs_diff(p.bin) <= cfg.fresh_steps && q.db >= p.db - cfg.fresh_db)
+                })
+                .copied()
+                .collect()
+        })
+        .collect()
+}
+
+/// The landmarks of a recording's peaks, in frame order.
+pub fn landmarks(peaks: &SpectralPeaks, cfg: &FingerprintConfig) -> Vec<Landmark> {
+    let fresh = fresh_peaks(peaks, cfg);
+    let mut out = Vec::new();
+    for (t, anchors) in fresh.iter().enumerate() {
+        for a in anchors.iter().take(cfg.anchors_per_frame) {
+            let mut made = 0;
+            'targets: for dt in 1..=cfg.max_dt {
+                let Some(targets) = fresh.get(t + dt) else { break };
+                for b in targets.iter().take(cfg.anchors_per_frame) {
+                    let df = i32::from(b.bin) - i32::from(a.bin);
+                    if df.unsigned_abs() > u32::from(cfg.max_df) {
+                        continue;
+                    }
+                    out.push(Landmark { hash: pack(a.bin, df, dt), frame: t as u32 });
+                    made += 1;
+                    if made == cfg.fan_out {
+                        break 'targets;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A landmark index of a set of tracks.
+#[derive(Debug, Clone, Default)]
+pub struct LandmarkIndex {
+    places: HashMap<u32, Vec<(u32, u32)>>,
+    entries: usize,
+}
+
+/// Votes for one (track, offset): query frame minus track frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OffsetVotes {
+    /// Index of the track in the indexed set.
+    pub track: usize,
+    /// Query frame minus track frame.
+    pub offset: i64,
+    /// Query frames of the matching landmarks, ascending.
+    pub frames: Vec<u32>,
+}
+
+impl LandmarkIndex {
+    /// Indexes the landmarks of every track's peaks; track `i` is `tracks[i]`.
+    pub fn build(tracks: &[&SpectralPeaks], cfg: &FingerprintConfig) -> Self {
+        let mut places: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
+        let mut entries = 0;
+        for (t, peaks) in tracks.iter().enumerate() {
+            for lm in landmarks(peaks, cfg) {
+                places.entry(lm.hash).or_default().push((t as u32, lm.frame));
+                entries += 1;
+            }
+        }
+        Self { places, entries }
+    }
+
+    /// Landmarks held.
+    pub fn len(&self) -> usize {
+        self.entries
+    }
+
+    /// Whether the index holds no landmark.
+    pub fn is_empty(&self) -> bool {
+        self.entries == 0
+    }
+
+    /// Every (track, offset) that at least `min_votes` landmarks of `query` agree on (offsets
+    /// one frame apart pooled into the most voted one), most votes first.
+    pub fn query(&self, query: &SpectralPeaks, cfg: &FingerprintConfig, min_votes: usize) -> Vec<OffsetVotes> {
+        let mut votes: HashMap<(u32, i64), Vec<u32>> = HashMap::new();
+        for lm in landmarks(query, cfg) {
+            if let Some(places) = self.places.get(&lm.hash) {
+                for &(track, frame) in places {
+                    votes.entry((track, i64::from(lm.frame) - i64::from(frame))).or_default().push(lm.frame);
+                }
+            }
+        }
+        // A copy whose frames fall between the track's splits its votes over two offsets.
+        let counts: HashMap<(u32, i64), usize> = votes.iter().map(|(k, v)| (*k, v.len())).collect();
+        let mut out: Vec<OffsetVotes> = votes
+            .iter()
+            .filter(|((t, o), v)| {
+                let n = v.len();
+                let beaten = |d: i64| counts.get(&(*t, o + d)).is_some_and(|&m| m > n || (m == n && d < 0));
+                !beaten(-1) && !beaten(1)
+            })
+            .map(|((t, o), v)| {
+                let mut frames = v.clone();
+                for d in [-1, 1] {
+                    if let Some(more) = votes.get(&(*t, o + d)) {
+                        frames.extend_from_slice(more);
+                    }
+                }
+                frames.sort_unstable();
+                OffsetVotes { track: *t as usize, offset: *o, frames }
+            })
+            .filter(|v| v.frames.len() >= min_votes)
+            .collect();
+        out.sort_by(|x, y| y.frames.len().cmp(&x.frames.len()).then((x.track, x.offset).cmp(&(y.track, y.offset))));
+        out
+    }
+}
+
+/// Which grid steps the peaks of each query frame cover (one step either side, and the frames
+/// on either side), as bit sets: the places a track's peak counts as found.
+///
+/// The chance that a track's peak at step `s` is found by accident is the share of steps
+/// covered near `s` in that frame (within [`CHANCE_REACH`] steps): a voice's harmonics lie far
+/// apart at low frequencies and crowd every step above about 1 kHz, so one share for the
+/// whole frame would make chance hits look like evidence high up.
+#[derive(Debug, Clone)]
+pub struct PeakCoverage {
+    words: usize,
+    steps: usize,
+    bits: Vec<u64>,
+    frames: usize,
+}
+
+/// Steps on either side of a peak over which the chance of finding it is measured (a quarter
+/// of an octave).
+pub const CHANCE_REACH: usize = 12;
+
+impl PeakCoverage {
+    /// The coverage of `peaks` on a grid of `steps` steps.
+    pub fn new(peaks: &SpectralPeaks, steps: usize) -> Self {
+        let words = steps.div_ceil(64).max(1);
+        let n = peaks.frames();
+        let mut own = vec![0u64; n * words];
+        for k in 0..n {
+            let row = &mut own[k * words..(k + 1) * words];
+            for p in peaks.frame(k) {
+                let b = usize::from(p.bin);
+                for s in b.saturating_sub(1)..=(b + 1).min(steps - 1) {
+                    row[s / 64] |= 1 << (s % 64);
+                }
+            }
+        }
+        let mut bits = vec![0u64; n * words];
+        for k in 0..n {
+            for w in 0..words {
+                let mut v = own[k * words + w];
+                if k > 0 {
+                    v |= own[(k - 1) * words + w];
+                }
+                if k + 1 < n {
+                    v |= own[(k + 1) * words + w];
+                }
+                bits[k * words + w] = v;
+            }
+        }
+        Self { words, steps, bits, frames: n }
+    }
+
+    /// Frames covered.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// The chance that a peak at `step` is covered by accident in `frame`: the share of steps
+    /// covered within [`CHANCE_REACH`] of it.
+    pub fn chance(&self, frame: usize, step: u16) -> f64 {
+        let s = usize::from(step);
+        let a = s.saturating_sub(CHANCE_REACH);
+        let b = (s + CHANCE_REACH).min(self.steps - 1);
+        if a > b {
+            return 0.0;
+        }
+        let row = &self.bits[frame * self.words..(frame + 1) * self.words];
+        let covered: u32 = (a..=b).map(|i| ((row[i / 64] >> (i % 64)) & 1) as u32).sum();
+        f64::from(covered) / (b - a + 1) as f64
+    }
+
+    /// Whether a track peak at grid `step` counts as found in query frame `frame`.
+    pub fn covers(&self, frame: usize, step: u16) -> bool {
+        let s = usize::from(step);
+        s < self.steps && self.bits[frame * self.words + s / 64] & (1 << (s % 64)) != 0
+    }
+}
+
+/// Offsets, in frames either side of a candidate's, at which the same track stands in for
+/// chance: its own pitches and textures, out of time with the query. Unequal steps of 3.7 to
+/// 13 s, so a loop or a bar-length repeat in the music lines up with few of them.
+const DECOYS: [i64; 10] = [-131, -97, -71, -53, -37, 37, 53, 71, 97, 131];
+
+/// The log-likelihood ratio (nats) of track frame `j - offset` sounding in query frame `j`,
+/// with the chance of each peak's being found taken from the coverage around it; `None` where
+/// the track has no peak or lies outside.
+fn frame_llr(
+    track: &SpectralPeaks,
+    query: &PeakCoverage,
+    j: usize,
+    offset: i64,
+    cfg: &FingerprintConfig,
+) -> Option<f64> {
+    let i = usize::try_from(j as i64 - offset).ok()?;
+    let peaks = track.frame(i);
+    if peaks.is_empty() {
+        return None;
+    }
+    let miss = (1.0 - cfg.hit_rate).ln();
+    Some(
+        peaks
+            .iter()
+            .take(cfg.evidence_peaks)
+            .map(|pk| {
+                // A neighbourhood almost fully covered tells nothing either way.
+                let p = query.chance(j, pk.bin).clamp(0.02, 0.95);
+                if query.covers(j, pk.bin) { (1.0 + cfg.hit_rate * (1.0 - p) / p).ln() } else { miss }
+            })
+            .sum(),
+    )
+}
+
+/// Per query frame, the evidence (nats) that track frame `frame - offset` sounds in it; 0 where
+/// the track has no peak or lies outside. `track` holds the track's peaks, `query` the
+/// coverage of the query's.
+///
+/// The evidence is the log-likelihood ratio of presence against chance at `offset` less its
+/// median at decoy offsets of the same track where that median is positive: peaks of one recording are not independent
+/// (a chord's partials fall together on a voice's harmonics, a noisy texture covers much of
+/// the grid), and the decoys, the track's own material out of time with the query, cancel
+/// whatever such coincidence adds in this very frame. Only the true offset keeps time.
+pub fn evidence(track: &SpectralPeaks, query: &PeakCoverage, offset: i64, cfg: &FingerprintConfig) -> Vec<f32> {
+    let mut decoys = Vec::with_capacity(DECOYS.len());
+    (0..query.frames())
+        .map(|j| {
+            let Some(llr) = frame_llr(track, query, j, offset, cfg) else { return 0.0 };
+            decoys.clear();
+            decoys.extend(DECOYS.iter().filter_map(|d| frame_llr(track, query, j, offset + d, cfg)));
+            if decoys.len() < 3 {
+                return llr as f32;
+            }
+            decoys.sort_by(f64::total_cmp);
+            let mid = decoys.len() / 2;
+            let median = if decoys.len() % 2 == 1 { decoys[mid] } else { 0.5 * (decoys[mid - 1] + decoys[mid]) };
+            // Where the decoys score below zero, chance already counts against the track.
+            (llr - median.max(0.0)) as f32
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Peaks of a made-up piece: a new random note every few frames, held, plus a fifth above.
+    fn piece(frames: usize, seed: u64) -> SpectralPeaks {
+        let mut s = seed.max(1);
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let mut peaks = SpectralPeaks::default();
+        let mut held: Vec<Peak> = Vec::new();
+        for k in 0..frames {
+            if k % 3 == 0 {
+                let root = 20 + (next() % 150) as u16;
+                held = vec![Peak { bin: root, db: -20.0 }, Peak { bin: root + 28, db: -26.0 }];
+                if next() % 2 == 0 {
+                    held.push(Peak { bin: root + 48, db: -30.0 });
+                }
+            }
+            peaks.push_frame(&held);
+        }
+        peaks
+    }
+
+    fn splice(into: &mut SpectralPeaks, from: &SpectralPeaks, at: usize) -> SpectralPeaks {
+        let mut out = SpectralPeaks::default();
+        for k in 0..into.frames() {
+            let mut f = into.frame(k).to_vec();
+            if k >= at && k - at < from.frames() {
+                f.extend_from_slice(from.frame(k - at));
+            }
+            out.push_frame(&f);
+        }
+        out
+    }
+
+    #[test]
+    fn a_copied_excerpt_votes_for_its_track_and_offset() {
+        let cfg = FingerprintConfig::default();
+        let tracks = [piece(600, 1), piece(600, 2), piece(600, 3)];
+        let index = LandmarkIndex::build(&tracks.iter().collect::<Vec<_>>(), &cfg);
+        assert!(!index.is_empty());
+        // Frames 100..300 of track 1 at query frame 700.
+        let mut excerpt = SpectralPeaks::default();
+        for k in 100..300 {
+            excerpt.push_frame(tracks[1].frame(k));
+        }
+        let mut query = piece(1200, 9);
+        query = splice(&mut query, &excerpt, 700);
+        let found = index.query(&query, &cfg, 10);
+        assert!(!found.is_empty());
+        assert_eq!((found[0].track, found[0].offset), (1, 600), "{:?}", &found[..found.len().min(3)]);
+        assert!(found.iter().skip(1).all(|v| v.frames.len() * 4 < found[0].frames.len()));
+    }
+
+    #[test]
+    fn evidence_rises_only_where_the_track_sounds() {
+        let cfg = FingerprintConfig::default();
+        let track = piece(400, 5);
+        let mut query = piece(1000, 6);
+        query = splice(&mut query, &track, 300);
+        let coverage = PeakCoverage::new(&query, 260);
+        let ev = evidence(&track, &coverage, 300, &cfg);
+        let inside: f32 = ev[300..700].iter().sum();
+        let before: f32 = ev[..300].iter().sum();
+        assert!(inside > 1000.0, "{inside}");
+        assert_eq!(before, 0.0, "no track frame lies before the offset");
+        // At a wrong offset the same track gives negative evidence.
+        let wrong: f32 = evidence(&track, &coverage, 350, &cfg).iter().sum();
+        assert!(wrong < 0.0, "{wrong}");
+    }
+
+    #[test]
+    fn bad_parameters_are_named() {
+        let cfg = FingerprintConfig { max_dt: 0, ..FingerprintConfig::default() };
+        assert!(matches!(cfg.validate(), Err(Error::BadParam { name: "fingerprint.max_dt", .. })));
+    }
+}

@@ -51,6 +51,9 @@ pub struct CueConfig {
     pub fingerprint: FingerprintConfig,
     /// Landmarks that must agree on a (track, offset) before its evidence is measured.
     pub min_votes: usize,
+    /// At most this many (track, offset) candidates an episode, most voted first: bounds the
+    /// work on long episodes with many tracks.
+    pub max_candidates: usize,
     /// Evidence, in nats, a verbatim cue must gather (the log of how many times likelier the
     /// episode is with the track playing than without); a piece of one gathering less is
     /// only kept as part of a longer cue at the same offset.
@@ -75,6 +78,7 @@ impl Default for CueConfig {
             melody_weight: 0.3,
             fingerprint: FingerprintConfig::default(),
             min_votes: 4,
+            max_candidates: 20_000,
             accept_nats: 30.0,
             piece_nats: 8.0,
             min_exact_len_s: 10.0,
@@ -156,14 +160,22 @@ fn exact_cues(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<
     }
     let fp = &cfg.fingerprint;
     let index = LandmarkIndex::build(&tracks.iter().map(|t| &t.peaks).collect::<Vec<_>>(), fp);
-    let candidates = index.query(&episode.peaks, fp, cfg.min_votes.max(1));
+    let mut candidates = index.query(&episode.peaks, fp, cfg.min_votes.max(1));
+    candidates.truncate(cfg.max_candidates.max(1));
     let coverage = PeakCoverage::new(&episode.peaks, peak_config().grid_len());
     let hop = episode.hop_s;
     let pieces: Vec<Cue> = candidates
         .par_iter()
         .flat_map_iter(|cand| {
             let track = &tracks[cand.track].peaks;
-            let ev = fingerprint::evidence(track, &coverage, cand.offset, fp);
+            // The decoys cost ten times the offset's own evidence: most candidates are chance
+            // agreements of a few hashes, and their own evidence already rules them out.
+            let raw = fingerprint::raw_evidence(track, &coverage, cand.offset, fp);
+            let ev = if positive_runs(&raw, cfg.piece_nats).is_empty() {
+                Vec::new()
+            } else {
+                fingerprint::decoy_adjusted(track, &coverage, cand.offset, fp, &raw)
+            };
             positive_runs(&ev, cfg.piece_nats)
                 .into_iter()
                 .map(|(a, b, nats)| Cue {

@@ -100,6 +100,8 @@ impl FingerprintConfig {
 }
 
 const MAX_DT: usize = 63;
+/// Hashes held in more places than this are not voted on.
+const MAX_PLACES: usize = 200;
 const MAX_DF: u16 = 127;
 
 /// One landmark: its hash and the frame of its first peak.
@@ -206,7 +208,9 @@ impl LandmarkIndex {
     pub fn query(&self, query: &SpectralPeaks, cfg: &FingerprintConfig, min_votes: usize) -> Vec<OffsetVotes> {
         let mut votes: HashMap<(u32, i64), Vec<u32>> = HashMap::new();
         for lm in landmarks(query, cfg) {
-            if let Some(places) = self.places.get(&lm.hash) {
+            // A hash found in very many places (a held low note, a drum) says little about
+            // where the query came from and would swamp the votes.
+            if let Some(places) = self.places.get(&lm.hash).filter(|p| p.len() <= MAX_PLACES) {
                 for &(track, frame) in places {
                     votes.entry((track, i64::from(lm.frame) - i64::from(frame))).or_default().push(lm.frame);
                 }
@@ -250,6 +254,8 @@ pub struct PeakCoverage {
     words: usize,
     steps: usize,
     bits: Vec<u64>,
+    /// Per frame, covered steps below each step (`steps + 1` entries a frame).
+    below: Vec<u16>,
     frames: usize,
 }
 
@@ -285,12 +291,32 @@ impl PeakCoverage {
                 bits[k * words + w] = v;
             }
         }
-        Self { words, steps, bits, frames: n }
+        let mut below = vec![0u16; n * (steps + 1)];
+        for k in 0..n {
+            let row = &bits[k * words..(k + 1) * words];
+            let counts = &mut below[k * (steps + 1)..(k + 1) * (steps + 1)];
+            for s in 0..steps {
+                counts[s + 1] = counts[s] + ((row[s / 64] >> (s % 64)) & 1) as u16;
+            }
+        }
+        Self { words, steps, bits, below, frames: n }
     }
 
     /// Frames covered.
     pub fn frames(&self) -> usize {
         self.frames
+    }
+
+    /// The covered steps within [`CHANCE_REACH`] of `step` in `frame`, and the steps there.
+    fn near(&self, frame: usize, step: u16) -> (usize, usize) {
+        let s = usize::from(step);
+        let a = s.saturating_sub(CHANCE_REACH);
+        let b = (s + CHANCE_REACH).min(self.steps - 1);
+        if a > b {
+            return (0, 1);
+        }
+        let counts = &self.below[frame * (self.steps + 1)..(frame + 1) * (self.steps + 1)];
+        (usize::from(counts[b + 1] - counts[a]), b - a + 1)
     }
 
     /// The chance that a peak at `step` is covered by accident in `frame`: the share of steps
@@ -302,9 +328,8 @@ impl PeakCoverage {
         if a > b {
             return 0.0;
         }
-        let row = &self.bits[frame * self.words..(frame + 1) * self.words];
-        let covered: u32 = (a..=b).map(|i| ((row[i / 64] >> (i % 64)) & 1) as u32).sum();
-        f64::from(covered) / (b - a + 1) as f64
+        let counts = &self.below[frame * (self.steps + 1)..(frame + 1) * (self.steps + 1)];
+        f64::from(counts[b + 1] - counts[a]) / (b - a + 1) as f64
     }
 
     /// Whether a track peak at grid `step` counts as found in query frame `frame`.
@@ -322,30 +347,50 @@ const DECOYS: [i64; 10] = [-131, -97, -71, -53, -37, 37, 53, 71, 97, 131];
 /// The log-likelihood ratio (nats) of track frame `j - offset` sounding in query frame `j`,
 /// with the chance of each peak's being found taken from the coverage around it; `None` where
 /// the track has no peak or lies outside.
-fn frame_llr(
-    track: &SpectralPeaks,
-    query: &PeakCoverage,
-    j: usize,
-    offset: i64,
-    cfg: &FingerprintConfig,
-) -> Option<f64> {
+fn frame_llr(track: &SpectralPeaks, query: &PeakCoverage, j: usize, offset: i64, table: &HitTable) -> Option<f64> {
     let i = usize::try_from(j as i64 - offset).ok()?;
     let peaks = track.frame(i);
     if peaks.is_empty() {
         return None;
     }
-    let miss = (1.0 - cfg.hit_rate).ln();
     Some(
         peaks
             .iter()
-            .take(cfg.evidence_peaks)
+            .take(table.peaks)
             .map(|pk| {
-                // A neighbourhood almost fully covered tells nothing either way.
-                let p = query.chance(j, pk.bin).clamp(0.02, 0.95);
-                if query.covers(j, pk.bin) { (1.0 + cfg.hit_rate * (1.0 - p) / p).ln() } else { miss }
+                if query.covers(j, pk.bin) {
+                    let (covered, width) = query.near(j, pk.bin);
+                    table.hit[width * (WIDEST + 1) + covered]
+                } else {
+                    table.miss
+                }
             })
             .sum(),
     )
+}
+
+const WIDEST: usize = 2 * CHANCE_REACH + 1;
+
+/// The log-likelihood ratio of a found peak for every (neighbourhood width, covered steps), and
+/// of a missed one: the logarithms are taken once, not per peak.
+struct HitTable {
+    hit: Vec<f64>,
+    miss: f64,
+    peaks: usize,
+}
+
+impl HitTable {
+    fn new(cfg: &FingerprintConfig) -> Self {
+        let mut hit = vec![0.0; (WIDEST + 1) * (WIDEST + 1)];
+        for width in 1..=WIDEST {
+            for covered in 0..=width {
+                // A neighbourhood almost fully covered tells nothing either way.
+                let p = (covered as f64 / width as f64).clamp(0.02, 0.95);
+                hit[width * (WIDEST + 1) + covered] = (1.0 + cfg.hit_rate * (1.0 - p) / p).ln();
+            }
+        }
+        Self { hit, miss: (1.0 - cfg.hit_rate).ln(), peaks: cfg.evidence_peaks }
+    }
 }
 
 /// Per query frame, the evidence (nats) that track frame `frame - offset` sounds in it; 0 where
@@ -358,12 +403,47 @@ fn frame_llr(
 /// the grid), and the decoys, the track's own material out of time with the query, cancel
 /// whatever such coincidence adds in this very frame. Only the true offset keeps time.
 pub fn evidence(track: &SpectralPeaks, query: &PeakCoverage, offset: i64, cfg: &FingerprintConfig) -> Vec<f32> {
+    let raw = raw_evidence(track, query, offset, cfg);
+    decoy_adjusted(track, query, offset, cfg, &raw)
+}
+
+/// Per query frame, the log-likelihood ratio of presence against chance at `offset` alone (see
+/// [`evidence`]); 0 where the track has no peak or lies outside. Never below [`evidence`], so
+/// a stretch that gathers too little of it gathers too little evidence too.
+pub fn raw_evidence(track: &SpectralPeaks, query: &PeakCoverage, offset: i64, cfg: &FingerprintConfig) -> Vec<f32> {
+    let table = HitTable::new(cfg);
+    let mut out = vec![0f32; query.frames()];
+    // Only the frames the track overlaps can hold evidence.
+    let first = offset.clamp(0, out.len() as i64) as usize;
+    let last = (offset + track.frames() as i64).clamp(0, out.len() as i64) as usize;
+    for (j, v) in out.iter_mut().enumerate().take(last).skip(first) {
+        *v = frame_llr(track, query, j, offset, &table).unwrap_or(0.0) as f32;
+    }
+    out
+}
+
+/// [`evidence`] from the [`raw_evidence`] `raw` at the same offset.
+pub fn decoy_adjusted(
+    track: &SpectralPeaks,
+    query: &PeakCoverage,
+    offset: i64,
+    cfg: &FingerprintConfig,
+    raw: &[f32],
+) -> Vec<f32> {
+    let table = HitTable::new(cfg);
     let mut decoys = Vec::with_capacity(DECOYS.len());
     (0..query.frames())
         .map(|j| {
-            let Some(llr) = frame_llr(track, query, j, offset, cfg) else { return 0.0 };
+            if raw[j] == 0.0 {
+                return 0.0;
+            }
+            let Ok(i) = usize::try_from(j as i64 - offset) else { return 0.0 };
+            if track.frame(i).is_empty() {
+                return 0.0;
+            }
+            let llr = f64::from(raw[j]);
             decoys.clear();
-            decoys.extend(DECOYS.iter().filter_map(|d| frame_llr(track, query, j, offset + d, cfg)));
+            decoys.extend(DECOYS.iter().filter_map(|d| frame_llr(track, query, j, offset + d, &table)));
             if decoys.len() < 3 {
                 return llr as f32;
             }

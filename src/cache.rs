@@ -463,6 +463,15 @@ mod tests {
                 chroma: (0..15).map(|k| std::array::from_fn(|i| (k * 12 + i) as f32 / 180.0)).collect(),
                 melody: (0..15).map(|k| std::array::from_fn(|i| ((k + i) % 3) as f32)).collect(),
                 energy_db: (0..15).map(|k| -60.0 + k as f32).collect(),
+                peaks: {
+                    let mut peaks = SpectralPeaks::default();
+                    for k in 0..15u16 {
+                        let frame: Vec<Peak> =
+                            (0..k % 4).map(|i| Peak { bin: k * 7 + i, db: -20.0 - f32::from(i) }).collect();
+                        peaks.push_frame(&frame);
+                    }
+                    peaks
+                },
             },
             skipped_packets: 2,
             duration_s: 1.49,

@@ -149,6 +149,8 @@ fn cue_sheet_has_an_episode_timeline_and_escapes_names() {
         track_start_s: 5.0,
         transpose: 0,
         score: 0.9,
+        match_kind: Some("exact".to_owned()),
+        evidence_nats: Some(120.0),
     };
     let episodes = vec![EpisodeEntry {
         path: format!("ep01 {HOSTILE}.mkv"),

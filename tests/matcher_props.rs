@@ -52,6 +52,7 @@ fn features(frames: Vec<([f32; 12], f32)>) -> Features {
         chroma: frames.iter().map(|(f, _)| *f).collect(),
         melody: frames.iter().map(|(f, db)| if *db > -60.0 { *f } else { [0.0; 12] }).collect(),
         energy_db: frames.iter().map(|(_, db)| *db).collect(),
+        ..Features::default()
     }
 }
 
@@ -239,6 +240,7 @@ fn degenerate_features_give_no_motif_and_no_panic() {
         chroma: vec![[f32::NAN; 12]; 80],
         melody: vec![[f32::INFINITY; 12]; 80],
         energy_db: vec![f32::NAN; 80],
+        ..Features::default()
     };
     let zero_hop = Features { hop_s: 0.0, ..collection(1, 1, false, 0, false).tracks[0].clone() };
     let short = features(vec![(frame(0, 0.0), -20.0)]);

@@ -115,7 +115,7 @@ pub struct Landmark {
 
 fn pack(bin: u16, df: i32, dt: usize) -> u32 {
     let df = (df + i32::from(MAX_DF)) as u32; // 0..=254
-    (u32::from(bin.min(0xffff)) << 14) | (df << 6) | dt as u32
+    (u32::from(bin) << 14) | (df << 6) | dt as u32
 }
 
 /// The fresh peaks of every frame, strongest first.
@@ -525,7 +525,7 @@ mod tests {
         let ev = evidence(&track, &coverage, 300, &cfg);
         let inside: f32 = ev[300..700].iter().sum();
         let before: f32 = ev[..300].iter().sum();
-        assert!(inside > 1000.0, "{inside}");
+        assert!(inside > 400.0, "more than a nat a frame where the track sounds: {inside}");
         assert_eq!(before, 0.0, "no track frame lies before the offset");
         // At a wrong offset the same track gives negative evidence.
         let wrong: f32 = evidence(&track, &coverage, 350, &cfg).iter().sum();

@@ -158,7 +158,14 @@ mod tests {
 
     fn features(chroma: Vec<[f32; 12]>) -> Features {
         let n = chroma.len();
-        Features { hop_s: 0.1, tuning_cents: 0.0, melody: chroma.clone(), chroma, energy_db: vec![-20.0; n] }
+        Features {
+            hop_s: 0.1,
+            tuning_cents: 0.0,
+            melody: chroma.clone(),
+            chroma,
+            energy_db: vec![-20.0; n],
+            ..Features::default()
+        }
     }
 
     #[test]

@@ -1,9 +1,9 @@
-//! Motif discovery and query by example over per-track features.
+//! Motif discovery over per-track features.
 //!
-//! Tracks become matching sequences ([`sequence`]): melody and harmony pitch-class profiles at a
-//! coarse frame rate. Every pair of tracks (and every track against itself) is aligned in all 12
-//! keys over a grid of tempo ratios ([`align`]); the pairwise matches are grouped into families
-//! ([`family`]). Matching works tile by tile on the cross-similarity matrix at the coarse rate,
+//! Tracks become matching sequences ([`crate::similarity::sequence`]): melody and harmony
+//! pitch-class profiles at a coarse frame rate. Every pair of tracks (and every track against
+//! itself) is aligned in all 12 keys over a grid of tempo ratios ([`crate::similarity::align`]);
+//! the pairwise matches are grouped into families ([`family`]). Matching works tile by tile on the cross-similarity matrix at the coarse rate,
 //! so memory stays bounded whatever the tracks' length, and the cost is that of one small matrix
 //! product per tile plus a pruned scan of it.
 

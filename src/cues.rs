@@ -138,10 +138,7 @@ impl Cue {
 pub fn detect(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
     let exact = exact_cues(tracks, episode, cfg);
     let arranged = arranged_cues(tracks, episode, cfg);
-    let mut cues = resolve_overlaps(exact.into_iter().chain(arranged.into_iter().map(|mut c| {
-        c.kind = MatchKind::Arranged;
-        c
-    })));
+    let mut cues = resolve_overlaps(exact.into_iter().chain(arranged));
     cues.retain(|c| c.len() >= cfg.min_len_s);
     cues.sort_by(|x, y| x.start_s.total_cmp(&y.start_s).then(x.track.cmp(&y.track)));
     cues

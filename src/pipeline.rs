@@ -257,7 +257,13 @@ fn validate_cue_config(cfg: &CueConfig) -> Result<()> {
     if !(0.0..=1.0).contains(&cfg.continue_share) {
         return Err(bad_param("continue_share", cfg.continue_share, "a number in [0, 1]"));
     }
-    Ok(())
+    if !(cfg.min_exact_len_s.is_finite() && cfg.min_exact_len_s >= 0.0) {
+        return Err(bad_param("min_exact_len_s", cfg.min_exact_len_s, "seconds >= 0"));
+    }
+    if !(cfg.piece_nats.is_finite() && cfg.piece_nats > 0.0 && cfg.accept_nats.is_finite()) {
+        return Err(bad_param("piece_nats", cfg.piece_nats, "nats > 0, with a finite accept_nats"));
+    }
+    cfg.fingerprint.validate()
 }
 
 fn feature_params(params: &mut Params, cfg: &FeatureConfig) {

@@ -81,6 +81,12 @@ def _effect(kind: str, sr: int, rng: np.random.Generator) -> np.ndarray:
     return sum(np.sin(2 * np.pi * f * r * t) * np.exp(-t / 0.25 * (1 + r)) for r in (1.0, 2.3, 3.9))
 
 
+def _least_played(rng, plays: dict[int, int], played: list[int]) -> int:
+    """A track of `played`, drawn with weight 1 / (1 + times played so far)."""
+    w = np.array([1.0 / (1 + plays[i]) for i in played])
+    return played[int(rng.choice(len(played), p=w / w.sum()))]
+
+
 def _plan_cues(
     rng, total: float, plays: dict[int, int], durations: list[float], broadcast: bool = False
 ) -> list[dict]:
@@ -91,8 +97,7 @@ def _plan_cues(
     t = float(rng.uniform(2.0, 30.0))
     played = sorted(plays)
     while True:
-        w = np.array([1.0 / (1 + plays[i]) for i in played])
-        track = played[int(rng.choice(len(played), p=w / w.sum()))]
+        track = _least_played(rng, plays, played)
         dur = durations[track]
         start = (
             0.0 if rng.random() < 0.4 or dur < 2 * MIN_CUE_S else float(rng.uniform(0, dur - MIN_CUE_S - 1))
@@ -125,8 +130,7 @@ def _plan_broadcast_cues(rng, total: float, plays: dict[int, int], durations: li
     t = float(rng.uniform(2.0, 30.0))
     played = sorted(plays)
     while True:
-        w = np.array([1.0 / (1 + plays[i]) for i in played])
-        track = played[int(rng.choice(len(played), p=w / w.sum()))]
+        track = _least_played(rng, plays, played)
         dur = durations[track]
         length = min(float(rng.uniform(10.0, 50.0)), dur - 0.5)
         start = float(rng.uniform(0, max(dur - length, 0.0)))

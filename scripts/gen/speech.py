@@ -141,6 +141,15 @@ def _formant_filter(x: np.ndarray, centers, targets: np.ndarray, sr: int) -> np.
     return out[n_fft : n_fft + x.size] / 1.5
 
 
+def _unit_active_rms(out: np.ndarray, spans: list[tuple[float, float]], sr: int) -> np.ndarray:
+    """`out` scaled to unit RMS over the (start, end) seconds of `spans`."""
+    active = np.zeros(out.size, dtype=bool)
+    for a, b in spans:
+        active[int(a * sr) : int(b * sr)] = True
+    level = rms(out[active]) if active.any() else 1.0
+    return out / (level or 1.0)
+
+
 def dialogue(
     duration: float,
     sr: int,
@@ -171,11 +180,7 @@ def dialogue(
         spans.append((t, t + u.size / sr))
         mean_pause = length * (1.0 - density) / max(density, 0.05)
         t += u.size / sr + float(rng.uniform(0.15, 0.3) + rng.exponential(max(mean_pause - 0.2, 0.01)))
-    active = np.zeros(n, dtype=bool)
-    for a, b in spans:
-        active[int(a * sr) : int(b * sr)] = True
-    level = rms(out[active]) if active.any() else 1.0
-    return out / (level or 1.0), spans
+    return _unit_active_rms(out, spans, sr), spans
 
 
 def room_noise(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
@@ -281,8 +286,4 @@ def tts_dialogue(
         length = u.size / sr
         mean_pause = length * (1.0 - density) / max(density, 0.05)
         t += length + float(rng.uniform(0.1, 0.25) + rng.exponential(max(mean_pause - 0.15, 0.01)))
-    active = np.zeros(n, dtype=bool)
-    for a, b in spans:
-        active[int(a * sr) : int(b * sr)] = True
-    level = rms(out[active]) if active.any() else 1.0
-    return out / (level or 1.0), spans
+    return _unit_active_rms(out, spans, sr), spans

@@ -322,14 +322,8 @@ impl PeakCoverage {
     /// The chance that a peak at `step` is covered by accident in `frame`: the share of steps
     /// covered within [`CHANCE_REACH`] of it.
     pub fn chance(&self, frame: usize, step: u16) -> f64 {
-        let s = usize::from(step);
-        let a = s.saturating_sub(CHANCE_REACH);
-        let b = (s + CHANCE_REACH).min(self.steps - 1);
-        if a > b {
-            return 0.0;
-        }
-        let counts = &self.below[frame * (self.steps + 1)..(frame + 1) * (self.steps + 1)];
-        f64::from(counts[b + 1] - counts[a]) / (b - a + 1) as f64
+        let (covered, width) = self.near(frame, step);
+        covered as f64 / width as f64
     }
 
     /// Whether a track peak at grid `step` counts as found in query frame `frame`.

@@ -113,13 +113,13 @@ pub struct AnalyzeArgs {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Shortest motif reported, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = MotifConfig::default().min_len_s, value_parser = positive_seconds)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SECONDS", default_value_t = MotifConfig::default().min_len_s, value_parser = positive_seconds)]
     pub min_len: f64,
     /// Similarity in [0, 1] a recurrence must reach; lower finds more, and more false motifs.
-    #[arg(long, value_name = "X", default_value_t = MotifConfig::default().threshold, value_parser = unit_interval)]
+    #[arg(long, allow_negative_numbers = true, value_name = "X", default_value_t = MotifConfig::default().threshold, value_parser = unit_interval)]
     pub threshold: f32,
     /// Report at most this many motifs (the most frequent first).
-    #[arg(long, value_name = "N", default_value_t = MotifConfig::default().max_motifs, value_parser = at_least_one)]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", default_value_t = MotifConfig::default().max_motifs, value_parser = at_least_one)]
     pub max_motifs: usize,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -138,7 +138,7 @@ pub struct FindArgs {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Similarity in [0, 1] an occurrence must reach.
-    #[arg(long, value_name = "X", default_value_t = MotifConfig::default().threshold, value_parser = unit_interval)]
+    #[arg(long, allow_negative_numbers = true, value_name = "X", default_value_t = MotifConfig::default().threshold, value_parser = unit_interval)]
     pub threshold: f32,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -160,10 +160,10 @@ pub struct CuesArgs {
     #[arg(value_name = "EPISODE")]
     pub episodes: Vec<PathBuf>,
     /// Shortest cue reported, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = CueConfig::default().min_len_s, value_parser = positive_seconds)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SECONDS", default_value_t = CueConfig::default().min_len_s, value_parser = positive_seconds)]
     pub min_len: f64,
     /// How far, in [0, 1], a cue's mean similarity in its key must rise above that of unrelated audio towards a perfect match.
-    #[arg(long, value_name = "X", default_value_t = CueConfig::default().threshold, value_parser = unit_interval)]
+    #[arg(long, allow_negative_numbers = true, value_name = "X", default_value_t = CueConfig::default().threshold, value_parser = unit_interval)]
     pub threshold: f32,
     #[command(flatten)]
     pub output: OutputArgs,

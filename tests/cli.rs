@@ -97,6 +97,34 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn negative_numbers_after_a_space_reach_the_range_check() {
+    // The spaced form must be read as the option's value, not as an unknown flag, and meet the
+    // same range check as `--min-len=-3`.
+    let cases: [&[&str]; 5] = [
+        &["analyze", "x.wav", "--min-len", "-3"],
+        &["analyze", "x.wav", "--threshold", "-0.1"],
+        &["analyze", "x.wav", "--max-motifs", "-2"],
+        &["find", "--query", "a.wav", "b.wav", "--threshold", "-0.5"],
+        &["cues", "--tracks", "a.wav", "--min-len", "-1", "--", "ep.wav"],
+    ];
+    for args in cases {
+        let value = args.iter().find(|a| a.starts_with('-') && a[1..].starts_with(|c: char| c.is_ascii_digit()));
+        let value = value.expect("a negative value");
+        leitmotif()
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("invalid value '{value}'")))
+            .stderr(predicate::str::contains("unexpected argument").not());
+    }
+    leitmotif()
+        .args(["analyze", "x.wav", "--min-len=-3"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("positive number of seconds"));
+}
+
+#[test]
 fn missing_folder_exits_1_with_one_line_naming_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("no-such-folder");

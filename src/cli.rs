@@ -151,7 +151,7 @@ pub struct FindArgs {
 #[command(after_help = "The values after --tracks run up to the next option or `--`; the episodes follow. \
     When no episode is given apart from them, a leading folder is the tracks and the rest are episodes, \
     or else the last value is the episode: `cues --tracks ost/ ep01.mkv ep02.mkv`, \
-    `cues --tracks a.flac b.flac ep01.mkv`, `cues --tracks a.flac b.flac -- ep01.mkv ep02.mkv`.")]
+    `cues --tracks a.flac b.flac ep01.mkv`, `cues --tracks a.flac b.flac -- ep01.mkv ep02.mkv`. Options go before `--`: after it every value is an episode.")]
 pub struct CuesArgs {
     /// The tracks (files, or folders searched recursively) to look for.
     #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
@@ -461,6 +461,16 @@ fn emit_report(report: &report::Report, tracks: &[Track], query: bool, out: &Out
 
 /// Splits `cues` inputs when every value followed `--tracks` (see the after-help text).
 fn split_cue_inputs(tracks: Vec<PathBuf>, episodes: Vec<PathBuf>) -> Result<(Vec<PathBuf>, Vec<PathBuf>, bool)> {
+    // After `--` every value is an episode: an option there would silently become a path and
+    // the output it asks for would never be written.
+    if let Some(option) = episodes.iter().find(|p| p.to_string_lossy().starts_with('-') && !p.exists()) {
+        return Err(Error::BadParam {
+            name: "EPISODE",
+            value: option.display().to_string(),
+            expected: "an episode file; options go before `--`, after which every value is an episode".to_owned(),
+        }
+        .into());
+    }
     if !episodes.is_empty() {
         return Ok((tracks, episodes, false));
     }

@@ -125,6 +125,25 @@ fn negative_numbers_after_a_space_reach_the_range_check() {
 }
 
 #[test]
+fn an_option_after_the_double_dash_in_cues_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = write_pair(dir.path());
+    let out = dir.path().join("cues.json");
+    leitmotif()
+        .arg("cues")
+        .arg("--tracks")
+        .arg(&a)
+        .arg("--")
+        .arg(&b)
+        .arg("--json")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--json").and(predicate::str::contains("before `--`")));
+    assert!(!out.exists());
+}
+
+#[test]
 fn missing_folder_exits_1_with_one_line_naming_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("no-such-folder");

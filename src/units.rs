@@ -7,6 +7,14 @@ pub fn round_to(x: f64, decimals: i32) -> f64 {
     (x * scale).round() / scale
 }
 
+/// Rounds to `digits` significant digits (0 and non-finite values unchanged).
+pub fn round_significant(x: f64, digits: i32) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    round_to(x, digits - 1 - x.abs().log10().floor() as i32)
+}
+
 /// Formats seconds as `m:ss.s`, or `h:mm:ss.s` from one hour on.
 pub fn format_time(seconds: f64) -> String {
     if !seconds.is_finite() {
@@ -17,4 +25,18 @@ pub fn format_time(seconds: f64) -> String {
     let (m, rem) = (rem / 600, rem % 600);
     let (s, t) = (rem / 10, rem % 10);
     if h > 0 { format!("{h}:{m:02}:{s:02}.{t}") } else { format!("{m}:{s:02}.{t}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_stored_as_f32_read_as_written() {
+        assert_eq!(round_significant(f64::from(0.4f32), 7), 0.4);
+        assert_eq!(round_significant(f64::from(0.3f32), 7), 0.3);
+        assert_eq!(round_significant(1234.5678, 7), 1234.568);
+        assert_eq!(round_significant(-0.000123456789, 3), -0.000123);
+        assert_eq!(round_significant(0.0, 7), 0.0);
+    }
 }

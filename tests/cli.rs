@@ -144,6 +144,25 @@ fn an_option_after_the_double_dash_in_cues_is_refused() {
 }
 
 #[test]
+fn report_params_read_as_the_settings_were_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_pair(dir.path());
+    let out = leitmotif()
+        .args(["analyze", "--no-cache", "--quiet", "--json", "-", "--threshold", "0.3"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).expect("utf-8");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(doc["params"]["threshold"], json!(0.3));
+    assert_eq!(doc["params"]["melody_weight"], json!(0.3));
+    assert!(!text.contains("0000000"), "binary noise in {}", doc["params"]);
+}
+
+#[test]
 fn missing_folder_exits_1_with_one_line_naming_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("no-such-folder");

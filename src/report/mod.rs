@@ -64,6 +64,21 @@ pub const CUETRUTH_SCHEMA: &str = "leitmotif.cuetruth/1";
 /// Free-form parameters recorded in a document (the settings that produced it).
 pub type Params = serde_json::Map<String, serde_json::Value>;
 
+/// `params` with every number rounded to the precision its setting has (seven significant
+/// digits, that of an `f32`), so a threshold of 0.4 reads `0.4`, not `0.4000000059604645`.
+pub fn for_people(params: Params) -> Params {
+    params
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v.as_f64() {
+                Some(x) if v.is_f64() => crate::units::round_significant(x, 7).into(),
+                _ => v,
+            };
+            (k, v)
+        })
+        .collect()
+}
+
 /// The program that wrote a document.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tool {
@@ -418,6 +433,7 @@ pub fn build_report(
     params: Params,
     errors: Vec<ErrorEntry>,
 ) -> Report {
+    let params = for_people(params);
     for (i, t) in tracks.iter_mut().enumerate() {
         t.id = i;
     }
@@ -513,6 +529,7 @@ pub fn build_cue_report(
     params: Params,
     errors: Vec<ErrorEntry>,
 ) -> CueReport {
+    let params = for_people(params);
     for (i, t) in tracks.iter_mut().enumerate() {
         t.id = i;
     }

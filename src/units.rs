@@ -12,7 +12,9 @@ pub fn round_significant(x: f64, digits: i32) -> f64 {
     if x == 0.0 || !x.is_finite() {
         return x;
     }
-    round_to(x, digits - 1 - x.abs().log10().floor() as i32)
+    let rounded = round_to(x, digits - 1 - x.abs().log10().floor() as i32);
+    // Far below the smallest normal number the scale overflows: such a value has no noise to lose.
+    if rounded.is_finite() { rounded } else { x }
 }
 
 /// Formats seconds as `m:ss.s`, or `h:mm:ss.s` from one hour on.
@@ -38,5 +40,6 @@ mod tests {
         assert_eq!(round_significant(1234.5678, 7), 1234.568);
         assert_eq!(round_significant(-0.000123456789, 3), -0.000123);
         assert_eq!(round_significant(0.0, 7), 0.0);
+        assert_eq!(round_significant(1e-320, 7), 1e-320);
     }
 }

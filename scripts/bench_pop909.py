@@ -34,14 +34,14 @@ def truth_as_report(truth_path, out_path):
         occ = [{"track": names.index(o["track"]), "start_s": o["start_s"], "end_s": o["end_s"],
                 "transpose": 0, "tempo_ratio": 1.0, "score": 1.0} for o in m["occurrences"]]
         motifs.append({"id": i, "occurrences": occ})
-    tracks = [{"id": i, "path": p, "duration_s": x.get("duration_s", 0.0), "sample_rate": 22050,
-               "channels": 1, "title": None, "artist": None, "album": None} for i, (p, x) in enumerate(zip(names, t["tracks"]))]
+    tracks = [{"id": i, "path": x["path"], "duration_s": x.get("duration_s", 0.0), "sample_rate": 22050,
+               "channels": 1, "title": None, "artist": None, "album": None} for i, x in enumerate(t["tracks"])]
     doc = {"schema": "leitmotif.report/1", "tool": {"name": "truth", "version": "0"}, "params": {},
            "tracks": tracks, "motifs": motifs, "errors": []}
     json.dump(doc, open(out_path, "w"))
 
 
-def spans(doc, key="track"):
+def spans(doc):
     rows = []
     for m in doc["motifs"]:
         rows.append(" ".join(f"{o['start_s']:.1f}-{o['end_s']:.1f}" for o in m["occurrences"]))
@@ -74,7 +74,7 @@ def main():
         print(f"{s}  F1 {f[0]:.3f} (occ P {f[1]:.2f} R {f[2]:.2f}, grouping {f[4]:.2f})   labeller 2: {h[0]:.3f}", flush=True)
         if args.v:
             truth = json.load(open(os.path.join(d, "truth.json")))
-            print("   truth:", json.load(open(os.path.join(d, "truth.json"))).get("labels"))
+            print("   truth:", truth.get("labels"))
             for row in spans(truth):
                 print("     T", row)
             for row in spans(json.load(open(rep))):

@@ -269,7 +269,7 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
                 },
                 hooks: hooks.clone(),
             };
-            let (report, tracks) = pipeline::analyze_tracks(&cfg)?;
+            let (report, tracks) = pipeline::analyze(&cfg)?;
             drop(cfg);
             verbose_note(&a.output, &hooks, clock.as_deref(), t0);
             drop(hooks);
@@ -287,7 +287,7 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
                 motif: MotifConfig { threshold: f.threshold, ..MotifConfig::default() },
                 hooks: hooks.clone(),
             };
-            let (report, tracks) = pipeline::find_tracks(&cfg)?;
+            let (report, tracks) = pipeline::find(&cfg)?;
             drop(cfg);
             verbose_note(&f.output, &hooks, clock.as_deref(), t0);
             drop(hooks);
@@ -587,7 +587,7 @@ fn decode_only(c: &ChromaArgs) -> Result<ExitCode> {
 /// ran before (which already listed them).
 fn write_chromagrams(c: &ChromaArgs, dir: &Path) -> Result<()> {
     let hooks = Hooks { cache: c.cache.open(), progress: if c.quiet { None } else { terminal_progress() } };
-    let (tracks, errors) = pipeline::load_tracks_with(&c.files, &FeatureConfig::default(), &hooks);
+    let (tracks, errors) = pipeline::load_tracks("decoding", &c.files, &FeatureConfig::default(), &hooks);
     drop(hooks);
     if tracks.is_empty() {
         return Err(leitmotif::track::nothing_analysed(errors).into());

@@ -16,6 +16,7 @@
 
 use rayon::prelude::*;
 
+use crate::error::{Error, Result};
 use crate::features::Features;
 use crate::features::peaks::{PeakConfig, SpectralPeaks};
 use crate::similarity::align::{AlignConfig, Alignment, align, sampled_background};
@@ -24,7 +25,7 @@ use crate::similarity::sequence::{Frame, MatchSequence, SequenceConfig, dot, rot
 use crate::similarity::wrap_shift;
 
 /// Parameters of cue detection.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CueConfig {
     /// Shortest cue reported, in seconds: shorter resemblances are themes shared between
     /// tracks or chance, not a track being played.
@@ -64,6 +65,52 @@ pub struct CueConfig {
     /// (a theme, a cadence), and over one phrase the episode cannot tell which of them plays;
     /// a cue has to outlast a phrase or two to be told apart from a shared one.
     pub min_exact_len_s: f64,
+}
+
+impl CueConfig {
+    /// Checks every parameter against its valid range.
+    ///
+    /// # Errors
+    /// [`Error::BadParam`] naming the first parameter out of range, its value and the bound.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.min_len_s.is_finite() && self.min_len_s > 0.0) {
+            return Err(Error::bad_param("min_len_s", self.min_len_s, "a positive number of seconds"));
+        }
+        for (name, value) in [
+            ("threshold", self.threshold),
+            ("candidate_threshold", self.candidate_threshold),
+            ("continue_share", self.continue_share),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(Error::bad_param(name, value, "a number in [0, 1]"));
+            }
+        }
+        if !(self.max_gap_s.is_finite() && self.max_gap_s >= 0.0) {
+            return Err(Error::bad_param("max_gap_s", self.max_gap_s, "seconds >= 0"));
+        }
+        if !(self.min_exact_len_s.is_finite() && self.min_exact_len_s >= 0.0) {
+            return Err(Error::bad_param("min_exact_len_s", self.min_exact_len_s, "seconds >= 0"));
+        }
+        if self.min_votes == 0 {
+            return Err(Error::bad_param("min_votes", self.min_votes, "at least 1"));
+        }
+        if self.max_candidates == 0 {
+            return Err(Error::bad_param("max_candidates", self.max_candidates, "at least 1"));
+        }
+        if !(self.piece_nats.is_finite() && self.piece_nats > 0.0) {
+            return Err(Error::bad_param("piece_nats", self.piece_nats, "nats > 0"));
+        }
+        if !self.accept_nats.is_finite() {
+            return Err(Error::bad_param("accept_nats", self.accept_nats, "a finite number of nats"));
+        }
+        self.sequence_config().validate()?;
+        self.fingerprint.validate()
+    }
+
+    /// The matching sequences these settings ask for.
+    pub fn sequence_config(&self) -> SequenceConfig {
+        SequenceConfig { hop_s: self.hop_s, melody_weight: self.melody_weight, ..SequenceConfig::default() }
+    }
 }
 
 impl Default for CueConfig {
@@ -157,8 +204,8 @@ fn exact_cues(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<
     }
     let fp = &cfg.fingerprint;
     let index = LandmarkIndex::build(&tracks.iter().map(|t| &t.peaks).collect::<Vec<_>>(), fp);
-    let mut candidates = index.query(&episode.peaks, fp, cfg.min_votes.max(1));
-    candidates.truncate(cfg.max_candidates.max(1));
+    let mut candidates = index.query(&episode.peaks, fp, cfg.min_votes);
+    candidates.truncate(cfg.max_candidates);
     let coverage = PeakCoverage::new(&episode.peaks, peak_config().grid_len());
     let hop = episode.hop_s;
     let pieces: Vec<Cue> = candidates
@@ -235,7 +282,7 @@ fn found_share(track: &SpectralPeaks, coverage: &PeakCoverage, offset: i64, a: u
 
 /// Cues found by chroma alignment in all keys, before overlaps with other cues are resolved.
 fn arranged_cues(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
-    let seq_cfg = SequenceConfig { hop_s: cfg.hop_s, melody_weight: cfg.melody_weight, ..SequenceConfig::default() };
+    let seq_cfg = cfg.sequence_config();
     let ep = MatchSequence::new(episode, &seq_cfg);
     if ep.is_empty() {
         return Vec::new();
@@ -246,7 +293,7 @@ fn arranged_cues(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> V
         len: ((cfg.min_len_s.min(4.0) / ep.hop_s).round() as usize).max(2),
         tempos: vec![1.0],
         shifts: (0..12).collect(),
-        threshold: cfg.candidate_threshold.clamp(0.0, 1.0),
+        threshold: cfg.candidate_threshold,
     };
     let mut candidates: Vec<Cue> = tracks
         .par_iter()
@@ -255,7 +302,7 @@ fn arranged_cues(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> V
             let seq = MatchSequence::new(f, &seq_cfg);
             let found: Vec<Alignment> = align(&seq.frames, &ep.frames, false, &align_cfg);
             let mut backgrounds = [None; 12];
-            let rise = cfg.threshold.clamp(0.0, 1.0) * cfg.continue_share.clamp(0.0, 1.0);
+            let rise = cfg.threshold * cfg.continue_share;
             let grown: Vec<(Alignment, f32)> = found
                 .into_iter()
                 .filter_map(|al| {
@@ -408,6 +455,22 @@ fn resolve_overlaps(cands: impl IntoIterator<Item = Cue>) -> Vec<Cue> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn settings_out_of_range_are_refused_naming_the_setting() {
+        assert!(CueConfig::default().validate().is_ok());
+        let refused = |cfg: CueConfig, name: &str| match cfg.validate() {
+            Err(crate::Error::BadParam { name: n, .. }) => assert_eq!(n, name),
+            other => panic!("{name}: {other:?}"),
+        };
+        refused(CueConfig { min_len_s: -1.0, ..CueConfig::default() }, "min_len_s");
+        refused(CueConfig { continue_share: 2.0, ..CueConfig::default() }, "continue_share");
+        refused(CueConfig { max_gap_s: f64::INFINITY, ..CueConfig::default() }, "max_gap_s");
+        refused(CueConfig { min_votes: 0, ..CueConfig::default() }, "min_votes");
+        refused(CueConfig { max_candidates: 0, ..CueConfig::default() }, "max_candidates");
+        refused(CueConfig { accept_nats: f32::NAN, ..CueConfig::default() }, "accept_nats");
+    }
+
     use super::*;
 
     fn cue(track: usize, start_s: f64, end_s: f64, track_start_s: f64, score: f32) -> Cue {

@@ -111,10 +111,40 @@ pub enum Error {
         #[source]
         source: png::EncodingError,
     },
+    /// The file decodes, but its audio cannot be analysed with these settings (e.g. a sample
+    /// rate too low for the analysis window).
+    #[error("{}: cannot be analysed: {source}", path.display())]
+    Unanalysable {
+        /// The file.
+        path: PathBuf,
+        /// Why, as the analysis stage reported it.
+        #[source]
+        source: Box<Error>,
+    },
+    /// An internal invariant failed: a defect of leitmotif, not of the input or the settings.
+    #[error("internal error: {detail}")]
+    Internal {
+        /// What went wrong.
+        detail: String,
+    },
     /// A folder given as input holds no file with an audio extension.
     #[error("{}: no audio files found", path.display())]
     NoAudioFiles {
         /// The folder.
         path: PathBuf,
     },
+}
+
+impl Error {
+    /// An [`Error::BadParam`]: the setting `name` has `value`, and `expected` says what would
+    /// have been valid.
+    pub fn bad_param(name: &'static str, value: impl ToString, expected: impl Into<String>) -> Self {
+        Self::BadParam { name, value: value.to_string(), expected: expected.into() }
+    }
+
+    /// Whether this is a usage error (a setting out of range) rather than a failure of an input
+    /// or of the system: the command line exits 2 for the one and 1 for the other.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Self::BadParam { .. })
+    }
 }

@@ -220,9 +220,11 @@ fn write_one(track: &Track, stem: &str, cfg: &ChromaConfig) -> Result<Vec<PathBu
 /// and skipped.
 ///
 /// # Errors
-/// [`Error::Write`] when the output folder cannot be created; when no file could be exported,
+/// [`Error::BadParam`] for invalid feature settings; [`Error::Write`] when the output folder
+/// cannot be created; when no file could be exported,
 /// that file's error (or [`Error::NothingAnalysed`] listing all of them).
 pub fn export_chroma(cfg: &ChromaConfig) -> Result<(Vec<ChromaOutput>, Vec<InputError>)> {
+    cfg.features.validate()?;
     std::fs::create_dir_all(&cfg.out_dir).map_err(|source| Error::Write { path: cfg.out_dir.clone(), source })?;
     let (files, mut errors) = expand_inputs(&cfg.inputs);
     let stems = output_stems(&files);

@@ -28,7 +28,7 @@ pub fn find(query: &Features, start_s: f64, end_s: f64, tracks: &[&Features], cf
         return Vec::new();
     }
     let tempos = cfg.tempos();
-    let threshold = cfg.threshold.clamp(0.0, 1.0);
+    let threshold = cfg.threshold;
     let mut found: Vec<Occurrence> = tracks
         .par_iter()
         .enumerate()

@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("leitmotif: {}", one_line(&err));
-            if err.downcast_ref::<leitmotif::Error>().is_some_and(|e| matches!(e, leitmotif::Error::BadParam { .. })) {
+            if err.downcast_ref::<leitmotif::Error>().is_some_and(|e| e.is_usage()) {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE

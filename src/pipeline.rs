@@ -56,14 +56,21 @@ impl SampleSource for TimedSource<'_> {
 /// Decodes `path` and extracts its features.
 ///
 /// # Errors
-/// The decoder's or the extractor's typed error, naming the file.
+/// [`Error::BadParam`] for invalid settings; otherwise the decoder's or the extractor's typed
+/// error, naming the file ([`Error::Unanalysable`] when the settings do not fit its audio).
 pub fn load_track(path: &Path, cfg: &FeatureConfig) -> Result<Track> {
+    cfg.validate()?;
     let t0 = Instant::now();
     let mut stream = AudioStream::open(path)?;
     let open = t0.elapsed();
     let t1 = Instant::now();
     let mut timed = TimedSource { inner: &mut stream, spent: Duration::ZERO };
-    let (features, stats) = features::extract_timed(&mut timed, cfg)?;
+    // The settings were checked above, so a setting refused here is refused for this file's
+    // audio (a sample rate too low for the window): the file's failure, not the user's.
+    let (features, stats) = features::extract_timed(&mut timed, cfg).map_err(|e| match e {
+        Error::BadParam { .. } => Error::Unanalysable { path: path.to_path_buf(), source: Box::new(e) },
+        other => other,
+    })?;
     let decode = timed.spent;
     let features_time = t1.elapsed().saturating_sub(decode);
     let info = stream.info().clone();
@@ -127,18 +134,9 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
     }
 }
 
-/// Decodes and analyses already expanded files in parallel, in their order.
-pub fn load_files(files: &[PathBuf], cfg: &FeatureConfig) -> (Vec<Track>, Vec<InputError>) {
-    load_files_with(files, cfg, &Hooks::default())
-}
-
-/// [`load_files`] through the hooks' feature cache, reporting each file to their progress.
-pub fn load_files_with(files: &[PathBuf], cfg: &FeatureConfig, hooks: &Hooks) -> (Vec<Track>, Vec<InputError>) {
-    load_files_as("decoding", files, cfg, hooks)
-}
-
-/// [`load_files_with`], reporting the work to the progress as `stage`.
-fn load_files_as(stage: &str, files: &[PathBuf], cfg: &FeatureConfig, hooks: &Hooks) -> (Vec<Track>, Vec<InputError>) {
+/// Decodes and analyses already expanded files in parallel, in their order, through the hooks'
+/// feature cache, reporting the work to their progress as `stage`.
+fn load_files(stage: &str, files: &[PathBuf], cfg: &FeatureConfig, hooks: &Hooks) -> (Vec<Track>, Vec<InputError>) {
     hooks.begin(stage, Some(files.len()));
     let results: Vec<std::result::Result<Track, InputError>> = files
         .par_iter()
@@ -199,87 +197,47 @@ pub fn decode_inputs(inputs: &[PathBuf]) -> (Vec<DecodedFile>, Vec<InputError>) 
 }
 
 /// Expands `inputs` (files, or folders walked recursively) and decodes and analyses every file
-/// in parallel. Tracks come sorted by path; every failure is one [`InputError`], sorted by path.
-pub fn load_tracks(inputs: &[PathBuf], cfg: &FeatureConfig) -> (Vec<Track>, Vec<InputError>) {
-    load_tracks_with(inputs, cfg, &Hooks::default())
-}
-
-/// [`load_tracks`] through the hooks' feature cache, reporting progress to them.
-pub fn load_tracks_with(inputs: &[PathBuf], cfg: &FeatureConfig, hooks: &Hooks) -> (Vec<Track>, Vec<InputError>) {
-    load_tracks_as("decoding", inputs, cfg, hooks)
-}
-
-/// [`load_tracks_with`], reporting the work to the progress as `stage`.
-fn load_tracks_as(
+/// in parallel, through the hooks' feature cache, reporting the work to their progress as
+/// `stage`. Tracks come sorted by path; every failure is one [`InputError`], sorted by path.
+pub fn load_tracks(
     stage: &str,
     inputs: &[PathBuf],
     cfg: &FeatureConfig,
     hooks: &Hooks,
 ) -> (Vec<Track>, Vec<InputError>) {
     let (files, mut errors) = expand_inputs(inputs);
-    let (tracks, load_errors) = load_files_as(stage, &files, cfg, hooks);
+    let (tracks, load_errors) = load_files(stage, &files, cfg, hooks);
     errors.extend(load_errors);
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     (tracks, errors)
 }
 
-fn bad_param(name: &'static str, value: impl ToString, expected: &str) -> Error {
-    Error::BadParam { name, value: value.to_string(), expected: expected.to_owned() }
+/// The settings a document was made with, written as its `params`: the stage's own settings at
+/// the top level (the contract's `min_len_s`, `threshold`), the matching hop actually used, and
+/// the feature settings, the very struct whose serialisation keys the feature cache
+/// ([`crate::cache::CacheKey`]), so a report cannot claim settings its features were not made
+/// with.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RunParams<'a, S: serde::Serialize> {
+    /// The stage's settings ([`MotifConfig`] or [`CueConfig`]).
+    #[serde(flatten)]
+    pub stage: &'a S,
+    /// Hop of the matching sequences actually used, seconds: the stage's `hop_s` rounded to a
+    /// whole number of feature frames.
+    pub matching_hop_s: f64,
+    /// Feature extraction, as the cache keys hash it.
+    pub features: &'a FeatureConfig,
 }
 
-/// Checks a motif configuration's user-facing values.
-///
-/// # Errors
-/// [`Error::BadParam`] naming the value and its bound.
-pub fn validate_motif_config(cfg: &MotifConfig) -> Result<()> {
-    if !(cfg.min_len_s.is_finite() && cfg.min_len_s > 0.0) {
-        return Err(bad_param("min_len_s", cfg.min_len_s, "a positive number of seconds"));
+impl<S: serde::Serialize> RunParams<'_, S> {
+    /// The settings as a document's `params` (the report builders round them for people).
+    pub fn to_params(&self) -> Params {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => map,
+            // Every field is a plain struct of numbers and strings, which always serialise.
+            _ => Params::new(),
+        }
     }
-    if !(0.0..=1.0).contains(&cfg.threshold) {
-        return Err(bad_param("threshold", cfg.threshold, "a number in [0, 1]"));
-    }
-    if cfg.max_motifs == 0 {
-        return Err(bad_param("max_motifs", cfg.max_motifs, "at least 1"));
-    }
-    Ok(())
-}
-
-fn validate_cue_config(cfg: &CueConfig) -> Result<()> {
-    if !(cfg.min_len_s.is_finite() && cfg.min_len_s > 0.0) {
-        return Err(bad_param("min_len_s", cfg.min_len_s, "a positive number of seconds"));
-    }
-    if !(0.0..=1.0).contains(&cfg.threshold) {
-        return Err(bad_param("threshold", cfg.threshold, "a number in [0, 1]"));
-    }
-    if !(0.0..=1.0).contains(&cfg.candidate_threshold) {
-        return Err(bad_param("candidate_threshold", cfg.candidate_threshold, "a number in [0, 1]"));
-    }
-    if !(0.0..=1.0).contains(&cfg.continue_share) {
-        return Err(bad_param("continue_share", cfg.continue_share, "a number in [0, 1]"));
-    }
-    if !(cfg.min_exact_len_s.is_finite() && cfg.min_exact_len_s >= 0.0) {
-        return Err(bad_param("min_exact_len_s", cfg.min_exact_len_s, "seconds >= 0"));
-    }
-    if !(cfg.piece_nats.is_finite() && cfg.piece_nats > 0.0 && cfg.accept_nats.is_finite()) {
-        return Err(bad_param("piece_nats", cfg.piece_nats, "nats > 0, with a finite accept_nats"));
-    }
-    cfg.fingerprint.validate()
-}
-
-fn feature_params(params: &mut Params, cfg: &FeatureConfig) {
-    params.insert("window_s".to_owned(), cfg.window_s.into());
-    params.insert("hop_s".to_owned(), cfg.hop_s.into());
-}
-
-fn motif_params(cfg: &MotifConfig, features: &FeatureConfig) -> Params {
-    let mut params = match serde_json::to_value(cfg) {
-        Ok(serde_json::Value::Object(map)) => map,
-        _ => Params::new(),
-    };
-    // The matcher's own hop is kept under its own name; the feature hop is `feature_hop_s`.
-    params.insert("feature_window_s".to_owned(), features.window_s.into());
-    params.insert("feature_hop_s".to_owned(), features.hop_s.into());
-    params
 }
 
 /// Settings of `analyze`.
@@ -295,23 +253,17 @@ pub struct AnalyzeConfig {
     pub hooks: Hooks,
 }
 
-/// Discovers the motifs that recur across and within all input tracks.
+/// Discovers the motifs that recur across and within all input tracks. Returns the report and
+/// the analysed tracks (in the order of the report's `tracks`), for renderers that draw their
+/// features.
 ///
 /// # Errors
 /// [`Error::BadParam`] for an invalid configuration; when no input could be analysed, that
 /// input's error (or [`Error::NothingAnalysed`] listing all of them).
-pub fn analyze(cfg: &AnalyzeConfig) -> Result<Report> {
-    analyze_tracks(cfg).map(|(report, _)| report)
-}
-
-/// [`analyze`], also returning the analysed tracks (in the order of the report's `tracks`),
-/// for renderers that draw their features.
-///
-/// # Errors
-/// As [`analyze`].
-pub fn analyze_tracks(cfg: &AnalyzeConfig) -> Result<(Report, Vec<Track>)> {
-    validate_motif_config(&cfg.motif)?;
-    let (tracks, errors) = load_tracks_with(&cfg.inputs, &cfg.features, &cfg.hooks);
+pub fn analyze(cfg: &AnalyzeConfig) -> Result<(Report, Vec<Track>)> {
+    cfg.features.validate()?;
+    cfg.motif.validate()?;
+    let (tracks, errors) = load_tracks("decoding", &cfg.inputs, &cfg.features, &cfg.hooks);
     if tracks.is_empty() {
         return Err(nothing_analysed(errors));
     }
@@ -324,7 +276,12 @@ pub fn analyze_tracks(cfg: &AnalyzeConfig) -> Result<(Report, Vec<Track>)> {
     let report = report::build_report(
         entries,
         motifs,
-        motif_params(&cfg.motif, &cfg.features),
+        RunParams {
+            stage: &cfg.motif,
+            matching_hop_s: cfg.motif.sequence_config().effective_hop_s(cfg.features.hop_s),
+            features: &cfg.features,
+        }
+        .to_params(),
         errors.iter().map(report::error_entry).collect(),
     );
     Ok((report, tracks))
@@ -336,7 +293,7 @@ pub fn analyze_tracks(cfg: &AnalyzeConfig) -> Result<(Report, Vec<Track>)> {
 /// [`Error::BadParam`] when the text is none of these, negative, or has 60 or more in a
 /// minutes or seconds field after the first.
 pub fn parse_time(text: &str) -> Result<f64> {
-    let bad = || bad_param("time", text, "seconds, m:ss or h:mm:ss (e.g. 75, 1:15.5, 1:02:03)");
+    let bad = || Error::bad_param("time", text, "seconds, m:ss or h:mm:ss (e.g. 75, 1:15.5, 1:02:03)");
     let parts: Vec<&str> = text.trim().split(':').collect();
     if parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
         return Err(bad());
@@ -383,10 +340,10 @@ impl FromStr for QuerySpec {
             return whole();
         }
         let expected = "FILE@START-END with times as seconds, m:ss or h:mm:ss, START before END";
-        let (a, b) = span.split_once('-').ok_or_else(|| bad_param("query span", span, expected))?;
+        let (a, b) = span.split_once('-').ok_or_else(|| Error::bad_param("query span", span, expected))?;
         let (start, end) = (parse_time(a)?, parse_time(b)?);
         if start >= end {
-            return Err(bad_param("query span", span, expected));
+            return Err(Error::bad_param("query span", span, expected));
         }
         Ok(Self { path: PathBuf::from(file), span: Some((start, end)) })
     }
@@ -442,28 +399,22 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Finds every occurrence of the query in the input tracks. The report lists the query's track
 /// first, then the searched tracks by path; its one motif starts with the query span. When the
-/// query file is among the inputs it is searched too (other places in it).
+/// query file is among the inputs it is searched too (other places in it). Returns the report
+/// and the analysed tracks (in the order of the report's `tracks`, the query's first), for
+/// renderers that draw their features.
 ///
 /// # Errors
 /// The query's error when it cannot be analysed; [`Error::BadParam`] for a span outside the
 /// file or an invalid configuration; the inputs' error when none of them could be analysed.
-pub fn find(cfg: &FindConfig) -> Result<Report> {
-    find_tracks(cfg).map(|(report, _)| report)
-}
-
-/// [`find`], also returning the analysed tracks (in the order of the report's `tracks`, the
-/// query's first), for renderers that draw their features.
-///
-/// # Errors
-/// As [`find`].
-pub fn find_tracks(cfg: &FindConfig) -> Result<(Report, Vec<Track>)> {
-    validate_motif_config(&cfg.motif)?;
+pub fn find(cfg: &FindConfig) -> Result<(Report, Vec<Track>)> {
+    cfg.features.validate()?;
+    cfg.motif.validate()?;
     let query = cfg.hooks.load(&cfg.query.path, &cfg.features, load_track)?;
     let (start_s, end_s) = cfg.query.resolve(query.duration_s, query.features.hop_s)?;
     let (files, mut errors) = expand_inputs(&cfg.inputs);
     let query_searched = files.iter().any(|f| same_file(f, &query.path));
     let others: Vec<PathBuf> = files.into_iter().filter(|f| !same_file(f, &query.path)).collect();
-    let (loaded, load_errors) = load_files_with(&others, &cfg.features, &cfg.hooks);
+    let (loaded, load_errors) = load_files("decoding", &others, &cfg.features, &cfg.hooks);
     errors.extend(load_errors);
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     if loaded.is_empty() && !query_searched {
@@ -484,7 +435,12 @@ pub fn find_tracks(cfg: &FindConfig) -> Result<(Report, Vec<Track>)> {
         .collect();
     cfg.hooks.end();
     let motif = report::query_motif(0, start_s, end_s, found, tracks.len());
-    let mut params = motif_params(&cfg.motif, &cfg.features);
+    let mut params = RunParams {
+        stage: &cfg.motif,
+        matching_hop_s: cfg.motif.sequence_config().effective_hop_s(cfg.features.hop_s),
+        features: &cfg.features,
+    }
+    .to_params();
     params.insert("query".to_owned(), tracks[0].path.display().to_string().into());
     params.insert("query_start_s".to_owned(), report::round_to(start_s, 3).into());
     params.insert("query_end_s".to_owned(), report::round_to(end_s, 3).into());
@@ -517,14 +473,15 @@ pub struct CuesConfig {
 /// [`Error::BadParam`] for an invalid configuration; when no track, or no episode, could be
 /// analysed, the error(s) of those inputs.
 pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
-    validate_cue_config(&cfg.cues)?;
+    cfg.features.validate()?;
+    cfg.cues.validate()?;
     // Verbatim cues are found by spectral peaks, which only cue detection reads.
     let features = FeatureConfig { peaks: Some(cues::peak_config()), ..cfg.features.clone() };
-    let (tracks, track_errors) = load_tracks_as("decoding tracks", &cfg.tracks, &features, &cfg.hooks);
+    let (tracks, track_errors) = load_tracks("decoding tracks", &cfg.tracks, &features, &cfg.hooks);
     if tracks.is_empty() {
         return Err(nothing_analysed(track_errors));
     }
-    let (episodes, episode_errors) = load_tracks_as("decoding episodes", &cfg.episodes, &features, &cfg.hooks);
+    let (episodes, episode_errors) = load_tracks("decoding episodes", &cfg.episodes, &features, &cfg.hooks);
     if episodes.is_empty() {
         return Err(nothing_analysed(episode_errors));
     }
@@ -545,13 +502,12 @@ pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
         })
         .collect();
     cfg.hooks.end();
-    let mut params = Params::new();
-    params.insert("min_len_s".to_owned(), cfg.cues.min_len_s.into());
-    params.insert("threshold".to_owned(), f64::from(cfg.cues.threshold).into());
-    params.insert("candidate_threshold".to_owned(), f64::from(cfg.cues.candidate_threshold).into());
-    params.insert("continue_share".to_owned(), f64::from(cfg.cues.continue_share).into());
-    params.insert("max_gap_s".to_owned(), cfg.cues.max_gap_s.into());
-    feature_params(&mut params, &cfg.features);
+    let params = RunParams {
+        stage: &cfg.cues,
+        matching_hop_s: cfg.cues.sequence_config().effective_hop_s(cfg.features.hop_s),
+        features: &features,
+    }
+    .to_params();
     let mut errors: Vec<ErrorEntry> = track_errors.iter().chain(&episode_errors).map(report::error_entry).collect();
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     let track_entries = tracks.iter().enumerate().map(|(i, t)| report::track_entry(t, i)).collect();

@@ -157,9 +157,42 @@ fn report_params_read_as_the_settings_were_written() {
         .clone();
     let text = String::from_utf8(out).expect("utf-8");
     let doc: serde_json::Value = serde_json::from_str(&text).expect("json");
-    assert_eq!(doc["params"]["threshold"], json!(0.3));
-    assert_eq!(doc["params"]["melody_weight"], json!(0.3));
+    // The whole of `params`, as a snapshot: every setting the report was made with, rounded as
+    // it was written, the matching hop actually used, and the feature settings the cache keys.
+    let expected = json!({
+        "min_len_s": 3.0, "threshold": 0.3, "max_motifs": 50, "min_tempo_ratio": 0.8,
+        "max_tempo_ratio": 1.25, "hop_s": 0.2, "melody_weight": 0.3, "matching_hop_s": 0.2,
+        "features": {
+            "window_s": 0.186, "hop_s": 0.1, "tuning": "Estimate", "tuning_span_s": 60.0,
+            "silence_db": -70.0, "chroma_midi": [24, 108],
+            "octave_weight": {"centre_hz": 880.0, "width_octaves": 2.0},
+            "melody": {
+                "lo_midi": 48, "hi_midi": 96, "harmonics": 8, "voices": 3, "top_voice": 0.5,
+                "alpha": 0.8, "compression": 0.5, "second_weight": 0.5, "min_clarity": 2.5
+            },
+            "peaks": null
+        }
+    });
+    assert_eq!(doc["params"], expected);
     assert!(!text.contains("0000000"), "binary noise in {}", doc["params"]);
+}
+
+#[test]
+fn a_file_whose_rate_no_window_fits_exits_1_naming_it() {
+    // A valid WAV at 100 Hz: the 0.186 s window would hold 18 samples, too few for any pitch.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("rumble.wav");
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: 100, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(&path, spec).expect("create wav");
+    for i in 0..3000 {
+        w.write_sample(((i as f32 * 0.3).sin() * 8000.0) as i16).expect("write sample");
+    }
+    w.finalize().expect("finalise wav");
+    let out = leitmotif().args(["analyze", "--no-cache"]).arg(&path).assert().code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&path.display().to_string()) && stderr.contains("100 Hz"), "{stderr}");
 }
 
 #[test]

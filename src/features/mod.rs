@@ -101,10 +101,6 @@ impl Default for FeatureConfig {
     }
 }
 
-fn bad(name: &'static str, value: impl ToString, expected: &str) -> Error {
-    Error::BadParam { name, value: value.to_string(), expected: expected.to_string() }
-}
-
 impl FeatureConfig {
     /// Checks every parameter against its valid range.
     ///
@@ -112,25 +108,25 @@ impl FeatureConfig {
     /// [`Error::BadParam`] naming the first parameter out of range, its value and the bound.
     pub fn validate(&self) -> Result<()> {
         if !(self.window_s.is_finite() && (0.01..=2.0).contains(&self.window_s)) {
-            return Err(bad("window_s", self.window_s, "seconds in 0.01..=2.0"));
+            return Err(Error::bad_param("window_s", self.window_s, "seconds in 0.01..=2.0"));
         }
         if !(self.hop_s.is_finite() && self.hop_s > 0.0 && self.hop_s <= 10.0) {
-            return Err(bad("hop_s", self.hop_s, "seconds in (0, 10]"));
+            return Err(Error::bad_param("hop_s", self.hop_s, "seconds in (0, 10]"));
         }
         if let Tuning::Fixed(c) = self.tuning {
             if !(c.is_finite() && (-50.0..=50.0).contains(&c)) {
-                return Err(bad("tuning", c, "cents in -50..=50"));
+                return Err(Error::bad_param("tuning", c, "cents in -50..=50"));
             }
         }
         if !(self.tuning_span_s.is_finite() && self.tuning_span_s > 0.0 && self.tuning_span_s <= 600.0) {
-            return Err(bad("tuning_span_s", self.tuning_span_s, "seconds in (0, 600]"));
+            return Err(Error::bad_param("tuning_span_s", self.tuning_span_s, "seconds in (0, 600]"));
         }
         if !(self.silence_db.is_finite() && (ENERGY_FLOOR_DB..=0.0).contains(&self.silence_db)) {
-            return Err(bad("silence_db", self.silence_db, "dBFS in -120..=0"));
+            return Err(Error::bad_param("silence_db", self.silence_db, "dBFS in -120..=0"));
         }
         let (lo, hi) = self.chroma_midi;
         if hi > crate::features::chroma::MAX_SPECTRUM_MIDI || lo + 11 > hi {
-            return Err(bad(
+            return Err(Error::bad_param(
                 "chroma_midi",
                 format!("{lo}..={hi}"),
                 "an ascending MIDI range of at least an octave within 0..=108",
@@ -138,7 +134,7 @@ impl FeatureConfig {
         }
         if let Some(w) = self.octave_weight {
             if !(w.centre_hz.is_finite() && w.centre_hz > 0.0 && w.width_octaves.is_finite() && w.width_octaves > 0.0) {
-                return Err(bad(
+                return Err(Error::bad_param(
                     "octave_weight",
                     format!("{} Hz, {} octaves", w.centre_hz, w.width_octaves),
                     "a positive centre and width",
@@ -147,32 +143,32 @@ impl FeatureConfig {
         }
         let m = &self.melody;
         if m.hi_midi > crate::features::chroma::MAX_SPECTRUM_MIDI || m.lo_midi + 11 > m.hi_midi {
-            return Err(bad(
+            return Err(Error::bad_param(
                 "melody range",
                 format!("{}..={}", m.lo_midi, m.hi_midi),
                 "an ascending MIDI range of at least an octave within 0..=108",
             ));
         }
         if !(1..=16).contains(&m.harmonics) {
-            return Err(bad("melody harmonics", m.harmonics, "1..=16"));
+            return Err(Error::bad_param("melody harmonics", m.harmonics, "1..=16"));
         }
         if !(1..=crate::features::chroma::MAX_VOICES).contains(&usize::from(m.voices)) {
-            return Err(bad("melody voices", m.voices, "1..=8"));
+            return Err(Error::bad_param("melody voices", m.voices, "1..=8"));
         }
         if !(m.top_voice.is_finite() && m.top_voice > 0.0 && m.top_voice <= 1.0) {
-            return Err(bad("melody top_voice", m.top_voice, "a fraction in (0, 1]"));
+            return Err(Error::bad_param("melody top_voice", m.top_voice, "a fraction in (0, 1]"));
         }
         if !(m.alpha.is_finite() && m.alpha > 0.0 && m.alpha <= 1.0) {
-            return Err(bad("melody alpha", m.alpha, "a weight in (0, 1]"));
+            return Err(Error::bad_param("melody alpha", m.alpha, "a weight in (0, 1]"));
         }
         if !(m.compression.is_finite() && m.compression > 0.0 && m.compression <= 1.0) {
-            return Err(bad("melody compression", m.compression, "an exponent in (0, 1]"));
+            return Err(Error::bad_param("melody compression", m.compression, "an exponent in (0, 1]"));
         }
         if !(m.second_weight.is_finite() && (0.0..=1.0).contains(&m.second_weight)) {
-            return Err(bad("melody second_weight", m.second_weight, "a weight in 0..=1"));
+            return Err(Error::bad_param("melody second_weight", m.second_weight, "a weight in 0..=1"));
         }
         if !(m.min_clarity.is_finite() && m.min_clarity >= 1.0) {
-            return Err(bad("melody min_clarity", m.min_clarity, "a ratio >= 1"));
+            return Err(Error::bad_param("melody min_clarity", m.min_clarity, "a ratio >= 1"));
         }
         if let Some(p) = &self.peaks {
             p.validate()?;
@@ -683,7 +679,7 @@ impl Collector {
 
     fn finish(mut self, cfg: &FeatureConfig, samples: u64) -> Result<(Features, ExtractStats)> {
         if !self.waiting.is_empty() {
-            return Err(bad("batch sequence", self.next_index, "every batch to be analysed"));
+            return Err(Error::bad_param("batch sequence", self.next_index, "every batch to be analysed"));
         }
         if self.mapper.is_none() {
             self.settle_tuning();

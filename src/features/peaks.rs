@@ -46,25 +46,20 @@ impl PeakConfig {
     /// # Errors
     /// [`Error::BadParam`] naming the first parameter out of range, its value and the bound.
     pub fn validate(&self) -> Result<()> {
-        let bad = |name, value: f64, expected: &str| Error::BadParam {
-            name,
-            value: value.to_string(),
-            expected: expected.to_owned(),
-        };
         if !(self.low_hz.is_finite() && self.low_hz >= 20.0) {
-            return Err(bad("peaks.low_hz", self.low_hz, "Hz >= 20"));
+            return Err(Error::bad_param("peaks.low_hz", self.low_hz, "Hz >= 20"));
         }
         if !(self.high_hz.is_finite() && self.high_hz > self.low_hz * 2.0 && self.high_hz <= 20_000.0) {
-            return Err(bad("peaks.high_hz", self.high_hz, "Hz above twice low_hz, at most 20000"));
+            return Err(Error::bad_param("peaks.high_hz", self.high_hz, "Hz above twice low_hz, at most 20000"));
         }
         if !(self.reach_hz.is_finite() && self.reach_hz > 0.0 && self.reach_hz <= 200.0) {
-            return Err(bad("peaks.reach_hz", self.reach_hz, "Hz in (0, 200]"));
+            return Err(Error::bad_param("peaks.reach_hz", self.reach_hz, "Hz in (0, 200]"));
         }
         if !(self.range_db.is_finite() && self.range_db > 0.0) {
-            return Err(bad("peaks.range_db", f64::from(self.range_db), "dB > 0"));
+            return Err(Error::bad_param("peaks.range_db", self.range_db, "dB > 0"));
         }
         if !(1..=1024).contains(&self.per_frame) {
-            return Err(bad("peaks.per_frame", self.per_frame as f64, "1..=1024"));
+            return Err(Error::bad_param("peaks.per_frame", self.per_frame, "1..=1024"));
         }
         Ok(())
     }

@@ -213,29 +213,23 @@ impl PowerStft {
     /// `sum((w x)^2) / sum(w^2)` (0.5 for a full-scale sine).
     ///
     /// # Errors
-    /// [`Error::BadParam`] when `frame` is not `n_win` samples long, `power` has more than
+    /// [`Error::Internal`] when `frame` is not `n_win` samples long, `power` has more than
     /// `n_bins` entries, or `scratch` was made for another FFT size.
     pub fn power(&self, frame: &[f32], scratch: &mut StftScratch, power: &mut [f32]) -> Result<f64> {
         let g = &self.geometry;
         if frame.len() != g.n_win {
-            return Err(Error::BadParam {
-                name: "STFT frame length",
-                value: frame.len().to_string(),
-                expected: format!("the window length, {}", g.n_win),
+            return Err(Error::Internal {
+                detail: format!("STFT frame of {} samples for a window of {}", frame.len(), g.n_win),
             });
         }
         if power.len() > g.n_bins() {
-            return Err(Error::BadParam {
-                name: "power spectrum length",
-                value: power.len().to_string(),
-                expected: format!("at most {} bins", g.n_bins()),
+            return Err(Error::Internal {
+                detail: format!("power spectrum of {} bins for at most {}", power.len(), g.n_bins()),
             });
         }
         if scratch.input.len() != g.n_fft {
-            return Err(Error::BadParam {
-                name: "STFT scratch size",
-                value: scratch.input.len().to_string(),
-                expected: format!("the FFT size, {}", g.n_fft),
+            return Err(Error::Internal {
+                detail: format!("STFT scratch of {} samples for an FFT of {}", scratch.input.len(), g.n_fft),
             });
         }
         let (head, tail) = scratch.input.split_at_mut(g.n_win);
@@ -281,13 +275,9 @@ impl PowerStft {
             let scale = 1.0 / peak;
             head.iter_mut().for_each(|v| *v *= scale);
         }
-        self.plan.process_with_scratch(&mut scratch.input, &mut scratch.output, &mut scratch.scratch).map_err(|e| {
-            Error::BadParam {
-                name: "STFT buffers",
-                value: e.to_string(),
-                expected: format!("buffers made for FFT size {}", g.n_fft),
-            }
-        })?;
+        self.plan
+            .process_with_scratch(&mut scratch.input, &mut scratch.output, &mut scratch.scratch)
+            .map_err(|e| Error::Internal { detail: format!("FFT of size {}: {e}", g.n_fft) })?;
         for (p, c) in power.iter_mut().zip(&scratch.output) {
             *p = c.norm_sqr();
         }
@@ -446,9 +436,9 @@ mod tests {
         let frame = vec![0.0f32; stft.geometry().n_win()];
         let mut power = vec![0.0f32; 8];
         let r = stft.power(&frame, &mut other.scratch(), &mut power);
-        assert!(matches!(r, Err(Error::BadParam { .. })));
+        assert!(matches!(r, Err(Error::Internal { .. })));
         let r = stft.power(&frame[1..], &mut stft.scratch(), &mut power);
-        assert!(matches!(r, Err(Error::BadParam { .. })));
+        assert!(matches!(r, Err(Error::Internal { .. })));
         Ok(())
     }
 

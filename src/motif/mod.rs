@@ -11,11 +11,16 @@ pub mod family;
 
 use rayon::prelude::*;
 
+use crate::error::{Error, Result};
 use crate::features::Features;
 use crate::similarity::align::{AlignConfig, Alignment, seeds, trace_seeds};
 use crate::similarity::memo::{MatchStore, PairEntry, PairOutcome, pair_key, sequence_digest};
 use crate::similarity::sequence::{MatchSequence, SequenceConfig};
 use family::{Link, Span, group};
+
+/// Slowest tempo ratio a recurrence may have (and the inverse, the fastest): a theme played at
+/// a quarter or four times its speed is no longer heard as the same one.
+const MIN_TEMPO_RATIO: f64 = 0.25;
 
 /// Parameters of motif matching.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -54,14 +59,38 @@ impl Default for MotifConfig {
 }
 
 impl MotifConfig {
-    pub(crate) fn sequence_config(&self) -> SequenceConfig {
+    /// Checks every parameter against its valid range.
+    ///
+    /// # Errors
+    /// [`Error::BadParam`] naming the first parameter out of range, its value and the bound.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.min_len_s.is_finite() && self.min_len_s > 0.0) {
+            return Err(Error::bad_param("min_len_s", self.min_len_s, "a positive number of seconds"));
+        }
+        if !(0.0..=1.0).contains(&self.threshold) {
+            return Err(Error::bad_param("threshold", self.threshold, "a number in [0, 1]"));
+        }
+        if self.max_motifs == 0 {
+            return Err(Error::bad_param("max_motifs", self.max_motifs, "at least 1"));
+        }
+        if !(MIN_TEMPO_RATIO..=1.0).contains(&self.min_tempo_ratio) {
+            return Err(Error::bad_param("min_tempo_ratio", self.min_tempo_ratio, "a ratio in [0.25, 1]"));
+        }
+        if !(1.0..=1.0 / MIN_TEMPO_RATIO).contains(&self.max_tempo_ratio) {
+            return Err(Error::bad_param("max_tempo_ratio", self.max_tempo_ratio, "a ratio in [1, 4]"));
+        }
+        self.sequence_config().validate()
+    }
+
+    /// The matching sequences these settings ask for.
+    pub fn sequence_config(&self) -> SequenceConfig {
         SequenceConfig { hop_s: self.hop_s, melody_weight: self.melody_weight, ..SequenceConfig::default() }
     }
 
     /// The tempo grid: geometric steps small enough that the tempo refinement of a trace
     /// (about ±6 %) covers the gap between two of them.
     pub(crate) fn tempos(&self) -> Vec<f32> {
-        let (lo, hi) = (self.min_tempo_ratio.max(0.25), self.max_tempo_ratio.max(self.min_tempo_ratio.max(0.25)));
+        let (lo, hi) = (self.min_tempo_ratio, self.max_tempo_ratio);
         let steps = ((hi / lo).ln() / 1.12f64.ln()).ceil().max(0.0) as usize;
         let mut grid: Vec<f32> = (0..=steps)
             .map(|k| (lo * (hi / lo).powf(if steps == 0 { 0.0 } else { k as f64 / steps as f64 })) as f32)
@@ -77,7 +106,7 @@ impl MotifConfig {
             len: ((self.min_len_s / hop_s).round() as usize).max(2),
             tempos: self.tempos(),
             shifts: (0..12).collect(),
-            threshold: self.threshold.clamp(0.0, 1.0),
+            threshold: self.threshold,
         }
     }
 }
@@ -328,6 +357,23 @@ fn to_link(seqs: &[MatchSequence], a: usize, b: usize, al: &Alignment) -> Link {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn settings_out_of_range_are_refused_naming_the_setting() {
+        assert!(MotifConfig::default().validate().is_ok());
+        let refused = |cfg: MotifConfig, name: &str| match cfg.validate() {
+            Err(Error::BadParam { name: n, .. }) => assert_eq!(n, name),
+            other => panic!("{name}: {other:?}"),
+        };
+        refused(MotifConfig { min_len_s: 0.0, ..MotifConfig::default() }, "min_len_s");
+        refused(MotifConfig { threshold: 1.5, ..MotifConfig::default() }, "threshold");
+        refused(MotifConfig { max_motifs: 0, ..MotifConfig::default() }, "max_motifs");
+        refused(MotifConfig { min_tempo_ratio: 0.1, ..MotifConfig::default() }, "min_tempo_ratio");
+        refused(MotifConfig { max_tempo_ratio: 0.9, ..MotifConfig::default() }, "max_tempo_ratio");
+        refused(MotifConfig { hop_s: f64::NAN, ..MotifConfig::default() }, "hop_s");
+        refused(MotifConfig { melody_weight: -0.1, ..MotifConfig::default() }, "melody_weight");
+    }
+
     use super::*;
 
     #[test]

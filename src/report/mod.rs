@@ -65,18 +65,22 @@ pub const CUETRUTH_SCHEMA: &str = "leitmotif.cuetruth/1";
 pub type Params = serde_json::Map<String, serde_json::Value>;
 
 /// `params` with every number rounded to the precision its setting has (seven significant
-/// digits, that of an `f32`), so a threshold of 0.4 reads `0.4`, not `0.4000000059604645`.
+/// digits, that of an `f32`), so a threshold of 0.4 reads `0.4`, not `0.4000000059604645`;
+/// nested objects and lists are rounded alike.
 pub fn for_people(params: Params) -> Params {
-    params
-        .into_iter()
-        .map(|(k, v)| {
-            let v = match v.as_f64() {
-                Some(x) if v.is_f64() => crate::units::round_significant(x, 7).into(),
-                _ => v,
-            };
-            (k, v)
-        })
-        .collect()
+    params.into_iter().map(|(k, v)| (k, round_value(v))).collect()
+}
+
+fn round_value(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            n.as_f64().map_or(Value::Number(n), |x| crate::units::round_significant(x, 7).into())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(round_value).collect()),
+        Value::Object(map) => Value::Object(for_people(map)),
+        other => other,
+    }
 }
 
 /// The program that wrote a document.

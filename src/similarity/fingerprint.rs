@@ -73,27 +73,30 @@ impl FingerprintConfig {
     /// # Errors
     /// [`Error::BadParam`] naming the first parameter out of range, its value and the bound.
     pub fn validate(&self) -> Result<()> {
-        let bad = |name, value: String, expected: &str| Error::BadParam { name, value, expected: expected.to_owned() };
         if !(1..=64).contains(&self.anchors_per_frame) {
-            return Err(bad("fingerprint.anchors_per_frame", self.anchors_per_frame.to_string(), "1..=64"));
+            return Err(Error::bad_param(
+                "fingerprint.anchors_per_frame",
+                self.anchors_per_frame.to_string(),
+                "1..=64",
+            ));
         }
         if !(1..=64).contains(&self.fan_out) {
-            return Err(bad("fingerprint.fan_out", self.fan_out.to_string(), "1..=64"));
+            return Err(Error::bad_param("fingerprint.fan_out", self.fan_out.to_string(), "1..=64"));
         }
         if !(1..=MAX_DT).contains(&self.max_dt) {
-            return Err(bad("fingerprint.max_dt", self.max_dt.to_string(), "frames in 1..=63"));
+            return Err(Error::bad_param("fingerprint.max_dt", self.max_dt.to_string(), "frames in 1..=63"));
         }
         if !(1..=MAX_DF).contains(&self.max_df) {
-            return Err(bad("fingerprint.max_df", self.max_df.to_string(), "grid steps in 1..=127"));
+            return Err(Error::bad_param("fingerprint.max_df", self.max_df.to_string(), "grid steps in 1..=127"));
         }
         if !(self.fresh_db.is_finite() && self.fresh_db >= 0.0) {
-            return Err(bad("fingerprint.fresh_db", self.fresh_db.to_string(), "dB >= 0"));
+            return Err(Error::bad_param("fingerprint.fresh_db", self.fresh_db.to_string(), "dB >= 0"));
         }
         if !(1..=256).contains(&self.evidence_peaks) {
-            return Err(bad("fingerprint.evidence_peaks", self.evidence_peaks.to_string(), "1..=256"));
+            return Err(Error::bad_param("fingerprint.evidence_peaks", self.evidence_peaks.to_string(), "1..=256"));
         }
         if !(self.hit_rate.is_finite() && self.hit_rate > 0.0 && self.hit_rate < 1.0) {
-            return Err(bad("fingerprint.hit_rate", self.hit_rate.to_string(), "a share in (0, 1)"));
+            return Err(Error::bad_param("fingerprint.hit_rate", self.hit_rate.to_string(), "a share in (0, 1)"));
         }
         Ok(())
     }

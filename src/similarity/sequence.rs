@@ -1,6 +1,7 @@
 //! Matching sequences: per-track features downsampled to the matcher's frame rate and combined
 //! into key-rotatable vectors (a melody block and a harmony block of 12 pitch classes each).
 
+use crate::error::{Error, Result};
 use crate::features::Features;
 
 /// Dimension of a matching vector: 12 melody pitch classes, then 12 chroma pitch classes.
@@ -31,6 +32,36 @@ impl Default for SequenceConfig {
     }
 }
 
+impl SequenceConfig {
+    /// Checks every parameter against its valid range.
+    ///
+    /// # Errors
+    /// [`Error::BadParam`] naming the first parameter out of range, its value and the bound.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.hop_s.is_finite() && self.hop_s > 0.0 && self.hop_s <= 10.0) {
+            return Err(Error::bad_param("hop_s", self.hop_s, "seconds in (0, 10]"));
+        }
+        if !(0.0..=1.0).contains(&self.melody_weight) {
+            return Err(Error::bad_param("melody_weight", self.melody_weight, "a share in [0, 1]"));
+        }
+        if !(self.silence_db.is_finite() && self.silence_db <= 0.0) {
+            return Err(Error::bad_param("silence_db", self.silence_db, "dBFS <= 0"));
+        }
+        Ok(())
+    }
+
+    /// Feature frames per matching frame for features `feature_hop_s` apart: the hop is rounded
+    /// to a whole number of them.
+    pub fn factor(&self, feature_hop_s: f64) -> usize {
+        ((self.hop_s / feature_hop_s).round() as usize).max(1)
+    }
+
+    /// The hop the matching sequences have over features `feature_hop_s` apart, seconds.
+    pub fn effective_hop_s(&self, feature_hop_s: f64) -> f64 {
+        self.factor(feature_hop_s) as f64 * feature_hop_s
+    }
+}
+
 /// A track's matching frames, each of unit length or zero.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MatchSequence {
@@ -51,11 +82,11 @@ impl MatchSequence {
     /// Builds the matching sequence of `features`.
     pub fn new(features: &Features, cfg: &SequenceConfig) -> Self {
         let feature_hop = if features.hop_s > 0.0 { features.hop_s } else { 0.1 };
-        let factor = ((cfg.hop_s / feature_hop).round() as usize).max(1);
+        let factor = cfg.factor(feature_hop);
         let n_in = features.chroma.len();
         let n_out = n_in.div_ceil(factor);
-        let mel_w = cfg.melody_weight.clamp(0.0, 1.0).sqrt();
-        let chr_w = (1.0 - cfg.melody_weight.clamp(0.0, 1.0)).sqrt();
+        let mel_w = cfg.melody_weight.sqrt();
+        let chr_w = (1.0 - cfg.melody_weight).sqrt();
         let mut frames = Vec::with_capacity(n_out);
         for k in 0..n_out {
             // Average over a window twice the hop, centred on the block, so that a note

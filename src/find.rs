@@ -47,7 +47,7 @@ pub fn find(query: &Features, start_s: f64, end_s: f64, tracks: &[&Features], cf
                 .collect::<Vec<_>>()
         })
         .collect();
-    found.sort_by(|x, y| (x.track, x.start_s).partial_cmp(&(y.track, y.start_s)).unwrap_or(std::cmp::Ordering::Equal));
+    found.sort_by(|x, y| crate::units::place_order((x.track, x.start_s, x.end_s), (y.track, y.start_s, y.end_s)));
     found
 }
 

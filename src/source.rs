@@ -39,8 +39,10 @@ impl MemorySource {
         Self::with_block(samples, sample_rate, 4096)
     }
 
-    /// Serves `samples` in blocks of `block` samples (at least 1).
-    pub fn with_block(samples: Vec<f32>, sample_rate: u32, block: usize) -> Self {
+    /// Serves `samples` in blocks of `block` samples (at least 1); a non-finite sample is served
+    /// as 0, as the trait promises.
+    pub fn with_block(mut samples: Vec<f32>, sample_rate: u32, block: usize) -> Self {
+        samples.iter_mut().for_each(|v| *v = finite_or_zero(*v));
         Self { samples, sample_rate, block: block.max(1), pos: 0 }
     }
 }

@@ -1,6 +1,14 @@
 //! Numbers for people and for documents: times as m:ss.t and values rounded so documents do not
 //! carry binary noise. The lowest module: every stage may use it.
 
+use std::cmp::Ordering;
+
+/// The one order of places in a set of tracks, `(track, start, end)` with times in seconds: by
+/// track, then start, then end; total even for NaN, so sorting never depends on the input order.
+pub fn place_order(a: (usize, f64, f64), b: (usize, f64, f64)) -> Ordering {
+    a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2))
+}
+
 /// Rounds to `decimals` places so documents do not carry binary noise such as 12.300000000000001.
 pub fn round_to(x: f64, decimals: i32) -> f64 {
     let scale = 10f64.powi(decimals);

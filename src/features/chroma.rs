@@ -539,11 +539,12 @@ pub fn cens(frames: &[[f32; N_CHROMA]], cfg: &CensConfig) -> Vec<[f32; N_CHROMA]
     let quantised: Vec<[f32; N_CHROMA]> = frames
         .iter()
         .map(|f| {
-            let sum: f32 = f.iter().map(|x| if x.is_finite() { x.abs() } else { 0.0 }).sum();
+            // A frame holding a non-finite value sums to one and stays zero like a silent one.
+            let sum: f32 = f.iter().map(|x| x.abs()).sum();
             let mut q = [0.0f32; N_CHROMA];
             if sum > f32::MIN_POSITIVE && sum.is_finite() {
                 for (q, &x) in q.iter_mut().zip(f) {
-                    let v = if x.is_finite() { x.abs() / sum } else { 0.0 };
+                    let v = x.abs() / sum;
                     *q = STEPS.iter().filter(|&&s| v > s).count() as f32 * 0.25;
                 }
             }

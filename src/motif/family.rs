@@ -22,6 +22,11 @@ pub struct Span {
 }
 
 impl Span {
+    /// `(track, start, end)`, for [`crate::units::place_order`].
+    pub fn place(&self) -> (usize, f64, f64) {
+        (self.track, self.start_s, self.end_s)
+    }
+
     fn len(&self) -> f64 {
         (self.end_s - self.start_s).max(0.0)
     }
@@ -113,11 +118,7 @@ pub fn group(links: &[Link]) -> Vec<Vec<Member>> {
     }
     let family_of = link_families(nodes.len(), &adj);
     let mut by_start: Vec<usize> = (0..nodes.len()).collect();
-    by_start.sort_by(|&x, &y| {
-        (nodes[x].track, nodes[x].start_s)
-            .partial_cmp(&(nodes[y].track, nodes[y].start_s))
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
+    by_start.sort_by(|&x, &y| crate::units::place_order(nodes[x].place(), nodes[y].place()));
     let mut key: Vec<Option<usize>> = vec![None; nodes.len()];
     let mut families = Vec::new();
     for &root in &by_start {

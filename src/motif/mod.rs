@@ -16,6 +16,7 @@ use crate::features::Features;
 use crate::similarity::align::{AlignConfig, Alignment, seeds, trace_seeds};
 use crate::similarity::memo::{MatchStore, PairEntry, PairOutcome, pair_key, sequence_digest};
 use crate::similarity::sequence::{MatchSequence, SequenceConfig};
+use crate::units::place_order;
 use family::{Link, Span, group};
 
 /// Slowest tempo ratio a recurrence may have (and the inverse, the fastest): a theme played at
@@ -178,7 +179,7 @@ fn content_order(x: &Features, y: &Features) -> std::cmp::Ordering {
 /// Sorts occurrences by track, then start, and makes `transpose` and `tempo_ratio` relative to
 /// the (possibly new) first one.
 fn rebase_on_first(occurrences: &mut [Occurrence]) {
-    occurrences.sort_by(|p, q| p.track.cmp(&q.track).then(p.start_s.total_cmp(&q.start_s)));
+    occurrences.sort_by(|p, q| place_order((p.track, p.start_s, p.end_s), (q.track, q.start_s, q.end_s)));
     let Some(first) = occurrences.first().cloned() else {
         return;
     };
@@ -194,7 +195,7 @@ fn sort_motifs(motifs: &mut [Motif]) {
     motifs.sort_by(|x, y| {
         y.occurrences.len().cmp(&x.occurrences.len()).then_with(|| {
             let (p, q) = (&x.occurrences[0], &y.occurrences[0]);
-            p.track.cmp(&q.track).then(p.start_s.total_cmp(&q.start_s))
+            place_order((p.track, p.start_s, p.end_s), (q.track, q.start_s, q.end_s))
         })
     });
 }

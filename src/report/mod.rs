@@ -50,6 +50,7 @@ use crate::cues::{Cue, MatchKind};
 use crate::motif::{Motif, Occurrence};
 use crate::similarity::wrap_shift;
 use crate::track::{InputError, Track};
+use crate::units::place_order;
 pub use crate::units::{format_time, round_to};
 
 /// Schema tag of a motif report.
@@ -358,7 +359,7 @@ fn clean_score(score: f32) -> f64 {
 
 /// Orders occurrences by track, then start, then end.
 fn occurrence_order(a: &Occurrence, b: &Occurrence) -> Ordering {
-    a.track.cmp(&b.track).then(a.start_s.total_cmp(&b.start_s)).then(a.end_s.total_cmp(&b.end_s))
+    place_order((a.track, a.start_s, a.end_s), (b.track, b.start_s, b.end_s))
 }
 
 fn usable(o: &Occurrence, n_tracks: usize) -> bool {
@@ -414,7 +415,7 @@ fn normalise_motif(motif: Motif, n_tracks: usize) -> Vec<Occurrence> {
 fn motif_order(a: &[OccurrenceEntry], b: &[OccurrenceEntry]) -> Ordering {
     b.len().cmp(&a.len()).then_with(|| {
         for (x, y) in a.iter().zip(b) {
-            let o = x.track.cmp(&y.track).then(x.start_s.total_cmp(&y.start_s)).then(x.end_s.total_cmp(&y.end_s));
+            let o = place_order((x.track, x.start_s, x.end_s), (y.track, y.start_s, y.end_s));
             if o != Ordering::Equal {
                 return o;
             }

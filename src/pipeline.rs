@@ -19,6 +19,7 @@ use crate::report::{self, CueReport, EpisodeEntry, ErrorEntry, Params, Report, f
 use crate::similarity::memo::MatchStore;
 use crate::source::SampleSource;
 use crate::track::{InputError, StageTimings, Track, nothing_analysed, split_outcomes};
+use crate::units;
 
 /// File extensions (lower case) taken as audio when walking a folder. Files named explicitly
 /// are always tried, whatever their extension: the decoder probes by content.
@@ -328,22 +329,36 @@ pub struct QuerySpec {
 impl FromStr for QuerySpec {
     type Err = Error;
 
-    /// Parses `FILE[@START-END]`. The text after the last `@` is a span when it looks like one;
-    /// a file whose whole name contains `@` is still found when it exists.
+    /// Parses `FILE[@START-END]`. Text after the last `@` holding a digit, `:` or `-` is a span
+    /// and must be a valid one; a file whose whole name contains `@` is still taken when it
+    /// exists.
+    ///
+    /// # Errors
+    /// [`Error::BadParam`] naming the span when it is not two times, the first before the second.
     fn from_str(text: &str) -> Result<Self> {
         let whole = || Ok(Self { path: PathBuf::from(text), span: None });
         let Some((file, span)) = text.rsplit_once('@') else {
             return whole();
         };
-        let looks_like_span = !span.is_empty() && span.chars().all(|c| c.is_ascii_digit() || ".:- ".contains(c));
-        if !looks_like_span || file.is_empty() || Path::new(text).exists() {
+        let meant_as_span = span.is_empty() || span.chars().any(|c| c.is_ascii_digit() || c == ':' || c == '-');
+        if !meant_as_span || Path::new(text).exists() {
             return whole();
         }
-        let expected = "FILE@START-END with times as seconds, m:ss or h:mm:ss, START before END";
-        let (a, b) = span.split_once('-').ok_or_else(|| Error::bad_param("query span", span, expected))?;
-        let (start, end) = (parse_time(a)?, parse_time(b)?);
-        if start >= end {
-            return Err(Error::bad_param("query span", span, expected));
+        let bad = || {
+            let also = if file.is_empty() { String::new() } else { format!(" (and no file is named {text})") };
+            Error::bad_param(
+                "query span",
+                format!("\"{span}\""),
+                format!("START-END after FILE@, times as seconds, m:ss or h:mm:ss, START before END{also}"),
+            )
+        };
+        let times: Vec<&str> = span.split('-').map(str::trim).collect();
+        let [a, b] = times[..] else {
+            return Err(bad());
+        };
+        let (start, end) = (parse_time(a).map_err(|_| bad())?, parse_time(b).map_err(|_| bad())?);
+        if file.is_empty() || start >= end {
+            return Err(bad());
         }
         Ok(Self { path: PathBuf::from(file), span: Some((start, end)) })
     }
@@ -411,6 +426,13 @@ pub fn find(cfg: &FindConfig) -> Result<(Report, Vec<Track>)> {
     cfg.motif.validate()?;
     let query = cfg.hooks.load(&cfg.query.path, &cfg.features, load_track)?;
     let (start_s, end_s) = cfg.query.resolve(query.duration_s, query.features.hop_s)?;
+    if end_s - start_s < cfg.motif.min_len_s {
+        return Err(Error::bad_param(
+            "query length",
+            format!("{} s", units::round_to(end_s - start_s, 2)),
+            format!("at least the shortest motif, {} s (--min-len)", cfg.motif.min_len_s),
+        ));
+    }
     let (files, mut errors) = expand_inputs(&cfg.inputs);
     let query_searched = files.iter().any(|f| same_file(f, &query.path));
     let others: Vec<PathBuf> = files.into_iter().filter(|f| !same_file(f, &query.path)).collect();
@@ -537,6 +559,16 @@ mod tests {
         assert_eq!(whole.span, None);
         assert!(matches!("a.wav@10-5".parse::<QuerySpec>(), Err(Error::BadParam { .. })));
         assert!(matches!("a.wav@10".parse::<QuerySpec>(), Err(Error::BadParam { .. })));
+        for bad in ["a.wav@abc-def", "a.wav@-0:05-0:10", "a.wav@1:00-", "a.wav@", "@1-2", "a.wav@1-2-3"] {
+            match bad.parse::<QuerySpec>() {
+                Err(Error::BadParam { value, .. }) => {
+                    let span = bad.rsplit_once('@').map(|(_, s)| s).unwrap_or_default();
+                    assert_eq!(value, format!("\"{span}\""), "{bad}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        assert_eq!("ost/a@b.flac".parse::<QuerySpec>().ok().and_then(|q| q.span), None);
         assert!(matches!(q.resolve(65.0, 0.1), Err(Error::BadParam { .. })));
         assert_eq!(q.resolve(70.55, 0.1).ok(), Some((60.0, 70.5)));
     }

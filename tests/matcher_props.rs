@@ -4,7 +4,8 @@
 //!
 //! Pure noise rarely holds a motif, so most generated collections plant a random theme (a run
 //! of pitch-class frames) at random places in several tracks, transposed and stretched, among
-//! random filler: the invariants are then checked on real findings, not on empty results.
+//! random filler; the tests after the properties check that those plants are actually found
+//! (as a motif, by a query, as a cue), so the invariants hold on findings, not on empty results.
 
 use std::collections::BTreeSet;
 
@@ -28,6 +29,8 @@ fn frame(pc: usize, noise: f32) -> [f32; 12] {
 #[derive(Debug, Clone)]
 struct Collection {
     tracks: Vec<Features>,
+    /// Where the theme was planted: (track, start, end), seconds.
+    planted: Vec<(usize, f64, f64)>,
 }
 
 /// Frames of a melody given as (pitch class, frames held) notes, transposed by `shift` and
@@ -68,14 +71,18 @@ fn collection(seed: u64, n_tracks: usize, plant: bool, copies: usize, silence: b
             plan[t].push((rng.random_range(0..12), [0.85, 1.0, 1.0, 1.15][rng.random_range(0..4)]));
         }
     }
+    let mut planted = Vec::new();
     let tracks = plan
         .into_iter()
-        .map(|themes| {
+        .enumerate()
+        .map(|(t, themes)| {
             let mut frames = Vec::new();
             let filler = rng.random_range(1..6);
             render(&random_notes(&mut rng, filler), 0, 1.0, &mut frames);
             for (shift, tempo) in themes {
+                let start = frames.len();
                 render(&theme, shift, tempo, &mut frames);
+                planted.push((t, start as f64 * HOP_S, frames.len() as f64 * HOP_S));
                 let filler = rng.random_range(0..6);
                 render(&random_notes(&mut rng, filler), 0, 1.0, &mut frames);
             }
@@ -86,7 +93,7 @@ fn collection(seed: u64, n_tracks: usize, plant: bool, copies: usize, silence: b
             features(frames)
         })
         .collect();
-    Collection { tracks }
+    Collection { tracks, planted }
 }
 
 fn seed_bytes(seed: u64) -> [u8; 32] {
@@ -245,25 +252,105 @@ fn degenerate_features_give_no_motif_and_no_panic() {
     let zero_hop = Features { hop_s: 0.0, ..collection(1, 1, false, 0, false).tracks[0].clone() };
     let short = features(vec![(frame(0, 0.0), -20.0)]);
     assert!(motif::discover(&[], &config()).is_empty());
-    for set in [vec![&empty], vec![&empty, &empty], vec![&nan, &nan], vec![&zero_hop, &zero_hop], vec![&short, &nan]] {
-        let motifs = motif::discover(&set, &config());
-        for m in &motifs {
-            assert!(m.occurrences.len() >= 2);
+    for (name, set) in [
+        ("one empty track", vec![&empty]),
+        ("two empty tracks", vec![&empty, &empty]),
+        ("non-finite frames", vec![&nan, &nan]),
+        ("a zero hop", vec![&zero_hop, &zero_hop]),
+        ("one frame and non-finite frames", vec![&short, &nan]),
+    ] {
+        assert!(motif::discover(&set, &config()).is_empty(), "{name}: a motif");
+        assert!(cues::detect(&set, set[0], &CueConfig::default()).is_empty(), "{name}: a cue");
+        if name != "a zero hop" {
+            assert!(leitmotif::find::find(set[0], 0.0, 1.0, &set, &config()).is_empty(), "{name}: found");
         }
-        let _ = leitmotif::find::find(set[0], 0.0, 1.0, &set, &config());
-        let _ = cues::detect(&set, set[0], &CueConfig::default());
     }
 }
 
-/// The planted theme is found: the properties above are checked on findings, not on nothing.
+/// Whether `found` covers at least half of the planted copy `p`.
+fn covers(found: (usize, f64, f64), p: (usize, f64, f64)) -> bool {
+    found.0 == p.0 && found.2.min(p.2) - found.1.max(p.1) >= 0.5 * (p.2 - p.1)
+}
+
+/// The planted theme is found as a motif: in most collections one motif holds two or more of
+/// the planted copies. (Not yet all of them: a copy at another tempo in another key is often
+/// missed, because the tile background is the best of 12 keys per frame pair, which for
+/// single-note frames like these sits near a perfect match.)
 #[test]
 fn planted_themes_are_found() {
     let found = (0..8u64)
         .filter(|&seed| {
             let c = collection(seed, 3, true, 4, false);
             let refs: Vec<&Features> = c.tracks.iter().collect();
-            !motif::discover(&refs, &config()).is_empty()
+            motif::discover(&refs, &config()).iter().any(|m| {
+                let hit =
+                    |p: &&(usize, f64, f64)| m.occurrences.iter().any(|o| covers((o.track, o.start_s, o.end_s), **p));
+                c.planted.iter().filter(hit).count() >= 2
+            })
         })
         .count();
-    assert!(found >= 6, "a motif was found in only {found} of 8 collections with a planted theme");
+    assert!(found >= 6, "the planted theme was found in only {found} of 8 collections");
+}
+
+/// A query on one planted copy finds every other copy, whatever its key and tempo.
+#[test]
+fn a_planted_copy_finds_the_others() {
+    for seed in 0..8u64 {
+        let c = collection(seed, 3, true, 4, false);
+        let refs: Vec<&Features> = c.tracks.iter().collect();
+        let (t, start, end) = c.planted[0];
+        let found = leitmotif::find::find(refs[t], start, end, &refs, &config());
+        for &p in &c.planted[1..] {
+            assert!(
+                found.iter().any(|o| covers((o.track, o.start_s, o.end_s), p)),
+                "seed {seed}: copy {p:?} not found from {:?}: {found:?}",
+                c.planted[0]
+            );
+        }
+    }
+}
+
+/// A stretch of a track copied into an episode is found as a cue of that track, at its place in
+/// the episode and in the track: the cue properties above hold on findings, not only on nothing.
+#[test]
+fn an_excerpt_of_a_track_is_found_as_a_cue() {
+    let mut found = 0;
+    for seed in 0..8u64 {
+        let mut rng = {
+            use proptest::test_runner::RngAlgorithm;
+            TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(seed + 100))
+        };
+        // Long random tracks: 40 notes of 2-7 frames, about 18 s.
+        let tracks: Vec<Features> = (0..3)
+            .map(|_| {
+                let mut frames = Vec::new();
+                render(&random_notes(&mut rng, 40), 0, 1.0, &mut frames);
+                features(frames)
+            })
+            .collect();
+        let source = &tracks[1];
+        let (from, to) = (20, source.chroma.len() - 10);
+        let mut frames = Vec::new();
+        render(&random_notes(&mut rng, 15), 0, 1.0, &mut frames);
+        let start = frames.len();
+        frames.extend((from..to).map(|k| (source.chroma[k], source.energy_db[k])));
+        let end = frames.len();
+        render(&random_notes(&mut rng, 15), 0, 1.0, &mut frames);
+        let episode = features(frames);
+        let refs: Vec<&Features> = tracks.iter().collect();
+        let cues = cues::detect(&refs, &episode, &CueConfig::default());
+        let (start_s, end_s, track_start_s) = (start as f64 * HOP_S, end as f64 * HOP_S, from as f64 * HOP_S);
+        // The cue's span overlaps the excerpt well past the contract's IoU of 0.5, and it lines
+        // the episode up with the track at the excerpt's offset (to a matching frame).
+        if cues.iter().any(|c| {
+            c.track == 1
+                && leitmotif::report::span_iou(c.start_s, c.end_s, start_s, end_s) >= 0.8
+                && ((c.start_s - c.track_start_s) - (start_s - track_start_s)).abs() <= 0.35
+        }) {
+            found += 1;
+        } else {
+            eprintln!("seed {seed}: {start_s}-{end_s} from {track_start_s} not in {cues:?}");
+        }
+    }
+    assert_eq!(found, 8, "the excerpt was found in {found} of 8 episodes");
 }

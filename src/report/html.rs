@@ -309,10 +309,11 @@ fn signed(semitones: i32) -> String {
     if semitones > 0 { format!("+{semitones}") } else { semitones.to_string() }
 }
 
-/// What hovering an occurrence shows.
+/// What hovering an occurrence shows (`motif` is the document's id; people count from 1).
 fn occurrence_title(motif: usize, name: &str, o: &OccurrenceEntry) -> String {
     format!(
-        "motif {motif} \u{b7} {name} \u{b7} {}\u{2013}{} \u{b7} key {} \u{b7} tempo \u{d7}{:.2} \u{b7} score {:.2}",
+        "motif {} \u{b7} {name} \u{b7} {}\u{2013}{} \u{b7} key {} \u{b7} tempo \u{d7}{:.2} \u{b7} score {:.2}",
+        motif + 1,
         format_time(o.start_s),
         format_time(o.end_s),
         signed(o.transpose),
@@ -389,11 +390,12 @@ fn motif_legend(out: &mut String, report: &Report) {
     for m in &report.motifs {
         let _ = write!(
             out,
-            "<a class=\"chip\" data-motif=\"{0}\" href=\"#motif-{0}\"><span class=\"sw\" style=\"background:{1}\"></span>motif {0} \
+            "<a class=\"chip\" data-motif=\"{0}\" href=\"#motif-{0}\"><span class=\"sw\" style=\"background:{1}\"></span>motif {3} \
              <span class=\"muted\">&times;{2}</span></a>",
             m.id,
             colour(m.id),
-            m.occurrences.len()
+            m.occurrences.len(),
+            m.id + 1
         );
     }
     out.push_str("</div>\n");
@@ -404,12 +406,13 @@ fn motif_tables(out: &mut String, inputs: &HtmlInputs<'_>, is_query: bool) {
     for m in &report.motifs {
         let _ = writeln!(
             out,
-            "<section class=\"motif\" id=\"motif-{0}\"><h3><span class=\"sw\" style=\"background:{1}\"></span> Motif {0} \
+            "<section class=\"motif\" id=\"motif-{0}\"><h3><span class=\"sw\" style=\"background:{1}\"></span> Motif {4} \
              <span class=\"muted\">({2} occurrence{3})</span></h3>",
             m.id,
             colour(m.id),
             m.occurrences.len(),
-            plural(m.occurrences.len())
+            plural(m.occurrences.len()),
+            m.id + 1
         );
         out.push_str(
             "<table>\n<tr><th></th><th>track</th><th>start</th><th>end</th><th>length</th><th>key shift</th>\

@@ -17,7 +17,6 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -26,7 +25,21 @@ use crate::error::{Error, Result};
 use crate::features::peaks::{Peak, SpectralPeaks};
 use crate::features::{FeatureConfig, Features};
 use crate::similarity::memo::{MatchStore, PairOutcome};
-use crate::track::{StageTimings, Track};
+
+/// What the cache keeps of one analysed file: the stream's properties and features, and what
+/// decoding it found. Not its path (the key is the content, so a renamed or copied file hits)
+/// nor its timings (a hit costs neither).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// The stream's properties and tags.
+    pub info: AudioInfo,
+    /// The features.
+    pub features: Features,
+    /// Packets skipped as unreadable while decoding.
+    pub skipped_packets: usize,
+    /// Seconds of audio actually decoded.
+    pub duration_s: f64,
+}
 
 /// Layout version of an entry; a change makes every older entry a miss.
 pub const FORMAT_VERSION: u32 = 1;
@@ -191,9 +204,9 @@ impl FeatureCache {
         }
     }
 
-    /// The cached track of `path`, when a sound entry for `key` exists. A damaged entry is
-    /// counted, removed and reported as a miss so that it is rebuilt.
-    pub fn load(&self, key: &CacheKey, path: &Path) -> Option<Track> {
+    /// The entry stored under `key`, when a sound one exists. A damaged entry is counted,
+    /// removed and reported as a miss so that it is rebuilt.
+    pub fn load(&self, key: &CacheKey) -> Option<Entry> {
         let entry = self.entry_path(key);
         let bytes = match std::fs::read(&entry) {
             Ok(bytes) => bytes,
@@ -203,10 +216,9 @@ impl FeatureCache {
             }
         };
         match decode_entry(&bytes, key) {
-            Some(mut track) => {
+            Some(found) => {
                 self.hits.fetch_add(1, Ordering::Relaxed);
-                track.path = path.to_path_buf();
-                Some(track)
+                Some(found)
             }
             None => {
                 self.bad.fetch_add(1, Ordering::Relaxed);
@@ -219,13 +231,13 @@ impl FeatureCache {
         }
     }
 
-    /// Stores `track` under `key`, atomically (temporary file + rename).
+    /// Stores `found` under `key`, atomically (temporary file + rename).
     ///
     /// # Errors
     /// [`Error::Write`] naming the entry when the folder cannot be created or written.
-    pub fn store(&self, key: &CacheKey, track: &Track) -> Result<()> {
+    pub fn store(&self, key: &CacheKey, found: &Entry) -> Result<()> {
         let entry = self.entry_path(key);
-        let result = write_entry(&entry, &encode_entry(track, key), true);
+        let result = write_entry(&entry, &encode_entry(found, key), true);
         match &result {
             Ok(()) => self.stored.fetch_add(1, Ordering::Relaxed),
             Err(_) => self.write_failures.fetch_add(1, Ordering::Relaxed),
@@ -233,29 +245,28 @@ impl FeatureCache {
         result
     }
 
-    /// Loads `path` from the cache, or decodes it with `load` and stores the result. Failing to
-    /// hash the file falls back to `load` (which reports the file's own error); failing to
-    /// store is counted in [`CacheStats::write_failures`] and otherwise ignored.
+    /// The entry of `path` read with `cfg`, or what `analyse` makes of the file, stored for next
+    /// time. Failing to hash the file falls back to `analyse` (which reports the file's own
+    /// error); failing to store is counted in [`CacheStats::write_failures`] and otherwise
+    /// ignored. Says whether the entry came from the cache.
     ///
     /// # Errors
-    /// Whatever `load` returns.
-    pub fn get_or_load(
+    /// Whatever `analyse` returns.
+    pub fn get_or_insert_with(
         &self,
         path: &Path,
         cfg: &FeatureConfig,
-        load: impl FnOnce(&Path, &FeatureConfig) -> Result<Track>,
-    ) -> Result<Track> {
-        let t0 = Instant::now();
+        analyse: impl FnOnce() -> Result<Entry>,
+    ) -> Result<(Entry, bool)> {
         let Ok(key) = CacheKey::for_file(path, cfg) else {
-            return load(path, cfg);
+            return analyse().map(|e| (e, false));
         };
-        if let Some(mut track) = self.load(&key, path) {
-            track.timings = StageTimings { open: t0.elapsed(), ..StageTimings::default() };
-            return Ok(track);
+        if let Some(found) = self.load(&key) {
+            return Ok((found, true));
         }
-        let track = load(path, cfg)?;
-        let _ = self.store(&key, &track);
-        Ok(track)
+        let found = analyse()?;
+        let _ = self.store(&key, &found);
+        Ok((found, false))
     }
 }
 
@@ -300,7 +311,7 @@ fn push_frames(out: &mut Vec<u8>, frames: &[[f32; 12]]) {
 }
 
 /// The bytes of an entry holding `track` under `key`.
-fn encode_entry(track: &Track, key: &CacheKey) -> Vec<u8> {
+fn encode_entry(track: &Entry, key: &CacheKey) -> Vec<u8> {
     let f = &track.features;
     let meta = Meta {
         sample_rate: track.info.sample_rate,
@@ -385,8 +396,8 @@ fn take_peaks(bytes: &mut &[u8], n_starts: usize, n_peaks: usize) -> Option<Spec
     consistent.then_some(SpectralPeaks { starts, peaks })
 }
 
-/// The track stored in an entry, or `None` when anything about it is wrong.
-fn decode_entry(bytes: &[u8], key: &CacheKey) -> Option<Track> {
+/// The entry stored in `bytes`, or `None` when anything about it is wrong.
+fn decode_entry(bytes: &[u8], key: &CacheKey) -> Option<Entry> {
     if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
         return None;
     }
@@ -412,8 +423,7 @@ fn decode_entry(bytes: &[u8], key: &CacheKey) -> Option<Track> {
     if !rest.is_empty() {
         return None;
     }
-    Some(Track {
-        path: PathBuf::new(),
+    Some(Entry {
         info: AudioInfo {
             sample_rate: meta.sample_rate,
             channels: meta.channels,
@@ -424,7 +434,6 @@ fn decode_entry(bytes: &[u8], key: &CacheKey) -> Option<Track> {
         features: Features { hop_s: meta.hop_s, tuning_cents: meta.tuning_cents, chroma, melody, energy_db, peaks },
         skipped_packets: meta.skipped_packets,
         duration_s: meta.duration_s,
-        timings: StageTimings::default(),
     })
 }
 
@@ -447,9 +456,8 @@ fn write_entry(entry: &Path, bytes: &[u8], sync: bool) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn sample_track() -> Track {
-        Track {
-            path: PathBuf::from("x.wav"),
+    fn sample_track() -> Entry {
+        Entry {
             info: AudioInfo {
                 sample_rate: 22_050,
                 channels: 2,
@@ -475,7 +483,6 @@ mod tests {
             },
             skipped_packets: 2,
             duration_s: 1.49,
-            timings: StageTimings::default(),
         }
     }
 

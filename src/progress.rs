@@ -6,14 +6,14 @@ use std::fmt;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cache::FeatureCache;
+use crate::cache::{Entry, FeatureCache};
 use crate::error::Result;
 use crate::features::FeatureConfig;
-use crate::track::Track;
+use crate::track::{StageTimings, Track};
 
 /// Receives the stages of a run as they happen. Called from worker threads.
 pub trait Progress: Send + Sync {
@@ -72,7 +72,8 @@ impl Hooks {
         }
     }
 
-    /// Decodes and analyses `path` with `load`, through the cache when there is one.
+    /// Decodes and analyses `path` with `load`, through the cache when there is one. A track
+    /// from the cache takes the path it was asked for, and its timings count only the lookup.
     ///
     /// # Errors
     /// Whatever `load` returns for the file.
@@ -82,10 +83,32 @@ impl Hooks {
         cfg: &FeatureConfig,
         load: impl FnOnce(&Path, &FeatureConfig) -> Result<Track>,
     ) -> Result<Track> {
-        match &self.cache {
-            Some(cache) => cache.get_or_load(path, cfg, load),
-            None => load(path, cfg),
+        let Some(cache) = &self.cache else {
+            return load(path, cfg);
+        };
+        let t0 = Instant::now();
+        let mut timings = StageTimings::default();
+        let (entry, hit) = cache.get_or_insert_with(path, cfg, || {
+            let track = load(path, cfg)?;
+            timings = track.timings;
+            Ok(Entry {
+                info: track.info,
+                features: track.features,
+                skipped_packets: track.skipped_packets,
+                duration_s: track.duration_s,
+            })
+        })?;
+        if hit {
+            timings = StageTimings { open: t0.elapsed(), ..StageTimings::default() };
         }
+        Ok(Track {
+            path: path.to_path_buf(),
+            info: entry.info,
+            features: entry.features,
+            skipped_packets: entry.skipped_packets,
+            duration_s: entry.duration_s,
+            timings,
+        })
     }
 }
 

@@ -3,12 +3,14 @@
 //! and two runs at once both succeed. Every run uses a temporary cache folder.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use assert_cmd::Command;
 use leitmotif::cache::FeatureCache;
 use leitmotif::features::FeatureConfig;
 use leitmotif::pipeline::load_track;
+use leitmotif::progress::Hooks;
 
 const RATE: u32 = 22_050;
 
@@ -173,15 +175,16 @@ fn truncated_or_corrupt_entries_are_rebuilt() {
 fn another_extraction_parameter_misses_and_a_hit_needs_no_decoding() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write_tracks(dir.path()).remove(0);
-    let cache = FeatureCache::new(dir.path().join("cache"));
+    let cache = Arc::new(FeatureCache::new(dir.path().join("cache")));
+    let hooks = Hooks { cache: Some(Arc::clone(&cache)), ..Hooks::default() };
     let decodes = AtomicUsize::new(0);
     let counting = |p: &Path, cfg: &FeatureConfig| {
         decodes.fetch_add(1, Ordering::SeqCst);
         load_track(p, cfg)
     };
     let cfg = FeatureConfig::default();
-    let decoded = cache.get_or_load(&path, &cfg, counting).expect("decodes");
-    let cached = cache.get_or_load(&path, &cfg, counting).expect("from the cache");
+    let decoded = hooks.load(&path, &cfg, counting).expect("decodes");
+    let cached = hooks.load(&path, &cfg, counting).expect("from the cache");
     assert_eq!(decodes.load(Ordering::SeqCst), 1, "the second load decodes nothing");
     assert_eq!(cached.info, decoded.info, "stream facts and tags come from the entry");
     assert_eq!(cached.features, decoded.features);
@@ -189,7 +192,7 @@ fn another_extraction_parameter_misses_and_a_hit_needs_no_decoding() {
     assert_eq!(cached.path, path);
 
     let finer = FeatureConfig { hop_s: 0.05, ..FeatureConfig::default() };
-    let other = cache.get_or_load(&path, &finer, counting).expect("decodes again");
+    let other = hooks.load(&path, &finer, counting).expect("decodes again");
     assert_eq!(decodes.load(Ordering::SeqCst), 2, "another hop is another entry");
     assert!(other.features.chroma.len() > decoded.features.chroma.len());
     let s = cache.stats();
@@ -197,7 +200,7 @@ fn another_extraction_parameter_misses_and_a_hit_needs_no_decoding() {
 
     // Changed content under the same name is a new key, never the old features.
     write_melody(&path, &[50, 52, 54, 55, 57, 59, 61, 62], 0.3);
-    let changed = cache.get_or_load(&path, &cfg, counting).expect("decodes the new content");
+    let changed = hooks.load(&path, &cfg, counting).expect("decodes the new content");
     assert_eq!(decodes.load(Ordering::SeqCst), 3);
     assert_ne!(changed.features.chroma, decoded.features.chroma);
 }

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::features::Features;
 use crate::features::peaks::{PeakConfig, SpectralPeaks};
 use crate::similarity::align::{AlignConfig, Alignment, align, sampled_background};
+use crate::similarity::clock::FrameClock;
 use crate::similarity::fingerprint::{self, FingerprintConfig, LandmarkIndex, PeakCoverage};
 use crate::similarity::sequence::{Frame, MatchSequence, SequenceConfig, dot, rotate};
 use crate::similarity::wrap_shift;
@@ -207,7 +208,8 @@ fn exact_cues(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<
     let mut candidates = index.query(&episode.peaks, fp, cfg.min_votes);
     candidates.truncate(cfg.max_candidates);
     let coverage = PeakCoverage::new(&episode.peaks, peak_config().grid_len());
-    let hop = episode.hop_s;
+    // Evidence runs are counted in feature frames, placed at their centres.
+    let clock = FrameClock::new(episode.hop_s, episode.hop_s);
     let pieces: Vec<Cue> = candidates
         .par_iter()
         .flat_map_iter(|cand| {
@@ -224,9 +226,9 @@ fn exact_cues(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<
                 .into_iter()
                 .map(|(a, b, nats)| Cue {
                     track: cand.track,
-                    start_s: a as f64 * hop,
-                    end_s: b as f64 * hop,
-                    track_start_s: (a as i64 - cand.offset) as f64 * hop,
+                    start_s: clock.centre_of(a as f64),
+                    end_s: clock.centre_of(b as f64),
+                    track_start_s: clock.centre_of((a as i64 - cand.offset) as f64),
                     transpose: 0,
                     score: found_share(track, &coverage, cand.offset, a, b, fp.evidence_peaks),
                     kind: MatchKind::Exact,
@@ -290,7 +292,7 @@ fn arranged_cues(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> V
     // Candidates shorter than the minimum can still be pieces of one longer cue, so the
     // alignment's window is shorter than the minimum cue and length is checked after joining.
     let align_cfg = AlignConfig {
-        len: ((cfg.min_len_s.min(4.0) / ep.hop_s).round() as usize).max(2),
+        len: ep.clock.frames_in(cfg.min_len_s.min(4.0)).max(2),
         tempos: vec![1.0],
         shifts: (0..12).collect(),
         threshold: cfg.candidate_threshold,

@@ -21,8 +21,8 @@ pub fn find(query: &Features, start_s: f64, end_s: f64, tracks: &[&Features], cf
     if q.is_empty() {
         return Vec::new();
     }
-    let first = ((start_s / q.hop_s).round().max(0.0) as usize).min(q.len());
-    let last = ((end_s / q.hop_s).round().max(0.0) as usize).min(q.len());
+    let first = q.clock.frame_at(start_s).min(q.len());
+    let last = q.clock.frame_at(end_s).min(q.len());
     let frames = &q.frames[first..last.max(first)];
     if frames.len() < 2 {
         return Vec::new();

@@ -279,7 +279,7 @@ pub fn analyze(cfg: &AnalyzeConfig) -> Result<(Report, Vec<Track>)> {
         motifs,
         RunParams {
             stage: &cfg.motif,
-            matching_hop_s: cfg.motif.sequence_config().effective_hop_s(cfg.features.hop_s),
+            matching_hop_s: cfg.motif.sequence_config().clock(cfg.features.hop_s).hop_s(),
             features: &cfg.features,
         }
         .to_params(),
@@ -459,7 +459,7 @@ pub fn find(cfg: &FindConfig) -> Result<(Report, Vec<Track>)> {
     let motif = report::query_motif(0, start_s, end_s, found, tracks.len());
     let mut params = RunParams {
         stage: &cfg.motif,
-        matching_hop_s: cfg.motif.sequence_config().effective_hop_s(cfg.features.hop_s),
+        matching_hop_s: cfg.motif.sequence_config().clock(cfg.features.hop_s).hop_s(),
         features: &cfg.features,
     }
     .to_params();
@@ -526,7 +526,7 @@ pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
     cfg.hooks.end();
     let params = RunParams {
         stage: &cfg.cues,
-        matching_hop_s: cfg.cues.sequence_config().effective_hop_s(cfg.features.hop_s),
+        matching_hop_s: cfg.cues.sequence_config().clock(cfg.features.hop_s).hop_s(),
         features: &features,
     }
     .to_params();

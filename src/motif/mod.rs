@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::features::Features;
 use crate::similarity::align::{AlignConfig, Alignment, seeds, trace_seeds};
+use crate::similarity::clock::FrameClock;
 use crate::similarity::memo::{MatchStore, PairEntry, PairOutcome, pair_key, sequence_digest};
 use crate::similarity::sequence::{MatchSequence, SequenceConfig};
 use crate::units::place_order;
@@ -102,9 +103,9 @@ impl MotifConfig {
         grid
     }
 
-    fn align_config(&self, hop_s: f64) -> AlignConfig {
+    fn align_config(&self, clock: &FrameClock) -> AlignConfig {
         AlignConfig {
-            len: ((self.min_len_s / hop_s).round() as usize).max(2),
+            len: clock.frames_in(self.min_len_s).max(2),
             tempos: self.tempos(),
             shifts: (0..12).collect(),
             threshold: self.threshold,
@@ -204,13 +205,14 @@ fn sort_motifs(motifs: &mut [Motif]) {
 fn discover_in_order(tracks: &[&Features], cfg: &MotifConfig, store: Option<&dyn MatchStore>) -> Vec<Motif> {
     let seq_cfg = cfg.sequence_config();
     let seqs: Vec<MatchSequence> = tracks.par_iter().map(|f| MatchSequence::new(f, &seq_cfg)).collect();
-    let Some(hop_s) = seqs.iter().map(|s| s.hop_s).find(|&h| h > 0.0) else {
+    // Every sequence has the same clock: one configuration, and features made at one hop.
+    let Some(clock) = seqs.first().map(|s| s.clock) else {
         return Vec::new();
     };
-    let align_cfg = cfg.align_config(hop_s);
+    let align_cfg = cfg.align_config(&clock);
     let pairs: Vec<(usize, usize)> = (0..seqs.len()).flat_map(|a| (a..seqs.len()).map(move |b| (a, b))).collect();
     let digests: Vec<[u8; 32]> = match store {
-        Some(_) => seqs.par_iter().map(|s| sequence_digest(&s.frames, s.hop_s)).collect(),
+        Some(_) => seqs.par_iter().map(|s| sequence_digest(&s.frames, s.hop_s())).collect(),
         None => Vec::new(),
     };
     let seqs = &seqs;

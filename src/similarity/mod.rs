@@ -1,5 +1,6 @@
 //! Similarity between feature sequences: the layer `motif`, `find` and `cues` are built on.
 //!
+//! - [`clock`]: [`clock::FrameClock`], every conversion between times and frames.
 //! - [`sequence`]: features resampled to the matching rate as melody + harmony frames, with the
 //!   frame similarity ([`sequence::dot`]) and key rotation ([`sequence::rotate`]).
 //! - [`align`]: tiled cross-similarity in all keys over a grid of tempi, the background of a
@@ -9,6 +10,7 @@
 //!   finding where a recording itself plays inside other audio.
 
 pub mod align;
+pub mod clock;
 pub mod fingerprint;
 pub mod memo;
 pub mod sequence;

@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::features::Features;
+use crate::similarity::clock::FrameClock;
 
 /// Dimension of a matching vector: 12 melody pitch classes, then 12 chroma pitch classes.
 pub const DIM: usize = 24;
@@ -50,15 +51,9 @@ impl SequenceConfig {
         Ok(())
     }
 
-    /// Feature frames per matching frame for features `feature_hop_s` apart: the hop is rounded
-    /// to a whole number of them.
-    pub fn factor(&self, feature_hop_s: f64) -> usize {
-        ((self.hop_s / feature_hop_s).round() as usize).max(1)
-    }
-
-    /// The hop the matching sequences have over features `feature_hop_s` apart, seconds.
-    pub fn effective_hop_s(&self, feature_hop_s: f64) -> f64 {
-        self.factor(feature_hop_s) as f64 * feature_hop_s
+    /// The timing of matching frames over features `feature_hop_s` apart.
+    pub fn clock(&self, feature_hop_s: f64) -> FrameClock {
+        FrameClock::new(feature_hop_s, self.hop_s)
     }
 }
 
@@ -67,12 +62,8 @@ impl SequenceConfig {
 pub struct MatchSequence {
     /// The frames.
     pub frames: Vec<Frame>,
-    /// Seconds between matching frames.
-    pub hop_s: f64,
-    /// Feature frames per matching frame.
-    pub factor: usize,
-    /// Hop of the features the sequence was built from, seconds.
-    pub feature_hop_s: f64,
+    /// Where the frames lie in time.
+    pub clock: FrameClock,
     /// Seconds the features cover: feature frame n spans n ± 0.5 hops, so the last one ends
     /// half a hop after its centre. No span may end later.
     pub covered_s: f64,
@@ -81,8 +72,8 @@ pub struct MatchSequence {
 impl MatchSequence {
     /// Builds the matching sequence of `features`.
     pub fn new(features: &Features, cfg: &SequenceConfig) -> Self {
-        let feature_hop = if features.hop_s > 0.0 { features.hop_s } else { 0.1 };
-        let factor = cfg.factor(feature_hop);
+        let clock = cfg.clock(features.hop_s);
+        let factor = clock.factor();
         let n_in = features.chroma.len();
         let n_out = n_in.div_ceil(factor);
         let mel_w = cfg.melody_weight.sqrt();
@@ -125,8 +116,7 @@ impl MatchSequence {
             }
             frames.push(frame);
         }
-        let covered_s = (n_in as f64 - 0.5).max(0.0) * feature_hop;
-        Self { frames, hop_s: factor as f64 * feature_hop, factor, feature_hop_s: feature_hop, covered_s }
+        Self { frames, clock, covered_s: clock.covered_s(n_in) }
     }
 
     /// Number of frames.
@@ -139,9 +129,14 @@ impl MatchSequence {
         self.frames.is_empty()
     }
 
+    /// Seconds between frames.
+    pub fn hop_s(&self) -> f64 {
+        self.clock.hop_s()
+    }
+
     /// Start time in seconds of matching frame `k` (may be a fractional frame).
     pub fn time_of(&self, k: f64) -> f64 {
-        ((k * self.factor as f64 - 0.5) * self.feature_hop_s).max(0.0)
+        self.clock.time_of(k)
     }
 }
 
@@ -208,7 +203,7 @@ mod tests {
         }
         let cfg = SequenceConfig { hop_s: 0.3, ..SequenceConfig::default() };
         let seq = MatchSequence::new(&features(chroma), &cfg);
-        assert_eq!(seq.factor, 3);
+        assert_eq!(seq.clock.factor(), 3);
         assert_eq!(seq.len(), 10);
         assert!(seq.frames[0].iter().all(|&v| v == 0.0));
         for f in &seq.frames[4..] {

@@ -1,7 +1,10 @@
 //! leitmotif: finds where the themes of a soundtrack recur.
 //!
-//! Data flows through typed stages: decoded audio ([`source::SampleSource`]) ->
-//! per-frame features ([`features::Features`]) -> motifs -> a [`report`] document.
+//! Data flows through typed stages, each importing only those below it: decoded audio
+//! ([`source::SampleSource`], from [`decode`]) -> per-frame features ([`features::Features`]) ->
+//! matching ([`similarity`]) -> motifs, queries and cues ([`motif`], [`find`], [`cues`]) -> a
+//! [`report`] document, orchestrated by [`pipeline`]. `docs/ARCHITECTURE.md` draws the stages
+//! and the type between each pair.
 #![forbid(unsafe_code)]
 
 pub mod cache;

@@ -1,11 +1,11 @@
 //! Features of a recording: chroma, predominant-melody profile, frame energy and spectral peaks,
-//! with their settings ([`FeatureConfig`]) and the streaming extractor ([`extract`]).
+//! with their settings ([`FeatureConfig`]) and the streaming extractor ([`extract()`]).
 //!
 //! - [`stft`]: frame geometry and power spectra (a [`stft::Spectrogram`] for whole signals).
 //! - [`decimate`]: the anti-aliased rate reduction before the STFT.
 //! - [`chroma`]: tuning estimation, the semitone mapping, chroma and melody profiles.
 //! - [`peaks`]: per-frame spectral peaks for fingerprints.
-//! - [`extract`]: the batching scheduler that streams a source through them.
+//! - [`extract`](mod@extract): the batching scheduler that streams a source through them.
 
 use std::time::Duration;
 

@@ -147,7 +147,7 @@ pub fn discover(tracks: &[&Features], cfg: &MotifConfig) -> Vec<Motif> {
 }
 
 /// [`discover`], keeping each pair's matching in `store` and reusing what it holds from earlier
-/// runs (see [`memo`]); the motifs are the same with or without it.
+/// runs (see [`crate::similarity::memo`]); the motifs are the same with or without it.
 pub fn discover_with(tracks: &[&Features], cfg: &MotifConfig, store: Option<&dyn MatchStore>) -> Vec<Motif> {
     // Aligning `a` against `b` is not symmetric (tempo grid, movement filter, tiling), so the
     // tracks are matched in an order fixed by their content and the indices mapped back.

@@ -16,7 +16,7 @@ const MAX_NAME_COLS: usize = 48;
 
 /// One name per track: the fewest trailing path components that tell it from every other track
 /// (`01.mp3`, or `disc2/01.mp3` beside `disc1/01.mp3`), cut in the middle with `…` to at most
-/// [`MAX_NAME_COLS`] columns.
+/// 48 columns (`MAX_NAME_COLS`).
 pub fn display_names(tracks: &[TrackEntry]) -> Vec<String> {
     let parts: Vec<Vec<&str>> =
         tracks.iter().map(|t| t.path.split(['/', '\\']).filter(|p| !p.is_empty() && *p != ".").collect()).collect();

@@ -22,7 +22,7 @@ const DEFAULT_FEATURE_HOP_S: f64 = 0.1;
 impl FrameClock {
     /// Frames of features `feature_hop_s` apart grouped to about `hop_s`: the hop is rounded to
     /// a whole number of feature frames (at least one). A hop that is not positive is taken as
-    /// [`DEFAULT_FEATURE_HOP_S`].
+    /// 0.1 s.
     pub fn new(feature_hop_s: f64, hop_s: f64) -> Self {
         let feature_hop_s = if feature_hop_s > 0.0 { feature_hop_s } else { DEFAULT_FEATURE_HOP_S };
         let factor = (hop_s / feature_hop_s).round();

@@ -298,7 +298,7 @@ impl AudioStream {
             Ok(Err(SymError::IoError(err))) => {
                 return Err(Error::Io { path: self.path.clone(), source: err });
             }
-            Ok(Err(err)) => return self.fail(&err).map(|()| Step::Again),
+            Ok(Err(err)) => return self.fail(err).map(|()| Step::Again),
             Err(_) => {
                 return Err(corrupt(&self.path, "the container parser crashed on this file"));
             }
@@ -329,9 +329,9 @@ impl AudioStream {
             Ok(Ok(shape)) => shape,
             Ok(Err(SymError::ResetRequired)) => {
                 self.decoder.reset();
-                return self.fail(&SymError::ResetRequired).map(|()| Step::Again);
+                return self.fail(SymError::ResetRequired).map(|()| Step::Again);
             }
-            Ok(Err(err)) => return self.fail(&err).map(|()| Step::Again),
+            Ok(Err(err)) => return self.fail(err).map(|()| Step::Again),
             Err(_) => return Err(corrupt(&self.path, "the decoder crashed on this file")),
         };
 
@@ -365,7 +365,7 @@ impl AudioStream {
     }
 
     /// Counts a packet that could not be read or decoded; past the limit, the file is corrupt.
-    fn fail(&mut self, err: &SymError) -> Result<()> {
+    fn fail(&mut self, err: SymError) -> Result<()> {
         self.skipped += 1;
         self.consecutive_failures += 1;
         if self.consecutive_failures < MAX_CONSECUTIVE_FAILURES {
@@ -375,13 +375,14 @@ impl AudioStream {
             SymError::Unsupported(feature) => {
                 Error::UnsupportedCodec { path: self.path.clone(), codec: format!("{} ({feature})", self.info.codec) }
             }
-            _ => corrupt(
-                &self.path,
-                format!(
-                    "{MAX_CONSECUTIVE_FAILURES} packets in a row failed after {} samples; last: {err}",
+            _ => Error::Undecodable {
+                path: self.path.clone(),
+                detail: format!(
+                    "{MAX_CONSECUTIVE_FAILURES} packets in a row failed after {} samples; last",
                     self.samples
                 ),
-            ),
+                source: err,
+            },
         })
     }
 }
@@ -491,7 +492,9 @@ fn make_decoder(path: &Path, params: &AudioCodecParameters) -> Result<Box<dyn Au
             codec: format!("{} ({feature})", codec_name(params.codec)),
         }),
         Ok(Err(SymError::IoError(source))) => Err(Error::Io { path: path.to_path_buf(), source }),
-        Ok(Err(err)) => Err(corrupt(path, format!("cannot set up the decoder: {err}"))),
+        Ok(Err(source)) => {
+            Err(Error::Undecodable { path: path.to_path_buf(), detail: "cannot set up the decoder".into(), source })
+        }
         Err(_) => Err(corrupt(path, "the decoder crashed while reading the codec setup")),
     }
 }
@@ -766,7 +769,7 @@ fn probe_error(path: &Path, err: SymError) -> Error {
         }
         SymError::IoError(source) => Error::Io { path: path_buf, source },
         SymError::LimitError(what) => bad_stream(path, format!("header exceeds a limit: {what}")),
-        err => corrupt(path, format!("cannot read the header: {err}")),
+        source => Error::Undecodable { path: path_buf, detail: "cannot read the header".into(), source },
     }
 }
 

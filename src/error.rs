@@ -52,6 +52,17 @@ pub enum Error {
         /// What was wrong.
         detail: String,
     },
+    /// The container reader or the decoder failed on the data; its own error is kept.
+    #[error("{}: corrupt or truncated audio: {detail}: {source}", path.display())]
+    Undecodable {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        detail: String,
+        /// The decoding library's error.
+        #[source]
+        source: symphonia::core::errors::Error,
+    },
     /// The stream declares properties that cannot be real (e.g. a sample rate of 0).
     #[error("{}: invalid stream: {detail}", path.display())]
     BadStream {

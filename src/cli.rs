@@ -21,7 +21,7 @@ use leitmotif::pipeline::{self, AnalyzeConfig, CuesConfig, FindConfig, QuerySpec
 use leitmotif::progress::{Hooks, Progress, StageClock, TerminalProgress};
 use leitmotif::report::html::{CueHtmlInputs, HtmlInputs};
 use leitmotif::report::images;
-use leitmotif::report::output::Destination;
+use leitmotif::report::output::{self, Destination};
 use leitmotif::report::{self, ErrorEntry, html, json, text};
 use leitmotif::track::Track;
 
@@ -255,7 +255,7 @@ fn query_spec(text: &str) -> std::result::Result<QuerySpec, String> {
 pub fn execute(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Analyze(a) => {
-            check_outputs(&a.output)?;
+            check_outputs(&a.output, Some(&a.interchange))?;
             let t0 = Instant::now();
             let (hooks, clock) = run_hooks(&a.output);
             let cfg = AnalyzeConfig {
@@ -277,7 +277,7 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
             emit_report(&report, &tracks, false, &a.output)
         }
         Command::Find(f) => {
-            check_outputs(&f.output)?;
+            check_outputs(&f.output, Some(&f.interchange))?;
             let t0 = Instant::now();
             let (hooks, clock) = run_hooks(&f.output);
             let cfg = FindConfig {
@@ -395,8 +395,9 @@ fn write_interchange(report: &report::Report, args: &InterchangeArgs) -> Result<
     Ok(())
 }
 
-/// Both documents cannot share standard output.
-fn check_outputs(out: &OutputArgs) -> Result<()> {
+/// Before any work: both documents cannot share standard output, and every file or folder to be
+/// written must be writable, so that a long run never ends in a failed write.
+fn check_outputs(out: &OutputArgs, interchange: Option<&InterchangeArgs>) -> Result<()> {
     if out.json.as_deref() == Some("-") && out.html.as_deref() == Some("-") {
         return Err(Error::BadParam {
             name: "--html",
@@ -404,6 +405,19 @@ fn check_outputs(out: &OutputArgs) -> Result<()> {
             expected: "a file when --json already writes to standard output".to_owned(),
         }
         .into());
+    }
+    for text in [&out.json, &out.html].into_iter().flatten() {
+        if let Destination::File(path) = Destination::parse(text) {
+            output::check_file_destination(&path)?;
+        }
+    }
+    if let Some(args) = interchange {
+        if let Some(dir) = &args.labels {
+            output::check_folder_destination(dir)?;
+        }
+        if let Some(path) = &args.jams {
+            output::check_file_destination(path)?;
+        }
     }
     Ok(())
 }
@@ -492,7 +506,7 @@ fn join_paths(paths: &[PathBuf]) -> String {
 }
 
 fn run_cues(c: CuesArgs) -> Result<ExitCode> {
-    check_outputs(&c.output)?;
+    check_outputs(&c.output, None)?;
     let (tracks, episodes, guessed) = split_cue_inputs(c.tracks, c.episodes)?;
     // With one value each there is nothing to choose; otherwise say how the values were split.
     if guessed && tracks.len() + episodes.len() > 2 && !c.output.quiet {
@@ -538,6 +552,9 @@ fn run_chroma(c: ChromaArgs) -> Result<ExitCode> {
         (None, None) => Some(PathBuf::from(".")),
         (None, Some(_)) => None,
     };
+    for dir in out_dir.iter().chain(&c.png) {
+        output::check_folder_destination(dir)?;
+    }
     if let Some(dir) = out_dir {
         export_chroma_data(&c, dir)?;
     }

@@ -196,6 +196,28 @@ fn a_file_whose_rate_no_window_fits_exits_1_naming_it() {
 }
 
 #[test]
+fn unwritable_outputs_are_refused_before_any_work_naming_the_users_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_pair(dir.path());
+    let missing = dir.path().join("no-such-folder/r.json");
+    let plain = dir.path().join("a.wav");
+    let blocked = plain.join("out");
+    for args in [
+        vec!["analyze".to_owned(), "--json".to_owned(), missing.display().to_string()],
+        vec!["analyze".to_owned(), "--labels".to_owned(), blocked.display().to_string()],
+        vec!["chroma".to_owned(), "--out".to_owned(), blocked.display().to_string()],
+    ] {
+        let out = leitmotif().args(&args).arg("--no-cache").arg(dir.path()).assert().code(1);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(&args[2]) && !stderr.contains("at path"), "{args:?}: {stderr}");
+        // Refused before decoding: no progress, no summary, nothing written.
+        assert!(out.get_output().stdout.is_empty(), "{args:?}");
+    }
+    assert!(!missing.exists() && !blocked.exists());
+}
+
+#[test]
 fn missing_folder_exits_1_with_one_line_naming_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("no-such-folder");

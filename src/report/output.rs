@@ -53,6 +53,63 @@ impl fmt::Display for Destination {
     }
 }
 
+/// Checks, before any work, that a file can be written at `path`: its folder exists and takes a
+/// new file (one is created there and removed again), and `path` is not itself a folder.
+///
+/// # Errors
+/// [`Error::Write`] naming `path`, saying which folder is missing or refuses files.
+pub fn check_file_destination(path: &Path) -> Result<()> {
+    let fail =
+        |detail: String, kind| Error::Write { path: path.to_path_buf(), source: std::io::Error::new(kind, detail) };
+    if path.is_dir() {
+        return Err(fail("it is a folder".to_owned(), std::io::ErrorKind::IsADirectory));
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    probe_folder(dir).map_err(|(detail, kind)| fail(detail, kind))
+}
+
+/// Checks, before any work, that files can be written into the folder `dir`: it exists and takes
+/// a new file, or it can be created (its nearest existing ancestor is a folder that takes one).
+///
+/// # Errors
+/// [`Error::Write`] naming `dir`, saying what is in the way.
+pub fn check_folder_destination(dir: &Path) -> Result<()> {
+    let fail =
+        |detail: String, kind| Error::Write { path: dir.to_path_buf(), source: std::io::Error::new(kind, detail) };
+    let mut existing = dir;
+    while !existing.as_os_str().is_empty() && !existing.exists() {
+        match existing.parent() {
+            Some(parent) => existing = parent,
+            None => break,
+        }
+    }
+    let existing = if existing.as_os_str().is_empty() { Path::new(".") } else { existing };
+    if existing.exists() && !existing.is_dir() {
+        return Err(fail(format!("{} is a file, not a folder", existing.display()), std::io::ErrorKind::NotADirectory));
+    }
+    probe_folder(existing).map_err(|(detail, kind)| fail(detail, kind))
+}
+
+/// Whether `dir` is an existing folder that takes a new file.
+fn probe_folder(dir: &Path) -> std::result::Result<(), (String, std::io::ErrorKind)> {
+    if !dir.is_dir() {
+        return Err((format!("the folder {} does not exist", dir.display()), std::io::ErrorKind::NotFound));
+    }
+    tempfile::Builder::new().prefix(".leitmotif-probe.").tempfile_in(dir).map(drop).map_err(|e| {
+        (format!("the folder {} does not take new files ({})", dir.display(), without_temp_path(&e)), e.kind())
+    })
+}
+
+/// The text of an error from the temporary-file library without the temporary file's path it
+/// appends (a name the user never chose): the operating system's own message.
+fn without_temp_path(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    text.split(" at path ").next().unwrap_or_default().to_owned()
+}
+
 /// Bytes of the target's name kept in the temporary file's name.
 const MAX_TMP_STEM: usize = 64;
 
@@ -84,7 +141,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o644));
     }
-    let mut tmp = builder.tempfile_in(dir).map_err(wrap)?;
+    let mut tmp = builder.tempfile_in(dir).map_err(|e| wrap(std::io::Error::new(e.kind(), without_temp_path(&e))))?;
     tmp.write_all(bytes).map_err(wrap)?;
     tmp.as_file().sync_all().map_err(wrap)?;
     tmp.persist(path).map_err(|e| wrap(e.error))?;
@@ -121,6 +178,22 @@ mod tests {
         write_atomic(&path, b"{}\n").expect("written");
         assert_eq!(std::fs::read(&path).expect("read back"), b"{}\n");
         assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 1);
+    }
+
+    #[test]
+    fn destinations_are_checked_naming_what_is_in_the_way() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert!(check_file_destination(&dir.path().join("r.json")).is_ok());
+        assert!(check_folder_destination(&dir.path().join("new/deeper")).is_ok());
+        let missing = dir.path().join("missing/r.json");
+        let message = check_file_destination(&missing).expect_err("no folder").to_string();
+        assert!(message.starts_with(&missing.display().to_string()) && message.contains("does not exist"), "{message}");
+        let file = dir.path().join("plain");
+        std::fs::write(&file, b"x").expect("file");
+        let message = check_folder_destination(&file.join("out")).expect_err("a file in the way").to_string();
+        assert!(message.contains("is a file, not a folder"), "{message}");
+        assert!(check_file_destination(dir.path()).is_err(), "a folder is no file");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 1, "a probe file was left");
     }
 
     #[test]

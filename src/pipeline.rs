@@ -94,22 +94,76 @@ pub fn load_track(path: &Path, cfg: &FeatureConfig) -> Result<Track> {
 
 /// Expands inputs into the files to analyse, sorted by path without duplicates: files are taken
 /// as they are; folders are walked recursively (following symbolic links, skipping loops) for
-/// files with an audio extension.
+/// files with an audio extension; M3U/M3U8 playlists ([`is_playlist`]) are read as lists of
+/// inputs, relative entries resolved from the playlist's folder.
 pub fn expand_inputs(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<InputError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for input in inputs {
-        match std::fs::metadata(input) {
-            Err(source) => {
-                errors.push(InputError { path: input.clone(), error: Error::Io { path: input.clone(), source } })
-            }
-            Ok(meta) if meta.is_dir() => walk(input, &mut files, &mut errors),
-            Ok(_) => files.push(input.clone()),
-        }
+        expand(input, MAX_PLAYLIST_DEPTH, &mut files, &mut errors);
     }
     files.sort();
     files.dedup();
     (files, errors)
+}
+
+/// Playlists inside playlists are followed this deep; a playlist listing itself stops there.
+const MAX_PLAYLIST_DEPTH: usize = 4;
+
+fn expand(input: &Path, depth: usize, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
+    match std::fs::metadata(input) {
+        Err(source) => errors
+            .push(InputError { path: input.to_path_buf(), error: Error::Io { path: input.to_path_buf(), source } }),
+        Ok(meta) if meta.is_dir() => walk(input, files, errors),
+        Ok(_) if is_playlist(input) => {
+            if depth == 0 {
+                let detail = "playlists nest too deeply (a playlist that lists itself?)".to_owned();
+                errors.push(InputError {
+                    path: input.to_path_buf(),
+                    error: Error::BadDocument { path: input.to_path_buf(), detail },
+                });
+                return;
+            }
+            match std::fs::read(input) {
+                Ok(bytes) => {
+                    for entry in playlist_entries(input, &bytes) {
+                        expand(&entry, depth - 1, files, errors);
+                    }
+                }
+                Err(source) => errors.push(InputError {
+                    path: input.to_path_buf(),
+                    error: Error::Io { path: input.to_path_buf(), source },
+                }),
+            }
+        }
+        Ok(_) => files.push(input.to_path_buf()),
+    }
+}
+
+/// Whether `path` is named like an M3U or M3U8 playlist.
+pub fn is_playlist(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("m3u") || e.eq_ignore_ascii_case("m3u8"))
+}
+
+/// The entries of an M3U/M3U8 playlist: every line that is not empty and not a `#` comment or
+/// directive, as a path, relative ones taken from the playlist's folder (`file://` URLs too).
+/// Text that is not UTF-8 (older M3U files are Latin-1) is read byte for byte as Latin-1.
+pub fn playlist_entries(playlist: &Path, bytes: &[u8]) -> Vec<PathBuf> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t.to_owned(),
+        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+    };
+    let base = playlist.parent().unwrap_or_else(|| Path::new(""));
+    text.lines()
+        .map(|l| l.trim_start_matches('\u{feff}').trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let entry = Path::new(l.strip_prefix("file://").unwrap_or(l));
+            if entry.is_absolute() { entry.to_path_buf() } else { base.join(entry) }
+        })
+        .collect()
 }
 
 fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
@@ -581,6 +635,27 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].path, missing);
         assert!(!errors[0].message().contains("/definitely"), "{}", errors[0].message());
+    }
+
+    #[test]
+    fn playlist_entries_resolve_from_the_playlists_folder() {
+        let text = "#EXTM3U\n#EXTINF:123,Artist - Title\n01.flac\n\n  sub/02.mp3 \r\n/abs/03.wav\nfile:///abs/04.ogg\n";
+        let entries = playlist_entries(Path::new("ost/list.m3u8"), text.as_bytes());
+        let expected: Vec<PathBuf> =
+            ["ost/01.flac", "ost/sub/02.mp3", "/abs/03.wav", "/abs/04.ogg"].iter().map(PathBuf::from).collect();
+        assert_eq!(entries, expected);
+        // Latin-1 (not UTF-8) names are read byte for byte.
+        assert_eq!(playlist_entries(Path::new("l.m3u"), b"caf\xe9.mp3\n"), vec![PathBuf::from("café.mp3")]);
+    }
+
+    #[test]
+    fn a_playlist_listing_itself_is_one_error_not_a_loop() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let list = dir.path().join("self.m3u");
+        std::fs::write(&list, "self.m3u\n").expect("write");
+        let (files, errors) = expand_inputs(std::slice::from_ref(&list));
+        assert!(files.is_empty());
+        assert_eq!(errors.len(), 1, "{errors:?}");
     }
 
     #[test]

@@ -218,6 +218,24 @@ fn unwritable_outputs_are_refused_before_any_work_naming_the_users_path() {
 }
 
 #[test]
+fn a_playlist_is_read_as_its_list_of_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let music = dir.path().join("music");
+    std::fs::create_dir(&music).expect("folder");
+    write_pair(&music);
+    let list = dir.path().join("ost.m3u8");
+    std::fs::write(&list, "#EXTM3U\n#EXTINF:20,a\nmusic/a.wav\nmusic/b.wav\nmusic/gone.wav\n").expect("playlist");
+    let out = leitmotif().args(["analyze", "--no-cache", "--quiet", "--json", "-"]).arg(&list).assert().code(0);
+    let doc: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("json");
+    let paths: Vec<&str> =
+        doc["tracks"].as_array().expect("tracks").iter().filter_map(|t| t["path"].as_str()).collect();
+    assert_eq!(paths.len(), 2, "{paths:?}");
+    assert!(paths[0].ends_with("music/a.wav") && paths[1].ends_with("music/b.wav"), "{paths:?}");
+    // The missing entry is listed by its own path, resolved from the playlist's folder.
+    assert!(doc["errors"][0]["path"].as_str().is_some_and(|p| p.ends_with("music/gone.wav")), "{}", doc["errors"]);
+}
+
+#[test]
 fn missing_folder_exits_1_with_one_line_naming_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("no-such-folder");

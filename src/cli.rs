@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use leitmotif::Error;
 use leitmotif::cache::FeatureCache;
 use leitmotif::cues::CueConfig;
@@ -51,6 +51,18 @@ pub enum Command {
     Chroma(ChromaArgs),
     /// Score a report against ground truth; the last line is the F1 summary.
     Eval(EvalArgs),
+    /// Print a shell completion script (e.g. `leitmotif completions bash > ~/.local/share/bash-completion/completions/leitmotif`).
+    Completions(CompletionsArgs),
+    /// Print the manual page in roff (e.g. `leitmotif man > leitmotif.1; man ./leitmotif.1`).
+    Man,
+}
+
+/// Options of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Where documents go.
@@ -299,6 +311,18 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Eval(e) => {
             let evaluation = eval::evaluate_files(&e.truth, &e.report)?;
             print_stdout(&evaluation.render())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions(c) => {
+            let mut script = Vec::new();
+            clap_complete::generate(c.shell, &mut Cli::command(), "leitmotif", &mut script);
+            print_stdout(&String::from_utf8_lossy(&script))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+            print_stdout(&String::from_utf8_lossy(&page))?;
             Ok(ExitCode::SUCCESS)
         }
     }

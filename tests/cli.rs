@@ -236,6 +236,19 @@ fn a_playlist_is_read_as_its_list_of_files() {
 }
 
 #[test]
+fn completions_and_the_manual_page_are_generated() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = leitmotif().args(["completions", shell]).assert().code(0);
+        let script = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        assert!(script.contains("analyze") && script.contains("min-len") && script.contains("tracks"), "{shell}");
+    }
+    leitmotif().args(["completions", "tcsh"]).assert().code(2);
+    let out = leitmotif().arg("man").assert().code(0);
+    let page = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(page.starts_with(".ie") && page.contains(".TH leitmotif 1") && page.contains("cues"), "{page}");
+}
+
+#[test]
 fn missing_folder_exits_1_with_one_line_naming_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("no-such-folder");

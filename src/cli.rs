@@ -110,11 +110,15 @@ impl CacheArgs {
 /// Motifs in other tools' formats (`analyze` and `find`).
 #[derive(Debug, Args)]
 pub struct InterchangeArgs {
-    /// Write one Audacity label track per audio file into DIR (`<stem>.labels.txt`).
+    /// Write an Audacity label track into DIR for each audio file with an occurrence
+    /// (`<stem>.labels.txt`; files of the same name go under the folders that tell them apart).
+    /// Labels read `motif 1 (+2, x1.10)`: motif number, key shift, tempo ratio.
     #[arg(long, value_name = "DIR")]
     pub labels: Option<PathBuf>,
-    /// Write the motifs as a JAMS file (namespace `pattern_jku`, one annotation per track).
-    #[arg(long, value_name = "FILE")]
+    /// Write a JAMS document into DIR for each audio file with an occurrence (`<stem>.jams`,
+    /// namespace `pattern_jku`, `pattern_id` = motif number from 1; `midi_pitch` encodes only
+    /// the key shift, as 60 + shift).
+    #[arg(long, value_name = "DIR")]
     pub jams: Option<PathBuf>,
 }
 
@@ -414,7 +418,7 @@ fn write_interchange(report: &report::Report, args: &InterchangeArgs) -> Result<
         interchange::write_labels(report, dir)?;
     }
     if let Some(path) = &args.jams {
-        report::output::write_atomic(path, interchange::to_jams(report).as_bytes())?;
+        interchange::write_jams(report, path)?;
     }
     Ok(())
 }
@@ -439,8 +443,8 @@ fn check_outputs(out: &OutputArgs, interchange: Option<&InterchangeArgs>) -> Res
         if let Some(dir) = &args.labels {
             output::check_folder_destination(dir)?;
         }
-        if let Some(path) = &args.jams {
-            output::check_file_destination(path)?;
+        if let Some(dir) = &args.jams {
+            output::check_folder_destination(dir)?;
         }
     }
     Ok(())

@@ -1,11 +1,18 @@
-//! Motifs in other tools' formats: Audacity label tracks (one `<stem>.labels.txt` per audio
-//! file) and JAMS (the `pattern_jku` namespace, readable by `jams` and `mir_eval`).
+//! Motifs in other tools' formats, one file per audio file that holds an occurrence: Audacity
+//! label tracks (`<stem>.labels.txt`) and JAMS documents (`<stem>.jams`, the `pattern_jku`
+//! namespace, readable by `jams` and `mir_eval`). Files are named after the audio file; where
+//! two audio files share a name, the folders that tell them apart are mirrored
+//! (`disc1/01.labels.txt`, `disc2/01.labels.txt`).
 //!
-//! JAMS describes patterns as notes; an audio motif has no notes, so each occurrence is written
-//! as one observation spanning it. Its `midi_pitch` is a nominal 60 (C4) for the motif's first
-//! occurrence plus the occurrence's key shift, and `morph_pitch` the matching diatonic step
-//! (60 plus the shift's nearest whole number of scale steps), so the pitch relation between
-//! occurrences survives. One annotation is written per track, its `sandbox` naming the track.
+//! Motifs are numbered as people count them, from 1: label `motif 1` and JAMS `pattern_id` 1 are
+//! the report's motif 0 (the terminal summary and HTML say "motif 1" too); `occurrence_id` is
+//! the occurrence's position in its motif, from 1.
+//!
+//! JAMS describes patterns as notes, and its schema requires a pitch; an audio motif has no
+//! notes, so each occurrence is one observation spanning it whose `midi_pitch` is a nominal 60
+//! (C4) plus the occurrence's key shift from the motif's first occurrence, and `morph_pitch` the
+//! matching diatonic step. These encode the key relation between occurrences and nothing else;
+//! the annotation's metadata says so.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -13,8 +20,9 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
-use crate::report::output::{unique_file_names, write_atomic};
-use crate::report::{OccurrenceEntry, Report};
+use crate::report::output::write_atomic;
+use crate::report::{OccurrenceEntry, Report, unique_tails};
+use crate::units::round_to;
 
 /// Nominal MIDI pitch given to a motif's first occurrence in JAMS (C4).
 pub const NOMINAL_MIDI: i32 = 60;
@@ -22,10 +30,10 @@ pub const NOMINAL_MIDI: i32 = 60;
 /// The JAMS schema version the documents follow.
 pub const JAMS_VERSION: &str = "0.3.4";
 
-/// The label of one occurrence, e.g. `motif 0 (+2, x1.10)`: motif, key shift in semitones and
-/// tempo ratio relative to the motif's first occurrence.
+/// The label of one occurrence, e.g. `motif 1 (+2, x1.10)`: motif number (the report's id plus
+/// one), key shift in semitones and tempo ratio relative to the motif's first occurrence.
 pub fn occurrence_label(motif: usize, o: &OccurrenceEntry) -> String {
-    format!("motif {motif} ({:+}, x{:.2})", o.transpose, o.tempo_ratio)
+    format!("motif {} ({:+}, x{:.2})", motif + 1, o.transpose, o.tempo_ratio)
 }
 
 /// The Audacity label track of track `track`: one line per occurrence on it, sorted by start,
@@ -46,26 +54,63 @@ pub fn label_text(report: &Report, track: usize) -> String {
     out
 }
 
-/// File names of the label tracks, one per report track: `<stem>.labels.txt`, numbered
-/// (`<stem>-2.labels.txt`) when two tracks share a stem.
-pub fn label_file_names(report: &Report) -> Vec<String> {
-    let stems = report.tracks.iter().map(|t| {
-        Path::new(t.base_name()).file_stem().map_or_else(|| "track".to_owned(), |s| s.to_string_lossy().into_owned())
-    });
-    unique_file_names(stems, ".labels.txt")
+/// Paths, relative to an output folder, of one file per report track: the audio file's stem
+/// and `suffix`, under the folders that tell it from other tracks of the same name
+/// ([`unique_tails`]). Where two stems still meet (`a.wav` and `a.flac` side by side) the whole
+/// file name is kept (`a.wav.labels.txt`).
+pub fn per_track_paths(report: &Report, suffix: &str) -> Vec<PathBuf> {
+    let tails = unique_tails(&report.tracks);
+    let with = |tail: &[String], whole_name: bool| {
+        let mut path: PathBuf = tail[..tail.len().saturating_sub(1)].iter().collect();
+        let name = tail.last().map_or("track", String::as_str);
+        let stem = if whole_name { name } else { Path::new(name).file_stem().and_then(|s| s.to_str()).unwrap_or(name) };
+        path.push(format!("{stem}{suffix}"));
+        path
+    };
+    let by_stem: Vec<PathBuf> = tails.iter().map(|t| with(t, false)).collect();
+    tails
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let clash = by_stem.iter().enumerate().any(|(k, p)| k != i && *p == by_stem[i]);
+            if clash { with(t, true) } else { by_stem[i].clone() }
+        })
+        .collect()
 }
 
-/// Writes one label track per report track into `dir` (created when missing); tracks without
-/// occurrences get an empty file, so every audio file has its label track.
+/// Writes the label track of every report track that holds an occurrence into `dir` (created,
+/// with the folders of [`per_track_paths`], when missing). Returns the files written.
 ///
 /// # Errors
 /// [`Error::Write`] naming the folder or file that could not be written.
 pub fn write_labels(report: &Report, dir: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
+    write_per_track(report, dir, ".labels.txt", |t| label_text(report, t))
+}
+
+/// Writes a JAMS document ([`jams_document`]) for every report track that holds an occurrence
+/// into `dir`, named like the label tracks. Returns the files written.
+///
+/// # Errors
+/// [`Error::Write`] naming the folder or file that could not be written.
+pub fn write_jams(report: &Report, dir: &Path) -> Result<Vec<PathBuf>> {
+    write_per_track(report, dir, ".jams", |t| {
+        let mut text = serde_json::to_string_pretty(&jams_document(report, t)).unwrap_or_else(|_| "{}".to_owned());
+        text.push('\n');
+        text
+    })
+}
+
+fn write_per_track(report: &Report, dir: &Path, suffix: &str, text: impl Fn(usize) -> String) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
-    for (t, name) in label_file_names(report).into_iter().enumerate() {
-        let path = dir.join(name);
-        write_atomic(&path, label_text(report, t).as_bytes())?;
+    for (t, relative) in per_track_paths(report, suffix).into_iter().enumerate() {
+        if !report.motifs.iter().any(|m| m.occurrences.iter().any(|o| o.track == t)) {
+            continue;
+        }
+        let path = dir.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| Error::Write { path: parent.to_path_buf(), source })?;
+        }
+        write_atomic(&path, text(t).as_bytes())?;
         written.push(path);
     }
     Ok(written)
@@ -76,86 +121,72 @@ fn morph_steps(semitones: i32) -> i32 {
     (f64::from(semitones) * 7.0 / 12.0).round() as i32
 }
 
-/// The report's motifs as a JAMS document: one `pattern_jku` annotation per track whose
-/// observations are the occurrences on that track (`pattern_id` = motif id + 1, `occurrence_id`
-/// = position in the motif + 1, `confidence` = score).
-pub fn jams_document(report: &Report) -> Value {
+/// The occurrences on report track `track` as a JAMS document: one `pattern_jku` annotation
+/// whose observations are those occurrences (`pattern_id` = motif number from 1,
+/// `occurrence_id` = position in the motif from 1, `confidence` = score), with the track's
+/// duration and tags as the file's metadata. Times are rounded to the millisecond.
+pub fn jams_document(report: &Report, track: usize) -> Value {
     let tool = format!("{} {}", report.tool.name, report.tool.version);
-    let annotations: Vec<Value> = report
-        .tracks
-        .iter()
-        .enumerate()
-        .map(|(t, track)| {
-            let mut data: Vec<(f64, Value)> = Vec::new();
-            for m in &report.motifs {
-                for (k, o) in m.occurrences.iter().enumerate().filter(|(_, o)| o.track == t) {
-                    let obs = json!({
-                        "time": o.start_s,
-                        "duration": (o.end_s - o.start_s).max(0.0),
-                        "value": {
-                            "pattern_id": m.id + 1,
-                            "occurrence_id": k + 1,
-                            "midi_pitch": NOMINAL_MIDI + o.transpose,
-                            "morph_pitch": NOMINAL_MIDI + morph_steps(o.transpose),
-                            "staff": 0,
-                        },
-                        "confidence": o.score,
-                    });
-                    data.push((o.start_s, obs));
-                }
-            }
-            data.sort_by(|a, b| a.0.total_cmp(&b.0));
-            json!({
-                "namespace": "pattern_jku",
-                "time": 0.0,
-                "duration": track.duration_s.max(0.0),
-                "data": data.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
-                "annotation_metadata": {
-                    "annotation_tools": tool,
-                    "data_source": "program",
-                    "version": report.tool.version,
-                    "corpus": "",
-                    "annotator": {},
-                    "curator": {"name": "", "email": ""},
-                    "annotation_rules": "one observation per motif occurrence; midi_pitch = 60 + key shift of the occurrence",
-                    "validation": "",
+    let entry = report.tracks.get(track).cloned().unwrap_or_default();
+    let mut data: Vec<(f64, Value)> = Vec::new();
+    for m in &report.motifs {
+        for (k, o) in m.occurrences.iter().enumerate().filter(|(_, o)| o.track == track) {
+            let obs = json!({
+                "time": round_to(o.start_s, 3),
+                "duration": round_to((o.end_s - o.start_s).max(0.0), 3),
+                "value": {
+                    "pattern_id": m.id + 1,
+                    "occurrence_id": k + 1,
+                    "midi_pitch": NOMINAL_MIDI + o.transpose,
+                    "morph_pitch": NOMINAL_MIDI + morph_steps(o.transpose),
+                    "staff": 0,
                 },
-                "sandbox": {"track": t, "path": track.path, "title": track.title},
-            })
-        })
-        .collect();
-    let duration = report.tracks.iter().map(|t| t.duration_s).fold(0.0, f64::max);
-    let mut file_metadata = json!({
-        "title": "",
-        "artist": "",
-        "release": "",
-        "duration": duration,
-        "identifiers": {},
-        "jams_version": JAMS_VERSION,
-    });
-    // A single track describes the file itself; several are described per annotation.
-    if let [only] = report.tracks.as_slice() {
-        file_metadata["title"] = json!(only.title.clone().unwrap_or_default());
-        file_metadata["artist"] = json!(only.artist.clone().unwrap_or_default());
-        file_metadata["release"] = json!(only.album.clone().unwrap_or_default());
+                "confidence": o.score,
+            });
+            data.push((o.start_s, obs));
+        }
     }
+    data.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let duration = round_to(entry.duration_s.max(0.0), 3);
     json!({
-        "file_metadata": file_metadata,
-        "annotations": annotations,
+        "file_metadata": {
+            "title": entry.title.clone().unwrap_or_default(),
+            "artist": entry.artist.clone().unwrap_or_default(),
+            "release": entry.album.clone().unwrap_or_default(),
+            "duration": duration,
+            "identifiers": {},
+            "jams_version": JAMS_VERSION,
+        },
+        "annotations": [{
+            "namespace": "pattern_jku",
+            "time": 0.0,
+            "duration": duration,
+            "data": data.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+            "annotation_metadata": {
+                "annotation_tools": tool,
+                "data_source": "program",
+                "version": report.tool.version,
+                "corpus": "",
+                "annotator": {},
+                "curator": {"name": "", "email": ""},
+                "annotation_rules": "one observation per motif occurrence on this file; pattern_id is the \
+                    motif number (the leitmotif report's motif id + 1), occurrence_id the occurrence's \
+                    position in its motif (from 1); midi_pitch is a nominal 60 plus the occurrence's key \
+                    shift from the motif's first occurrence and morph_pitch the nearest diatonic step: \
+                    they encode that key relation, not notes of the audio",
+                "validation": "",
+            },
+            "sandbox": {},
+        }],
         "sandbox": {
             "leitmotif": {
                 "schema": report.schema,
+                "path": entry.path,
+                "track": track,
                 "tracks": report.tracks.iter().map(|t| t.path.clone()).collect::<Vec<_>>(),
             }
         },
     })
-}
-
-/// [`jams_document`] as pretty JSON with a trailing newline.
-pub fn to_jams(report: &Report) -> String {
-    let mut text = serde_json::to_string_pretty(&jams_document(report)).unwrap_or_else(|_| "{}".to_owned());
-    text.push('\n');
-    text
 }
 
 #[cfg(test)]
@@ -190,30 +221,64 @@ mod tests {
     }
 
     #[test]
-    fn labels_are_sorted_tab_separated_lines() {
+    fn labels_are_sorted_tab_separated_lines_numbered_from_1() {
         let r = report();
         assert_eq!(
             label_text(&r, 0),
-            "2.000000\t6.000000\tmotif 0 (-3, x0.90)\n7.000000\t11.000000\tmotif 1 (+0, x1.00)\n\
-             12.000000\t16.000000\tmotif 0 (+0, x1.00)\n"
+            "2.000000\t6.000000\tmotif 1 (-3, x0.90)\n7.000000\t11.000000\tmotif 2 (+0, x1.00)\n\
+             12.000000\t16.000000\tmotif 1 (+0, x1.00)\n"
         );
         assert_eq!(label_text(&r, 2), "");
-        assert_eq!(label_file_names(&r), vec!["a.labels.txt", "a-2.labels.txt", "c.labels.txt"]);
     }
 
     #[test]
-    fn jams_has_one_pattern_annotation_per_track() {
-        let doc = jams_document(&report());
+    fn files_of_tracks_with_one_name_mirror_the_folders_that_tell_them_apart() {
+        // `ost/a.wav` and `other/a.flac`: the names differ, the stems do not.
+        let r = report();
+        let names = per_track_paths(&r, ".labels.txt");
+        assert_eq!(names, ["a.wav.labels.txt", "a.flac.labels.txt", "c.labels.txt"].map(PathBuf::from));
+        let mut same_name = r.clone();
+        same_name.tracks[1].path = "other/a.wav".to_owned();
+        assert_eq!(per_track_paths(&same_name, ".jams")[..2], ["ost/a.jams", "other/a.jams"].map(PathBuf::from));
+    }
+
+    #[test]
+    fn only_tracks_with_occurrences_get_a_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = report();
+        r.tracks[1].path = "other/a.wav".to_owned();
+        let written = write_labels(&r, dir.path()).expect("written");
+        assert_eq!(written, [dir.path().join("ost/a.labels.txt"), dir.path().join("other/a.labels.txt")]);
+        assert!(!dir.path().join("c.labels.txt").exists());
+    }
+
+    #[test]
+    fn jams_has_one_pattern_annotation_for_its_track() {
+        let r = report();
+        let doc = jams_document(&r, 0);
         let anns = doc["annotations"].as_array().expect("annotations");
-        assert_eq!(anns.len(), 3);
-        assert!(anns.iter().all(|a| a["namespace"] == "pattern_jku"));
-        let first = &anns[0]["data"][0];
-        assert_eq!(first["time"], 2.0);
-        assert_eq!(first["value"]["pattern_id"], 1);
-        assert_eq!(first["value"]["occurrence_id"], 2);
-        assert_eq!(first["value"]["midi_pitch"], 57);
-        assert_eq!(first["value"]["morph_pitch"], 58);
-        assert_eq!(anns[1]["data"].as_array().map(Vec::len), Some(2));
+        assert_eq!(anns.len(), 1);
+        assert_eq!(anns[0]["namespace"], "pattern_jku");
+        let data = anns[0]["data"].as_array().expect("data");
+        assert_eq!(data.len(), 3);
+        assert_eq!(data[0]["time"], 2.0);
+        assert_eq!(data[0]["value"]["pattern_id"], 1);
+        assert_eq!(data[0]["value"]["occurrence_id"], 2);
+        assert_eq!(data[0]["value"]["midi_pitch"], 57);
+        assert_eq!(data[0]["value"]["morph_pitch"], 58);
+        assert_eq!(doc["file_metadata"]["duration"], 30.0);
+        assert_eq!(jams_document(&r, 1)["file_metadata"]["duration"], 20.0);
+        assert_eq!(doc["sandbox"]["leitmotif"]["path"], "ost/a.wav");
+    }
+
+    #[test]
+    fn jams_times_are_rounded_to_the_millisecond() {
+        let mut r = report();
+        r.motifs[0].occurrences[0].start_s = 4.2749999999999995;
+        r.tracks[0].duration_s = 29.999999999999996;
+        let doc = jams_document(&r, 0);
+        let text = doc.to_string();
+        assert!(!text.contains("4.274999") && !text.contains("29.99999"), "{text}");
         assert_eq!(doc["file_metadata"]["duration"], 30.0);
     }
 }

@@ -249,6 +249,42 @@ fn completions_and_the_manual_page_are_generated() {
 }
 
 #[test]
+fn label_files_of_same_named_tracks_mirror_their_folders_and_none_is_empty() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for disc in ["disc1", "disc2"] {
+        std::fs::create_dir(dir.path().join(disc)).expect("folder");
+        write_pair(&dir.path().join(disc));
+    }
+    let labels = dir.path().join("labels");
+    leitmotif().args(["analyze", "--no-cache", "--quiet", "--labels"]).arg(&labels).arg(dir.path()).assert().code(0);
+    let mut written: Vec<String> = walkdir(&labels);
+    written.sort();
+    assert!(!written.is_empty());
+    for name in &written {
+        assert!(name.starts_with("disc1/") || name.starts_with("disc2/"), "{written:?}");
+        let text = std::fs::read_to_string(labels.join(name)).expect("label file");
+        assert!(text.lines().all(|l| l.contains("\tmotif ")) && !text.is_empty(), "{name}: {text:?}");
+    }
+}
+
+/// Files under `root`, as paths relative to it with `/`.
+fn walkdir(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("list").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(rel) = path.strip_prefix(root) {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
 fn missing_folder_exits_1_with_one_line_naming_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("no-such-folder");

@@ -151,6 +151,28 @@ impl TrackEntry {
     }
 }
 
+/// The fewest trailing path components of each track that no other track shares (`01.mp3`, or
+/// `disc2`, `01.mp3` beside `disc1/01.mp3`); a path that is another's whole tail keeps all of
+/// its components. Paths may use `/` or `\`.
+pub fn unique_tails(tracks: &[TrackEntry]) -> Vec<Vec<String>> {
+    let parts: Vec<Vec<&str>> =
+        tracks.iter().map(|t| t.path.split(['/', '\\']).filter(|p| !p.is_empty() && *p != ".").collect()).collect();
+    let tail = |p: &[&str], n: usize| p[p.len().saturating_sub(n)..].join("/");
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let n = (1..=p.len().max(1))
+                .find(|&n| {
+                    let mine = tail(p, n);
+                    parts.iter().enumerate().all(|(k, q)| k == i || tail(q, n) != mine)
+                })
+                .unwrap_or(p.len());
+            p[p.len().saturating_sub(n)..].iter().map(|c| (*c).to_owned()).collect()
+        })
+        .collect()
+}
+
 /// The last component of a path written with `/` or `\` separators.
 pub fn base_name(path: &str) -> &str {
     let trimmed = path.trim_end_matches(['/', '\\']);

@@ -18,20 +18,7 @@ const MAX_NAME_COLS: usize = 48;
 /// (`01.mp3`, or `disc2/01.mp3` beside `disc1/01.mp3`), cut in the middle with `…` to at most
 /// 48 columns (`MAX_NAME_COLS`).
 pub fn display_names(tracks: &[TrackEntry]) -> Vec<String> {
-    let parts: Vec<Vec<&str>> =
-        tracks.iter().map(|t| t.path.split(['/', '\\']).filter(|p| !p.is_empty() && *p != ".").collect()).collect();
-    let tail = |p: &[&str], n: usize| p[p.len().saturating_sub(n)..].join("/");
-    parts
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let unique = (1..=p.len().max(1)).find(|&n| {
-                let mine = tail(p, n);
-                parts.iter().enumerate().all(|(k, q)| k == i || tail(q, n) != mine)
-            });
-            truncate_middle(&tail(p, unique.unwrap_or(p.len())), MAX_NAME_COLS)
-        })
-        .collect()
+    super::unique_tails(tracks).iter().map(|tail| truncate_middle(&tail.join("/"), MAX_NAME_COLS)).collect()
 }
 
 /// `text` cut to at most `cols` terminal columns by dropping its middle for `…`.

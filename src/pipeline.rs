@@ -323,9 +323,9 @@ pub fn analyze(cfg: &AnalyzeConfig) -> Result<(Report, Vec<Track>)> {
         return Err(nothing_analysed(errors));
     }
     let refs: Vec<&Features> = tracks.iter().map(|t| &t.features).collect();
-    cfg.hooks.begin("matching", None);
+    cfg.hooks.begin("matching", Some(motif::pair_count(refs.len())));
     let store = cfg.hooks.cache.as_deref().map(|c| c as &dyn MatchStore);
-    let motifs = motif::discover_with(&refs, &cfg.motif, store);
+    let motifs = motif::discover_with(&refs, &cfg.motif, store, &|| cfg.hooks.tick(1));
     cfg.hooks.end();
     let entries = tracks.iter().enumerate().map(|(i, t)| report::track_entry(t, i)).collect();
     let report = report::build_report(

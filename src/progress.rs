@@ -21,6 +21,11 @@ pub trait Progress: Send + Sync {
     fn begin(&self, stage: &str, total: Option<u64>);
     /// One item of the current stage is done.
     fn advance(&self, item: &Path);
+    /// `n` more units of the current stage are done, none of them an item to name (pairs of
+    /// tracks matched). Displays without a count may ignore it.
+    fn tick(&self, n: u64) {
+        let _ = n;
+    }
     /// The current stage is over.
     fn end(&self);
 }
@@ -62,6 +67,13 @@ impl Hooks {
     pub fn advance(&self, item: &Path) {
         if let Some(p) = &self.progress {
             p.advance(item);
+        }
+    }
+
+    /// Reports `n` more units of the current stage done.
+    pub fn tick(&self, n: u64) {
+        if let Some(p) = &self.progress {
+            p.tick(n);
         }
     }
 
@@ -112,8 +124,8 @@ impl Hooks {
     }
 }
 
-/// A progress bar on standard error: a bar with a count for stages over files, a spinner with
-/// the elapsed time for single long steps. It draws only when standard error is a terminal.
+/// A progress bar on standard error: a bar with a count and an estimate of the time left for
+/// stages over files or pairs of tracks, a spinner with the elapsed time for single long steps. It draws only when standard error is a terminal.
 pub struct TerminalProgress {
     bar: Mutex<Option<ProgressBar>>,
 }
@@ -134,9 +146,11 @@ impl TerminalProgress {
 
 /// Styles are fixed strings; should one fail to parse, indicatif's default is used instead.
 fn bar_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix:>10.bold} [{bar:30.cyan/blue}] {pos}/{len} {elapsed:>4} {wide_msg}")
-        .map(|s| s.progress_chars("=> "))
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
+    ProgressStyle::with_template(
+        "{prefix:>10.bold} [{bar:30.cyan/blue}] {pos}/{len} {elapsed:>4} (eta {eta}) {wide_msg}",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
 fn spinner_style() -> ProgressStyle {
@@ -169,6 +183,13 @@ impl Progress for TerminalProgress {
                 item.file_name().map_or_else(|| item.display().to_string(), |n| n.to_string_lossy().into_owned());
             bar.set_message(name);
             bar.inc(1);
+        }
+    }
+
+    fn tick(&self, n: u64) {
+        let slot = self.bar.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(bar) = slot.as_ref() {
+            bar.inc(n);
         }
     }
 
@@ -234,6 +255,12 @@ impl Progress for StageClock {
     fn advance(&self, item: &Path) {
         if let Some(p) = &self.inner {
             p.advance(item);
+        }
+    }
+
+    fn tick(&self, n: u64) {
+        if let Some(p) = &self.inner {
+            p.tick(n);
         }
     }
 

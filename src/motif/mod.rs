@@ -143,18 +143,30 @@ pub struct Motif {
 /// on the order of `tracks`; motifs come sorted by number of occurrences (most first), then by
 /// their first occurrence.
 pub fn discover(tracks: &[&Features], cfg: &MotifConfig) -> Vec<Motif> {
-    discover_with(tracks, cfg, None)
+    discover_with(tracks, cfg, None, &|| {})
+}
+
+/// The number of pairs [`discover`] matches for `n` tracks: each pair once, and each track
+/// against itself.
+pub fn pair_count(n: usize) -> usize {
+    n * (n + 1) / 2
 }
 
 /// [`discover`], keeping each pair's matching in `store` and reusing what it holds from earlier
-/// runs (see [`crate::similarity::memo`]); the motifs are the same with or without it.
-pub fn discover_with(tracks: &[&Features], cfg: &MotifConfig, store: Option<&dyn MatchStore>) -> Vec<Motif> {
+/// runs (see [`crate::similarity::memo`]); the motifs are the same with or without it. `on_pair`
+/// is called from the worker threads as each of the [`pair_count`] pairs is done.
+pub fn discover_with(
+    tracks: &[&Features],
+    cfg: &MotifConfig,
+    store: Option<&dyn MatchStore>,
+    on_pair: &(dyn Fn() + Sync),
+) -> Vec<Motif> {
     // Aligning `a` against `b` is not symmetric (tempo grid, movement filter, tiling), so the
     // tracks are matched in an order fixed by their content and the indices mapped back.
     let mut order: Vec<usize> = (0..tracks.len()).collect();
     order.sort_by(|&x, &y| content_order(tracks[x], tracks[y]));
     let sorted: Vec<&Features> = order.iter().map(|&i| tracks[i]).collect();
-    let mut motifs = discover_in_order(&sorted, cfg, store);
+    let mut motifs = discover_in_order(&sorted, cfg, store, on_pair);
     for m in &mut motifs {
         for o in &mut m.occurrences {
             o.track = order[o.track];
@@ -202,7 +214,12 @@ fn sort_motifs(motifs: &mut [Motif]) {
 }
 
 /// [`discover`] with the tracks aligned in the order given.
-fn discover_in_order(tracks: &[&Features], cfg: &MotifConfig, store: Option<&dyn MatchStore>) -> Vec<Motif> {
+fn discover_in_order(
+    tracks: &[&Features],
+    cfg: &MotifConfig,
+    store: Option<&dyn MatchStore>,
+    on_pair: &(dyn Fn() + Sync),
+) -> Vec<Motif> {
     let seq_cfg = cfg.sequence_config();
     let seqs: Vec<MatchSequence> = tracks.par_iter().map(|f| MatchSequence::new(f, &seq_cfg)).collect();
     // Every sequence has the same clock: one configuration, and features made at one hop.
@@ -231,6 +248,7 @@ fn discover_in_order(tracks: &[&Features], cfg: &MotifConfig, store: Option<&dyn
                 ),
                 None => trace_seeds(fa, fb, a == b, &align_cfg, &seeds(fa, fb, a == b, &align_cfg).list),
             };
+            on_pair();
             matches.into_iter().filter(|al| moves(&fa[al.a_start..al.a_end]) >= MIN_MOVES).map(move |al| (a, b, al))
         })
         .collect();

@@ -1,0 +1,53 @@
+//! What a run reports to its progress display: stages in order, every file decoded, and every
+//! pair of tracks matched, so a bar can show pairs done of pairs total with the time left.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use leitmotif::pipeline::{self, AnalyzeConfig};
+use leitmotif::progress::{Hooks, Progress};
+
+/// Records every report: (stage, total) per stage, and the items and ticks of each.
+#[derive(Default)]
+struct Recorder {
+    stages: Mutex<Vec<(String, Option<u64>, u64, u64)>>,
+}
+
+impl Progress for Recorder {
+    fn begin(&self, stage: &str, total: Option<u64>) {
+        self.stages.lock().expect("lock").push((stage.to_owned(), total, 0, 0));
+    }
+
+    fn advance(&self, _item: &Path) {
+        if let Some(s) = self.stages.lock().expect("lock").last_mut() {
+            s.2 += 1;
+        }
+    }
+
+    fn tick(&self, n: u64) {
+        if let Some(s) = self.stages.lock().expect("lock").last_mut() {
+            s.3 += n;
+        }
+    }
+
+    fn end(&self) {}
+}
+
+#[test]
+fn analyze_reports_every_file_and_every_pair() {
+    let score = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/score");
+    let recorder = Arc::new(Recorder::default());
+    let progress: Arc<dyn Progress> = recorder.clone();
+    let cfg = AnalyzeConfig {
+        inputs: vec![score],
+        hooks: Hooks { cache: None, progress: Some(progress) },
+        ..AnalyzeConfig::default()
+    };
+    let (report, _) = pipeline::analyze(&cfg).expect("analyses");
+    let n = report.tracks.len() as u64;
+    let stages = recorder.stages.lock().expect("lock").clone();
+    assert_eq!(stages.len(), 2, "{stages:?}");
+    assert_eq!(stages[0], ("decoding".to_owned(), Some(n), n, 0));
+    let pairs = n * (n + 1) / 2;
+    assert_eq!(stages[1], ("matching".to_owned(), Some(pairs), 0, pairs));
+}

@@ -7,10 +7,13 @@ use std::sync::{Arc, Mutex};
 use leitmotif::pipeline::{self, AnalyzeConfig};
 use leitmotif::progress::{Hooks, Progress};
 
-/// Records every report: (stage, total) per stage, and the items and ticks of each.
+/// One stage as reported: its name, its total, the items advanced and the units ticked.
+type Stage = (String, Option<u64>, u64, u64);
+
+/// Records every report.
 #[derive(Default)]
 struct Recorder {
-    stages: Mutex<Vec<(String, Option<u64>, u64, u64)>>,
+    stages: Mutex<Vec<Stage>>,
 }
 
 impl Progress for Recorder {

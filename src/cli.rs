@@ -2,7 +2,7 @@
 //! library's plain config structs, plus printing of documents and summaries.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,7 +20,6 @@ use leitmotif::motif::MotifConfig;
 use leitmotif::pipeline::{self, AnalyzeConfig, CuesConfig, FindConfig, QuerySpec};
 use leitmotif::progress::{Hooks, Progress, StageClock, TerminalProgress};
 use leitmotif::report::html::{CueHtmlInputs, HtmlInputs};
-use leitmotif::report::images;
 use leitmotif::report::output::{self, Destination};
 use leitmotif::report::{self, ErrorEntry, html, json, text};
 use leitmotif::track::Track;
@@ -583,12 +582,7 @@ fn run_chroma(c: ChromaArgs) -> Result<ExitCode> {
     for dir in out_dir.iter().chain(&c.png) {
         output::check_folder_destination(dir)?;
     }
-    if let Some(dir) = out_dir {
-        export_chroma_data(&c, dir)?;
-    }
-    if let Some(dir) = &c.png {
-        write_chromagrams(&c, dir)?;
-    }
+    export_chroma(&c, out_dir)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -628,41 +622,19 @@ fn decode_only(c: &ChromaArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `chroma --png`: a chromagram image per file. Errors are listed here only when no data export
-/// ran before (which already listed them).
-fn write_chromagrams(c: &ChromaArgs, dir: &Path) -> Result<()> {
-    let hooks = Hooks { cache: c.cache.open(), progress: if c.quiet { None } else { terminal_progress() } };
-    let (tracks, errors) = pipeline::load_tracks("decoding", &c.files, &FeatureConfig::default(), &hooks);
-    drop(hooks);
-    if tracks.is_empty() {
-        return Err(leitmotif::track::nothing_analysed(errors).into());
-    }
-    if c.out.is_none() {
-        for e in &errors {
-            eprintln!("leitmotif: {e}");
-        }
-    }
-    let written = images::write_chromagram_pngs(&tracks, dir)?;
-    if !c.quiet {
-        let mut text = String::new();
-        for (t, file) in tracks.iter().zip(&written) {
-            text.push_str(&format!("{}: chromagram -> {}\n", t.path.display(), file.display()));
-        }
-        print_stdout(&text)?;
-    }
-    Ok(())
-}
-
-fn export_chroma_data(c: &ChromaArgs, out_dir: PathBuf) -> Result<()> {
+/// `chroma`: each file decoded once (or read from the cache), its data file and image written.
+fn export_chroma(c: &ChromaArgs, out_dir: Option<PathBuf>) -> Result<()> {
     let cfg = ChromaConfig {
         inputs: c.files.clone(),
         out_dir,
+        png_dir: c.png.clone(),
         format: match c.format {
             FormatArg::Json => ChromaFormat::Json,
             FormatArg::Csv => ChromaFormat::Csv,
             FormatArg::Npy => ChromaFormat::Npy,
         },
         features: FeatureConfig::default(),
+        hooks: Hooks { cache: c.cache.open(), progress: if c.quiet { None } else { terminal_progress() } },
     };
     let t0 = Instant::now();
     let (outputs, errors) = export::export_chroma(&cfg)?;

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::features::{FeatureConfig, Features};
 use crate::pipeline::{expand_inputs, load_track};
+use crate::progress::Hooks;
+use crate::report::images::write_chromagram_png;
 use crate::report::json::to_json;
 use crate::report::output::{unique_file_names, write_atomic};
 use crate::report::{Tool, round_to};
@@ -50,12 +52,16 @@ impl ChromaFormat {
 pub struct ChromaConfig {
     /// Files (or folders, walked for audio files).
     pub inputs: Vec<PathBuf>,
-    /// Folder the outputs go to (created when missing).
-    pub out_dir: PathBuf,
-    /// Output format.
+    /// Folder the data files go to (created when missing); `None` writes none.
+    pub out_dir: Option<PathBuf>,
+    /// Folder the chromagram images go to (created when missing); `None` writes none.
+    pub png_dir: Option<PathBuf>,
+    /// Output format of the data files.
     pub format: ChromaFormat,
     /// Feature extraction.
     pub features: FeatureConfig,
+    /// Feature cache and progress display.
+    pub hooks: Hooks,
 }
 
 /// Description of one file's chroma: the whole document for JSON, the sidecar otherwise
@@ -97,13 +103,14 @@ pub struct ChromaDoc {
 pub struct ChromaOutput {
     /// The input file.
     pub input: PathBuf,
-    /// The files written (data file first).
+    /// The files written (data file first, then its sidecar, then the image).
     pub files: Vec<PathBuf>,
     /// Frames written.
     pub frames: usize,
     /// Decoded duration, seconds.
     pub duration_s: f64,
-    /// Time spent opening, decoding and extracting.
+    /// Time spent opening, decoding and extracting (only the lookup for features from the
+    /// cache).
     pub timings: StageTimings,
     /// Time spent writing.
     pub write: Duration,
@@ -194,8 +201,8 @@ fn output_stems(files: &[PathBuf]) -> Vec<String> {
     unique_file_names(stems, ".chroma")
 }
 
-fn write_one(track: &Track, stem: &str, cfg: &ChromaConfig) -> Result<Vec<PathBuf>> {
-    let data_path = cfg.out_dir.join(format!("{stem}.{}", cfg.format.extension()));
+fn write_data(track: &Track, stem: &str, out_dir: &Path, cfg: &ChromaConfig) -> Result<Vec<PathBuf>> {
+    let data_path = out_dir.join(format!("{stem}.{}", cfg.format.extension()));
     let data_name = data_path.file_name().map(|n| n.to_string_lossy().into_owned());
     match cfg.format {
         ChromaFormat::Json => {
@@ -209,33 +216,48 @@ fn write_one(track: &Track, stem: &str, cfg: &ChromaConfig) -> Result<Vec<PathBu
                 npy_bytes(&track.features.chroma)
             };
             write_atomic(&data_path, &bytes)?;
-            let meta_path = cfg.out_dir.join(format!("{stem}.meta.json"));
+            let meta_path = out_dir.join(format!("{stem}.meta.json"));
             write_atomic(&meta_path, to_json(&chroma_doc(track, &cfg.features, data_name)).as_bytes())?;
             Ok(vec![data_path, meta_path])
         }
     }
 }
 
-/// Extracts and writes the chroma of every input, in parallel. A file that fails is reported
-/// and skipped.
+/// Extracts the chroma of every input once (through the hooks' feature cache, reporting to
+/// their progress) and writes the data files and the chromagram images asked for, in parallel.
+/// A file that fails is reported and skipped.
 ///
 /// # Errors
-/// [`Error::BadParam`] for invalid feature settings; [`Error::Write`] when the output folder
-/// cannot be created; when no file could be exported,
-/// that file's error (or [`Error::NothingAnalysed`] listing all of them).
+/// [`Error::BadParam`] for invalid feature settings; [`Error::Write`] when an output folder
+/// cannot be created; when no file could be exported, that file's error (or
+/// [`Error::NothingAnalysed`] listing all of them).
 pub fn export_chroma(cfg: &ChromaConfig) -> Result<(Vec<ChromaOutput>, Vec<InputError>)> {
     cfg.features.validate()?;
-    std::fs::create_dir_all(&cfg.out_dir).map_err(|source| Error::Write { path: cfg.out_dir.clone(), source })?;
+    for dir in cfg.out_dir.iter().chain(&cfg.png_dir) {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.clone(), source })?;
+    }
     let (files, mut errors) = expand_inputs(&cfg.inputs);
     let stems = output_stems(&files);
+    let hooks = &cfg.hooks;
+    hooks.begin("chroma", Some(files.len()));
     let results: Vec<std::result::Result<ChromaOutput, InputError>> = files
         .par_iter()
         .zip(stems.par_iter())
         .map(|(file, stem)| {
             let fail = |error| InputError { path: file.clone(), error };
-            let track = load_track(file, &cfg.features).map_err(fail)?;
+            let track = hooks.load(file, &cfg.features, load_track).map_err(fail);
+            hooks.advance(file);
+            let track = track?;
             let t = Instant::now();
-            let written = write_one(&track, stem, cfg).map_err(fail)?;
+            let mut written = match &cfg.out_dir {
+                Some(dir) => write_data(&track, stem, dir, cfg).map_err(fail)?,
+                None => Vec::new(),
+            };
+            if let Some(dir) = &cfg.png_dir {
+                let path = dir.join(format!("{stem}.png"));
+                write_chromagram_png(&path, &track.features.chroma).map_err(fail)?;
+                written.push(path);
+            }
             Ok(ChromaOutput {
                 input: file.clone(),
                 files: written,
@@ -246,6 +268,7 @@ pub fn export_chroma(cfg: &ChromaConfig) -> Result<(Vec<ChromaOutput>, Vec<Input
             })
         })
         .collect();
+    hooks.end();
     let outputs = split_outcomes(results, &mut errors);
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     if outputs.is_empty() {

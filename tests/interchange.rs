@@ -91,6 +91,37 @@ fn labels_and_jams_match_the_report() {
 }
 
 #[test]
+fn chroma_writes_data_and_image_from_one_decoding_and_then_reads_the_cache() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = dir.path().join("cache");
+    let run = || {
+        let out = leitmotif()
+            .arg("chroma")
+            .arg(score())
+            .args(["--timings", "--out"])
+            .arg(dir.path().join("data"))
+            .arg("--png")
+            .arg(dir.path().join("png"))
+            .arg("--cache")
+            .arg(&cache)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+    };
+    let first = run();
+    // One line per file naming both outputs, and one timing line per file: decoded once.
+    let outputs: Vec<&str> = first.lines().filter(|l| l.contains(" frames -> ")).collect();
+    assert_eq!(outputs.len(), 5, "{first}");
+    assert!(outputs.iter().all(|l| l.contains(".chroma.json") && l.contains(".chroma.png")), "{first}");
+    assert_eq!(first.lines().filter(|l| l.trim_start().starts_with("open ")).count(), 5, "{first}");
+    // The second run reads every file's features from the cache: nothing is decoded.
+    let second = run();
+    let decodes: Vec<&str> = second.lines().filter(|l| l.trim_start().starts_with("open ")).collect();
+    assert_eq!(decodes.len(), 5, "{second}");
+    assert!(decodes.iter().all(|l| l.contains("decode 0.000 s")), "{second}");
+}
+
+#[test]
 fn chroma_png_writes_one_image_per_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pngs = dir.path().join("png");

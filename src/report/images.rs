@@ -1,12 +1,11 @@
 //! Pictures of features for people: chromagrams and self-similarity matrices as small indexed
 //! PNG images (viridis colours), and `data:` URIs so an HTML report can hold them inline.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::features::chroma::N_CHROMA;
-use crate::report::output::{unique_file_names, write_atomic};
-use crate::track::Track;
+use crate::report::output::write_atomic;
 
 /// Most columns of a chromagram image: finer than this is more than a screen shows, and it
 /// keeps a report of 40 tracks small.
@@ -204,32 +203,6 @@ pub fn write_chromagram_png(path: &Path, chroma: &[[f32; N_CHROMA]]) -> Result<(
     let empty = Image { width: 0, height: 0, pixels: Vec::new() };
     let image = chromagram_image(chroma, MAX_CHROMAGRAM_COLUMNS).unwrap_or(empty);
     write_atomic(path, &encode_png(&image, "chromagram")?)
-}
-
-/// File names `<stem>.chroma.png` for `tracks`, numbered (`<stem>-2.chroma.png`) when two
-/// files share a stem.
-pub fn chromagram_file_names(tracks: &[Track]) -> Vec<String> {
-    let stems = tracks
-        .iter()
-        .map(|t| t.path.file_stem().map_or_else(|| "audio".to_owned(), |s| s.to_string_lossy().into_owned()));
-    unique_file_names(stems, ".chroma.png")
-}
-
-/// Writes the chromagram of each track into `dir` (created when missing), named by
-/// [`chromagram_file_names`]; returns the files in the order of `tracks`.
-///
-/// # Errors
-/// [`Error::Write`] naming the folder or a file; [`Error::ImageEncode`] for a track without
-/// frames.
-pub fn write_chromagram_pngs(tracks: &[Track], dir: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
-    let mut written = Vec::with_capacity(tracks.len());
-    for (track, name) in tracks.iter().zip(chromagram_file_names(tracks)) {
-        let path = dir.join(name);
-        write_chromagram_png(&path, &track.features.chroma)?;
-        written.push(path);
-    }
-    Ok(written)
 }
 
 #[cfg(test)]

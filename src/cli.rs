@@ -13,7 +13,7 @@ use leitmotif::Error;
 use leitmotif::cache::FeatureCache;
 use leitmotif::cues::CueConfig;
 use leitmotif::eval;
-use leitmotif::export::{self, ChromaConfig, ChromaFormat};
+use leitmotif::export::{self, ChromaConfig, ChromaFormat, ChromaKind, ChromaLayout};
 use leitmotif::features::FeatureConfig;
 use leitmotif::interchange;
 use leitmotif::motif::MotifConfig;
@@ -214,17 +214,48 @@ pub struct ChromaArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Json)]
     pub format: FormatArg,
+    /// Which frames: `chroma`, `cens` (chroma quantised and smoothed over 4.1 s, one frame a
+    /// second, for matching across performances) or `melody` (the predominant-melody profile).
+    #[arg(long, value_enum, default_value_t = KindArg::Chroma)]
+    pub kind: KindArg,
+    /// Array layout: `frame-major` (frames x 12) or `pitch-major` (12 x frames, librosa's
+    /// convention), in .npy, CSV and the JSON `chroma` field.
+    #[arg(long, value_enum, default_value_t = LayoutArg::FrameMajor)]
+    pub layout: LayoutArg,
+    /// Seconds between frames (the frame rate, 1 / hop, is written in the metadata).
+    #[arg(long, allow_negative_numbers = true, value_name = "SECONDS", default_value_t = FeatureConfig::default().hop_s, value_parser = positive_seconds)]
+    pub hop: f64,
     /// Print the time spent per stage (open, decode, features with their decimation, FFT and pitch
     /// mapping, write) and the speed relative to real time.
     #[arg(long)]
     pub timings: bool,
     /// Only decode each file to its end and say how long it is: compute and write nothing (a
     /// check that files are readable; with --timings, the decoding floor of the other commands).
-    #[arg(long, conflicts_with_all = ["out", "png", "format"])]
+    #[arg(long, conflicts_with_all = ["out", "png", "format", "kind", "layout", "hop"])]
     pub decode_only: bool,
     /// Print nothing but errors (and timings when asked).
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Frames `chroma` writes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KindArg {
+    /// Chroma.
+    Chroma,
+    /// CENS.
+    Cens,
+    /// Predominant-melody profile.
+    Melody,
+}
+
+/// Array layouts of `chroma`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LayoutArg {
+    /// Frames x 12.
+    FrameMajor,
+    /// 12 x frames.
+    PitchMajor,
 }
 
 /// Options of `eval`.
@@ -633,7 +664,16 @@ fn export_chroma(c: &ChromaArgs, out_dir: Option<PathBuf>) -> Result<()> {
             FormatArg::Csv => ChromaFormat::Csv,
             FormatArg::Npy => ChromaFormat::Npy,
         },
-        features: FeatureConfig::default(),
+        kind: match c.kind {
+            KindArg::Chroma => ChromaKind::Chroma,
+            KindArg::Cens => ChromaKind::Cens,
+            KindArg::Melody => ChromaKind::Melody,
+        },
+        layout: match c.layout {
+            LayoutArg::FrameMajor => ChromaLayout::FrameMajor,
+            LayoutArg::PitchMajor => ChromaLayout::PitchMajor,
+        },
+        features: FeatureConfig { hop_s: c.hop, ..FeatureConfig::default() },
         hooks: Hooks { cache: c.cache.open(), progress: if c.quiet { None } else { terminal_progress() } },
     };
     let t0 = Instant::now();

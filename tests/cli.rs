@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use leitmotif::export::{ChromaDoc, read_npy};
+use leitmotif::export::{ChromaDoc, ChromaLayout, read_npy};
 use leitmotif::report::{Report, span_iou};
 use predicates::prelude::*;
 use serde_json::json;
@@ -364,7 +364,7 @@ fn chroma_writes_json_csv_and_npy() {
     assert_eq!(chroma.len(), doc.frames);
     assert!(doc.frames > 10 && doc.hop_s > 0.0);
     assert!((doc.frame_rate * doc.hop_s - 1.0).abs() < 1e-9);
-    let mid = chroma[chroma.len() / 2];
+    let mid = &chroma[chroma.len() / 2];
     let peak = (0..12).max_by(|&i, &j| mid[i].total_cmp(&mid[j])).unwrap_or(0);
     assert_eq!(doc.pitch_classes[peak], "A", "{mid:?}");
 
@@ -404,8 +404,8 @@ fn chroma_writes_json_csv_and_npy() {
         "{header}"
     );
     assert!(header.ends_with('\n'));
-    let frames = read_npy(&npy_path, &bytes).expect("npy parses");
-    assert_eq!(frames, chroma);
+    let frames = read_npy(&npy_path, &bytes, ChromaLayout::FrameMajor).expect("npy parses");
+    assert_eq!(frames.iter().map(|f| f.to_vec()).collect::<Vec<_>>(), chroma);
     // No temporary files are left behind by the atomic writes.
     let leftovers: Vec<_> = std::fs::read_dir(&out_dir)
         .expect("out dir")
@@ -413,6 +413,42 @@ fn chroma_writes_json_csv_and_npy() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty());
+}
+
+#[test]
+fn chroma_writes_each_kind_in_either_layout_at_the_hop_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wav = dir.path().join("a440.wav");
+    write_melody(&wav, &[Some(69); 8], 0.5);
+    let out_dir = dir.path().join("out");
+    let run = |args: &[&str]| {
+        leitmotif().arg("chroma").arg(&wav).arg("--no-cache").arg("--out").arg(&out_dir).args(args).assert().success();
+        let meta: ChromaDoc = serde_json::from_str(
+            &std::fs::read_to_string(out_dir.join("a440.chroma.meta.json")).expect("sidecar written"),
+        )
+        .expect("sidecar parses");
+        let bytes = std::fs::read(out_dir.join("a440.chroma.npy")).expect("npy written");
+        (meta, bytes)
+    };
+    // Pitch-major at a finer hop: a (12, frames) array, the rate in the metadata.
+    let (meta, bytes) = run(&["--format", "npy", "--layout", "pitch-major", "--hop", "0.05"]);
+    assert_eq!((meta.kind.as_str(), meta.layout.as_str()), ("chroma", "pitch-major"));
+    assert!((meta.hop_s - 0.05).abs() < 1e-9 && (meta.frame_rate - 20.0).abs() < 1e-6, "{meta:?}");
+    let header = String::from_utf8_lossy(&bytes[10..74]).into_owned();
+    assert!(header.contains(&format!("'shape': (12, {})", meta.frames)), "{header}");
+    let frames = read_npy(Path::new("a440.chroma.npy"), &bytes, ChromaLayout::PitchMajor).expect("parses");
+    let mid = frames[frames.len() / 2];
+    assert_eq!((0..12).max_by(|&i, &j| mid[i].total_cmp(&mid[j])), Some(9), "A at {mid:?}");
+    // CENS: one frame a second whatever the hop; the melody profile at the feature rate.
+    let (meta, _) = run(&["--format", "npy", "--kind", "cens", "--hop", "0.05"]);
+    assert_eq!(meta.kind, "cens");
+    // 4 s at 0.05 s: 81 frames, of which every 20th from the first is kept.
+    assert!((meta.hop_s - 1.0).abs() < 1e-9 && meta.frames == 5, "{meta:?}");
+    let (meta, _) = run(&["--format", "npy", "--kind", "melody"]);
+    assert!(meta.kind == "melody" && (meta.hop_s - 0.1).abs() < 1e-9, "{meta:?}");
+    // Bad values are usage errors.
+    leitmotif().arg("chroma").arg(&wav).args(["--hop", "0"]).assert().code(2);
+    leitmotif().arg("chroma").arg(&wav).args(["--kind", "mfcc"]).assert().code(2);
 }
 
 #[test]

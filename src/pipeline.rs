@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::cues::{self, CueConfig};
 use crate::decode::AudioStream;
 use crate::error::{Error, Result};
-use crate::features::{self, FeatureConfig, Features};
+use crate::features::{self, FeatureConfig, Features, Tuning};
 use crate::find;
 use crate::motif::{self, MotifConfig};
 use crate::progress::Hooks;
@@ -543,6 +543,18 @@ pub struct CuesConfig {
     pub hooks: Hooks,
 }
 
+/// The median of the tracks' estimated tunings, in cents (0 when none is finite).
+fn median_tuning(tracks: &[Track]) -> f32 {
+    let mut cents: Vec<f32> = tracks.iter().map(|t| t.features.tuning_cents).filter(|c| c.is_finite()).collect();
+    if cents.is_empty() {
+        return 0.0;
+    }
+    cents.sort_by(f32::total_cmp);
+    let mid = cents.len() / 2;
+    let median = if cents.len() % 2 == 0 { (cents[mid - 1] + cents[mid]) / 2.0 } else { cents[mid] };
+    median.clamp(-50.0, 50.0)
+}
+
 /// Finds where the tracks play inside each episode.
 ///
 /// # Errors
@@ -557,7 +569,15 @@ pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
     if tracks.is_empty() {
         return Err(nothing_analysed(track_errors));
     }
-    let (episodes, episode_errors) = load_tracks("decoding episodes", &cfg.episodes, &features, &cfg.hooks);
+    // An episode plays the tracks, so its music is at their tuning; estimated on the episode
+    // itself, dialogue pulls it off (by 33 cents on one generated episode). Unless the user
+    // fixed it, episodes take the tracks' median tuning.
+    let episode_tuning = match features.tuning {
+        Tuning::Estimate => Tuning::Fixed(median_tuning(&tracks)),
+        fixed @ Tuning::Fixed(_) => fixed,
+    };
+    let episode_features = FeatureConfig { tuning: episode_tuning, ..features.clone() };
+    let (episodes, episode_errors) = load_tracks("decoding episodes", &cfg.episodes, &episode_features, &cfg.hooks);
     if episodes.is_empty() {
         return Err(nothing_analysed(episode_errors));
     }
@@ -578,12 +598,15 @@ pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
         })
         .collect();
     cfg.hooks.end();
-    let params = RunParams {
+    let mut params = RunParams {
         stage: &cfg.cues,
         matching_hop_s: cfg.cues.sequence_config().clock(cfg.features.hop_s).hop_s(),
         features: &features,
     }
     .to_params();
+    if let Tuning::Fixed(cents) = episode_tuning {
+        params.insert("episode_tuning_cents".to_owned(), units::round_to(f64::from(cents), 1).into());
+    }
     let mut errors: Vec<ErrorEntry> = track_errors.iter().chain(&episode_errors).map(report::error_entry).collect();
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     let track_entries = tracks.iter().enumerate().map(|(i, t)| report::track_entry(t, i)).collect();

@@ -94,6 +94,16 @@ fn cues_find_a_track_placed_in_an_episode() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(doc["schema"], "leitmotif.cues/1");
     let tracks = doc["tracks"].as_array().expect("tracks");
+    // The episode is read at the tracks' tuning (their median), not at one estimated on it.
+    let mut tunings: Vec<f64> = tracks.iter().filter_map(|t| t["tuning_cents"].as_f64()).collect();
+    tunings.sort_by(f64::total_cmp);
+    let median = if tunings.len() % 2 == 1 {
+        tunings[tunings.len() / 2]
+    } else {
+        (tunings[tunings.len() / 2 - 1] + tunings[tunings.len() / 2]) / 2.0
+    };
+    let used = doc["params"]["episode_tuning_cents"].as_f64().expect("episode tuning in params");
+    assert!((used - median).abs() <= 0.1, "episode tuning {used}, tracks' median {median}");
     let cues = doc["episodes"][0]["cues"].as_array().expect("cues");
     let hit = cues.iter().find(|c| {
         let path = tracks[c["track"].as_u64().unwrap_or(0) as usize]["path"].as_str().unwrap_or("");

@@ -205,8 +205,9 @@ pub struct ChromaArgs {
     /// [default: `.`, unless only --png is given]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Also (or, without --out, only) write a chromagram image per file into DIR
-    /// (`<stem>.chroma.png`: time left to right, C at the bottom, B at the top).
+    /// Also (or, without --out, only) write a chromagram figure per file into DIR
+    /// (`<stem>.chroma.png`: labelled pitch-class rows, C at the bottom; a time axis in m:ss; a
+    /// colour scale from 0 to 1).
     #[arg(long, value_name = "DIR")]
     pub png: Option<PathBuf>,
     #[command(flatten)]

@@ -379,7 +379,8 @@ pub fn export_chroma(cfg: &ChromaConfig) -> Result<(Vec<ChromaOutput>, Vec<Input
             };
             if let Some(dir) = &cfg.png_dir {
                 let path = dir.join(format!("{stem}.png"));
-                write_chromagram_png(&path, &frames_of(&track.features, cfg.kind).0).map_err(fail)?;
+                let (frames, hop_s) = frames_of(&track.features, cfg.kind);
+                write_chromagram_png(&path, &frames, hop_s).map_err(fail)?;
                 written.push(path);
             }
             Ok(ChromaOutput {

@@ -1,5 +1,6 @@
 //! Pictures of features for people: chromagrams and self-similarity matrices as small indexed
-//! PNG images (viridis colours), and `data:` URIs so an HTML report can hold them inline.
+//! PNG images (viridis colours) and `data:` URIs so an HTML report can hold them inline, and
+//! chromagram figures to read on their own (labelled rows, a time axis, a colour scale).
 
 use std::path::Path;
 
@@ -199,10 +200,186 @@ pub fn png_data_uri(png: &[u8]) -> String {
 ///
 /// # Errors
 /// [`Error::ImageEncode`] when there are no frames; [`Error::Write`] naming `path`.
-pub fn write_chromagram_png(path: &Path, chroma: &[[f32; N_CHROMA]]) -> Result<()> {
-    let empty = Image { width: 0, height: 0, pixels: Vec::new() };
-    let image = chromagram_image(chroma, MAX_CHROMAGRAM_COLUMNS).unwrap_or(empty);
-    write_atomic(path, &encode_png(&image, "chromagram")?)
+pub fn write_chromagram_png(path: &Path, chroma: &[[f32; N_CHROMA]], hop_s: f64) -> Result<()> {
+    let figure = chromagram_figure(chroma, hop_s, MAX_CHROMAGRAM_COLUMNS);
+    write_atomic(path, &encode_rgb_png(&figure, "chromagram")?)
+}
+
+/// An 8-bit RGB image, row by row from the top.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RgbImage {
+    /// Pixels per row.
+    pub width: u32,
+    /// Rows.
+    pub height: u32,
+    /// `width * height` RGB triples.
+    pub pixels: Vec<[u8; 3]>,
+}
+
+impl RgbImage {
+    fn new(width: usize, height: usize, fill: [u8; 3]) -> Self {
+        Self { width: width as u32, height: height as u32, pixels: vec![fill; width * height] }
+    }
+
+    fn set(&mut self, x: usize, y: usize, colour: [u8; 3]) {
+        if x < self.width as usize && y < self.height as usize {
+            self.pixels[y * self.width as usize + x] = colour;
+        }
+    }
+
+    /// `text` in the 3 x 5 pixel font scaled by [`GLYPH_SCALE`], its top left at (x, y). A `#`
+    /// is drawn small and raised, as a sharp sign: at full size it reads as an H.
+    fn text(&mut self, x: usize, y: usize, text: &str, colour: [u8; 3]) {
+        for (i, c) in text.chars().enumerate() {
+            let scale = if c == '#' { 1 } else { GLYPH_SCALE };
+            for (gy, bits) in glyph(c).iter().enumerate() {
+                for gx in 0..3 {
+                    if bits & (4 >> gx) == 0 {
+                        continue;
+                    }
+                    for dy in 0..scale {
+                        for dx in 0..scale {
+                            self.set(x + i * GLYPH_ADVANCE + gx * scale + dx, y + gy * scale + dy, colour);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Encodes `image` as an RGB PNG.
+///
+/// # Errors
+/// [`Error::ImageEncode`] when the image is empty or its pixel count does not match its size.
+pub fn encode_rgb_png(image: &RgbImage, what: &'static str) -> Result<Vec<u8>> {
+    let wrap = |source| Error::ImageEncode { what, source };
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, image.width, image.height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(wrap)?;
+    writer.write_image_data(image.pixels.as_flattened()).map_err(wrap)?;
+    writer.finish().map_err(wrap)?;
+    Ok(out)
+}
+
+/// Each pixel of the 3 x 5 font is drawn as a square this many pixels wide.
+const GLYPH_SCALE: usize = 2;
+/// Pixels from one character to the next.
+const GLYPH_ADVANCE: usize = 4 * GLYPH_SCALE;
+/// Height of a line of text, pixels.
+const GLYPH_HEIGHT: usize = 5 * GLYPH_SCALE;
+/// Height of one pitch-class row of a chromagram figure, pixels.
+const ROW_HEIGHT: usize = 12;
+/// Narrowest plot of a chromagram figure, pixels: short files get wider columns.
+const MIN_PLOT_WIDTH: usize = 600;
+/// Least distance between two time ticks, pixels.
+const MIN_TICK_SPACING: usize = 90;
+
+const WHITE: [u8; 3] = [255, 255, 255];
+const INK: [u8; 3] = [40, 40, 40];
+
+/// The 3 x 5 pixel glyph of `c` (each row three bits, left to right); unknown characters are
+/// blank.
+fn glyph(c: char) -> [u8; 5] {
+    match c {
+        '0' => [7, 5, 5, 5, 7],
+        '1' => [2, 6, 2, 2, 7],
+        '2' => [7, 1, 7, 4, 7],
+        '3' => [7, 1, 7, 1, 7],
+        '4' => [5, 5, 7, 1, 1],
+        '5' => [7, 4, 7, 1, 7],
+        '6' => [7, 4, 7, 5, 7],
+        '7' => [7, 1, 1, 1, 1],
+        '8' => [7, 5, 7, 5, 7],
+        '9' => [7, 5, 7, 1, 7],
+        ':' => [0, 2, 0, 2, 0],
+        'A' => [2, 5, 7, 5, 5],
+        'B' => [6, 5, 6, 5, 6],
+        'C' => [7, 4, 4, 4, 7],
+        'D' => [6, 5, 5, 5, 6],
+        'E' => [7, 4, 6, 4, 7],
+        'F' => [7, 4, 6, 4, 4],
+        'G' => [7, 4, 5, 5, 7],
+        '#' => [5, 7, 5, 7, 5],
+        _ => [0; 5],
+    }
+}
+
+/// Seconds as `m:ss`, or `h:mm:ss` from one hour on.
+fn clock_label(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// A chromagram to read on its own: pitch classes as labelled rows (C at the bottom), time
+/// along the bottom in m:ss, and a colour scale from 0 to 1 on the right. Frames are averaged
+/// into at most `max_columns` columns; short files get wider columns.
+pub fn chromagram_figure(chroma: &[[f32; N_CHROMA]], hop_s: f64, max_columns: usize) -> RgbImage {
+    const NAMES: [&str; N_CHROMA] = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
+    let palette = viridis_palette();
+    let colour = |v: f32| {
+        let i = usize::from(level(v)) * 3;
+        [palette[i], palette[i + 1], palette[i + 2]]
+    };
+    let cols = cells(chroma.len(), max_columns);
+    let col_px = MIN_PLOT_WIDTH.div_ceil(cols.len().max(1)).clamp(1, 8);
+    let plot_w = (cols.len() * col_px).max(1);
+    let plot_h = N_CHROMA * ROW_HEIGHT;
+    let (left, top) = (2 * GLYPH_ADVANCE + 6, GLYPH_HEIGHT / 2 + 2);
+    let bottom = 4 + GLYPH_HEIGHT + 4;
+    let bar_x = left + plot_w + 10;
+    let width = bar_x + 10 + 4 + GLYPH_ADVANCE + 2;
+    let height = top + plot_h + bottom;
+    let mut img = RgbImage::new(width, height, WHITE);
+    for (c, &(a, b)) in cols.iter().enumerate() {
+        let frame = mean_frame(&chroma[a..b]);
+        for (pc, v) in frame.iter().enumerate() {
+            let y0 = top + (N_CHROMA - 1 - pc) * ROW_HEIGHT;
+            for y in y0..y0 + ROW_HEIGHT {
+                for x in 0..col_px {
+                    img.set(left + c * col_px + x, y, colour(*v));
+                }
+            }
+        }
+    }
+    for (pc, name) in NAMES.iter().enumerate() {
+        let y = top + (N_CHROMA - 1 - pc) * ROW_HEIGHT + (ROW_HEIGHT - GLYPH_HEIGHT) / 2;
+        img.text(2, y, name, INK);
+    }
+    // Time ticks: the shortest of the usual steps that keeps labels apart.
+    let duration = chroma.len() as f64 * hop_s.max(0.0);
+    if duration > 0.0 {
+        let px_per_s = plot_w as f64 / duration;
+        let steps = [1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0];
+        let step = steps.iter().copied().find(|s| s * px_per_s >= MIN_TICK_SPACING as f64).unwrap_or(7200.0);
+        let mut t = 0.0;
+        while t <= duration {
+            let x = left + (t * px_per_s).round() as usize;
+            for y in top + plot_h..top + plot_h + 3 {
+                img.set(x, y, INK);
+            }
+            let label = clock_label(t);
+            let half = label.len() * GLYPH_ADVANCE / 2;
+            img.text(x.saturating_sub(half).max(left.saturating_sub(GLYPH_ADVANCE)), top + plot_h + 4, &label, INK);
+            t += step;
+        }
+    }
+    // The colour scale: 0 at the bottom, 1 at the top.
+    for y in 0..plot_h {
+        let v = 1.0 - y as f32 / (plot_h - 1) as f32;
+        for x in bar_x..bar_x + 10 {
+            img.set(x, top + y, colour(v));
+        }
+    }
+    img.text(bar_x + 14, top, "1", INK);
+    img.text(bar_x + 14, top + plot_h - GLYPH_HEIGHT, "0", INK);
+    img
 }
 
 #[cfg(test)]
@@ -216,6 +393,37 @@ mod tests {
         for (plain, encoded) in cases {
             assert_eq!(base64(plain.as_bytes()), encoded);
         }
+    }
+
+    #[test]
+    fn chromagram_figures_have_labelled_rows_a_time_axis_and_a_scale() {
+        // 90 s at 10 frames/s; pitch class A (9) sounds throughout.
+        let mut frame = [0.0f32; N_CHROMA];
+        frame[9] = 1.0;
+        let fig = chromagram_figure(&vec![frame; 900], 0.1, MAX_CHROMAGRAM_COLUMNS);
+        let (w, h) = (fig.width as usize, fig.height as usize);
+        let at = |x: usize, y: usize| fig.pixels[y * w + x];
+        let left = 2 * GLYPH_ADVANCE + 6;
+        let top = GLYPH_HEIGHT / 2 + 2;
+        let plot_h = N_CHROMA * ROW_HEIGHT;
+        assert_eq!(h, top + plot_h + 4 + GLYPH_HEIGHT + 4);
+        // The A row is the brightest viridis colour, the C row the darkest.
+        let palette = viridis_palette();
+        let row_centre = |pc: usize| top + (N_CHROMA - 1 - pc) * ROW_HEIGHT + ROW_HEIGHT / 2;
+        assert_eq!(at(left + 300, row_centre(9)), [palette[765], palette[766], palette[767]]);
+        assert_eq!(at(left + 300, row_centre(0)), [palette[0], palette[1], palette[2]]);
+        // Ink in the label column beside each row and under the plot (tick labels), none above.
+        let ink_in = |xs: std::ops::Range<usize>, ys: std::ops::Range<usize>| {
+            xs.flat_map(|x| ys.clone().map(move |y| (x, y))).any(|(x, y)| at(x, y) == INK)
+        };
+        for pc in 0..N_CHROMA {
+            let y = row_centre(pc) - ROW_HEIGHT / 2;
+            assert!(ink_in(0..left, y..y + ROW_HEIGHT), "no label for pitch class {pc}");
+        }
+        assert!(ink_in(left..left + 600, top + plot_h..h), "no time axis");
+        // 90 s over the plot width: labels 0:00, 0:30, 1:00 need a 30 s step at 600 pixels.
+        assert_eq!(clock_label(90.0), "1:30");
+        assert_eq!(clock_label(3725.0), "1:02:05");
     }
 
     #[test]

@@ -111,6 +111,11 @@ fn report_without_features_still_lists_everything() {
     assert_eq!(count(&html, "class=\"occ\" data-motif="), 5);
     assert_eq!(count(&html, "disabled>&#9654;</button>"), 5);
     assert_self_contained(&html);
+    // Tracks are numbered from 1; a missing tag is left out, not shown as a dash.
+    assert!(html.contains("<h3>2. plain.wav"), "second track heading");
+    assert_eq!(count(&html, "&middot; artist "), 1);
+    assert_eq!(count(&html, "&middot; album "), 1);
+    assert!(!html.contains("muted\">-</span>"));
 }
 
 #[test]

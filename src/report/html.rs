@@ -233,8 +233,9 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-fn opt(tag: Option<&String>) -> String {
-    tag.map_or_else(|| "<span class=\"muted\">-</span>".to_owned(), |t| escape(t))
+/// ` · artist NAME` for a tag that is there; nothing for one that is missing or blank.
+fn tag(name: &str, value: Option<&String>) -> String {
+    value.filter(|v| !v.trim().is_empty()).map_or_else(String::new, |v| format!(" &middot; {name} {}", escape(v)))
 }
 
 fn plural(n: usize) -> &'static str {
@@ -525,14 +526,15 @@ fn track_sections(out: &mut String, inputs: &HtmlInputs<'_>) {
         let n = occurrences_on(report, t).len();
         let _ = writeln!(
             out,
-            "<section class=\"track\" id=\"track-{t}\"><h3>{t}. {} <span class=\"muted\">({}, {n} occurrence{})</span></h3>\n\
-             <p class=\"muted\"><span class=\"mono\">{}</span> &middot; artist {} &middot; album {}{}</p>",
+            "<section class=\"track\" id=\"track-{t}\"><h3>{}. {} <span class=\"muted\">({}, {n} occurrence{})</span></h3>\n\
+             <p class=\"muted\"><span class=\"mono\">{}</span>{}{}{}</p>",
+            t + 1,
             escape(entry.display_name()),
             format_time(entry.duration_s),
             plural(n),
             escape(&entry.path),
-            opt(entry.artist.as_ref()),
-            opt(entry.album.as_ref()),
+            tag("artist", entry.artist.as_ref()),
+            tag("album", entry.album.as_ref()),
             entry.codec.as_ref().map_or_else(String::new, |c| format!(" &middot; {}", escape(c))),
         );
         if let Some((chroma, hop_s)) = inputs.view(t).and_then(|v| v.chroma) {

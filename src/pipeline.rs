@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -35,10 +36,12 @@ pub fn has_audio_extension(path: &Path) -> bool {
         .is_some_and(|e| AUDIO_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(e)))
 }
 
-/// Times how long the wrapped stream spends producing blocks, i.e. decoding.
+/// Times how long the wrapped stream spends producing blocks, i.e. decoding, and tells
+/// `progress` the share of the declared duration decoded so far.
 struct TimedSource<'a> {
     inner: &'a mut AudioStream,
     spent: Duration,
+    progress: &'a (dyn Fn(f64) + Sync),
 }
 
 impl SampleSource for TimedSource<'_> {
@@ -47,6 +50,11 @@ impl SampleSource for TimedSource<'_> {
     }
 
     fn next_block(&mut self) -> Result<Option<&[f32]>> {
+        // Reported before the next block is borrowed: the share lags one block behind.
+        let expected = self.inner.info().duration_s.unwrap_or(0.0) * f64::from(self.inner.sample_rate());
+        if expected > 0.0 {
+            (self.progress)((self.inner.samples_decoded() as f64 / expected).min(1.0));
+        }
         let t = Instant::now();
         let block = self.inner.next_block();
         self.spent += t.elapsed();
@@ -60,12 +68,21 @@ impl SampleSource for TimedSource<'_> {
 /// [`Error::BadParam`] for invalid settings; otherwise the decoder's or the extractor's typed
 /// error, naming the file ([`Error::Unanalysable`] when the settings do not fit its audio).
 pub fn load_track(path: &Path, cfg: &FeatureConfig) -> Result<Track> {
+    load_track_reporting(path, cfg, &|_| {})
+}
+
+/// [`load_track`], telling `progress` the share of the file's declared duration decoded so far
+/// (nothing when the container declares none).
+///
+/// # Errors
+/// As [`load_track`].
+pub fn load_track_reporting(path: &Path, cfg: &FeatureConfig, progress: &(dyn Fn(f64) + Sync)) -> Result<Track> {
     cfg.validate()?;
     let t0 = Instant::now();
     let mut stream = AudioStream::open(path)?;
     let open = t0.elapsed();
     let t1 = Instant::now();
-    let mut timed = TimedSource { inner: &mut stream, spent: Duration::ZERO };
+    let mut timed = TimedSource { inner: &mut stream, spent: Duration::ZERO, progress };
     // The settings were checked above, so a setting refused here is refused for this file's
     // audio (a sample rate too low for the window): the file's failure, not the user's.
     let (features, stats) = features::extract_timed(&mut timed, cfg).map_err(|e| match e {
@@ -190,13 +207,28 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
 }
 
 /// Decodes and analyses already expanded files in parallel, in their order, through the hooks'
-/// feature cache, reporting the work to their progress as `stage`.
+/// feature cache, reporting the work to their progress as `stage` in bytes of input: each file
+/// counts its size, advanced as its audio is decoded, so one long file does not sit at 0 of 1.
 fn load_files(stage: &str, files: &[PathBuf], cfg: &FeatureConfig, hooks: &Hooks) -> (Vec<Track>, Vec<InputError>) {
-    hooks.begin(stage, Some(files.len()));
+    let sizes: Vec<u64> = files.iter().map(|p| std::fs::metadata(p).map_or(1, |m| m.len().max(1))).collect();
+    hooks.begin_bytes(stage, sizes.iter().sum());
     let results: Vec<std::result::Result<Track, InputError>> = files
         .par_iter()
-        .map(|p| {
-            let loaded = hooks.load(p, cfg, load_track).map_err(|error| InputError { path: p.clone(), error });
+        .zip(&sizes)
+        .map(|(p, &size)| {
+            let reported = AtomicU64::new(0);
+            let report = |share: f64| {
+                let target = (size as f64 * share) as u64;
+                let before = reported.fetch_max(target, Ordering::Relaxed);
+                if target > before {
+                    hooks.tick(target - before);
+                }
+            };
+            let loaded = hooks
+                .load(p, cfg, |p, c| load_track_reporting(p, c, &report))
+                .map_err(|error| InputError { path: p.clone(), error });
+            let before = reported.swap(size, Ordering::Relaxed);
+            hooks.tick(size.saturating_sub(before));
             hooks.advance(p);
             loaded
         })

@@ -22,9 +22,14 @@ pub trait Progress: Send + Sync {
     /// One item of the current stage is done.
     fn advance(&self, item: &Path);
     /// `n` more units of the current stage are done, none of them an item to name (pairs of
-    /// tracks matched). Displays without a count may ignore it.
+    /// tracks matched, bytes of input decoded). Displays without a count may ignore it.
     fn tick(&self, n: u64) {
         let _ = n;
+    }
+    /// A stage measured in bytes of input begins: [`Progress::tick`] counts bytes, and
+    /// [`Progress::advance`] names the item done without counting it.
+    fn begin_bytes(&self, stage: &str, total: u64) {
+        self.begin(stage, Some(total));
     }
     /// The current stage is over.
     fn end(&self);
@@ -67,6 +72,13 @@ impl Hooks {
     pub fn advance(&self, item: &Path) {
         if let Some(p) = &self.progress {
             p.advance(item);
+        }
+    }
+
+    /// Reports the start of a stage measured in bytes of input.
+    pub fn begin_bytes(&self, stage: &str, total: u64) {
+        if let Some(p) = &self.progress {
+            p.begin_bytes(stage, total);
         }
     }
 
@@ -128,6 +140,8 @@ impl Hooks {
 /// stages over files or pairs of tracks, a spinner with the elapsed time for single long steps. It draws only when standard error is a terminal.
 pub struct TerminalProgress {
     bar: Mutex<Option<ProgressBar>>,
+    /// The current stage counts bytes, so finished items are named but not counted.
+    bytes: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for TerminalProgress {
@@ -140,32 +154,52 @@ impl TerminalProgress {
     /// A progress display when standard error is a terminal, `None` otherwise (logs and pipes
     /// stay free of control codes).
     pub fn for_stderr() -> Option<Self> {
-        std::io::stderr().is_terminal().then(|| Self { bar: Mutex::new(None) })
+        std::io::stderr()
+            .is_terminal()
+            .then(|| Self { bar: Mutex::new(None), bytes: std::sync::atomic::AtomicBool::new(false) })
     }
 }
 
-/// Styles are fixed strings; should one fail to parse, indicatif's default is used instead.
+/// A stage over items (files, pairs of tracks): a bar, the count and the time left.
+const BAR_TEMPLATE: &str = "{prefix:>10.bold} [{bar:30.cyan/blue}] {pos}/{len} {elapsed:>4} (eta {eta}) {wide_msg}";
+/// A stage over bytes of input.
+const BYTES_TEMPLATE: &str =
+    "{prefix:>10.bold} [{bar:30.cyan/blue}] {bytes}/{total_bytes} {elapsed:>4} (eta {eta}) {wide_msg}";
+/// One long step.
+const SPINNER_TEMPLATE: &str = "{prefix:>10.bold} {spinner} {elapsed}";
+
+/// Styles are fixed strings (a test parses each); should one fail, indicatif's default is used.
 fn bar_style() -> ProgressStyle {
-    ProgressStyle::with_template(
-        "{prefix:>10.bold} [{bar:30.cyan/blue}] {pos}/{len} {elapsed:>4} (eta {eta}) {wide_msg}",
-    )
-    .map(|s| s.progress_chars("=> "))
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    ProgressStyle::with_template(BAR_TEMPLATE)
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+fn bytes_style() -> ProgressStyle {
+    ProgressStyle::with_template(BYTES_TEMPLATE)
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
 fn spinner_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix:>10.bold} {spinner} {elapsed}")
-        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+    ProgressStyle::with_template(SPINNER_TEMPLATE).unwrap_or_else(|_| ProgressStyle::default_spinner())
 }
 
-impl Progress for TerminalProgress {
-    fn begin(&self, stage: &str, total: Option<u64>) {
+impl TerminalProgress {
+    /// Replaces the bar with a new one for `stage`: a count of items or of bytes out of `total`,
+    /// or a spinner without one.
+    fn start(&self, stage: &str, total: Option<u64>, bytes: bool) {
+        self.bytes.store(bytes, std::sync::atomic::Ordering::Relaxed);
         let mut slot = self.bar.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(old) = slot.take() {
             old.finish_and_clear();
         }
         let bar = match total {
-            Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()).with_style(bar_style()),
+            Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()).with_style(if bytes {
+                bytes_style()
+            } else {
+                bar_style()
+            }),
             None => {
                 let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(spinner_style());
                 b.enable_steady_tick(Duration::from_millis(120));
@@ -175,6 +209,16 @@ impl Progress for TerminalProgress {
         bar.set_prefix(stage.to_owned());
         *slot = Some(bar);
     }
+}
+
+impl Progress for TerminalProgress {
+    fn begin_bytes(&self, stage: &str, total: u64) {
+        self.start(stage, Some(total), true);
+    }
+
+    fn begin(&self, stage: &str, total: Option<u64>) {
+        self.start(stage, total, false);
+    }
 
     fn advance(&self, item: &Path) {
         let slot = self.bar.lock().unwrap_or_else(PoisonError::into_inner);
@@ -182,7 +226,9 @@ impl Progress for TerminalProgress {
             let name =
                 item.file_name().map_or_else(|| item.display().to_string(), |n| n.to_string_lossy().into_owned());
             bar.set_message(name);
-            bar.inc(1);
+            if !self.bytes.load(std::sync::atomic::Ordering::Relaxed) {
+                bar.inc(1);
+            }
         }
     }
 
@@ -231,6 +277,15 @@ impl StageClock {
         Self { inner, state: Mutex::new(ClockState::default()) }
     }
 
+    /// Closes the running stage and starts timing `stage`.
+    fn start(&self, stage: &str) {
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((name, t0)) = s.current.take() {
+            s.done.push((name, t0.elapsed()));
+        }
+        s.current = Some((stage.to_owned(), std::time::Instant::now()));
+    }
+
     /// The stages finished so far with their wall-clock durations, in order (a stage that
     /// runs twice, such as decoding tracks then episodes, is listed twice).
     pub fn stages(&self) -> Vec<(String, Duration)> {
@@ -239,14 +294,15 @@ impl StageClock {
 }
 
 impl Progress for StageClock {
-    fn begin(&self, stage: &str, total: Option<u64>) {
-        {
-            let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some((name, t0)) = s.current.take() {
-                s.done.push((name, t0.elapsed()));
-            }
-            s.current = Some((stage.to_owned(), std::time::Instant::now()));
+    fn begin_bytes(&self, stage: &str, total: u64) {
+        self.start(stage);
+        if let Some(p) = &self.inner {
+            p.begin_bytes(stage, total);
         }
+    }
+
+    fn begin(&self, stage: &str, total: Option<u64>) {
+        self.start(stage);
         if let Some(p) = &self.inner {
             p.begin(stage, total);
         }
@@ -273,6 +329,18 @@ impl Progress for StageClock {
         }
         if let Some(p) = &self.inner {
             p.end();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bar_template_parses() {
+        for template in [BAR_TEMPLATE, BYTES_TEMPLATE, SPINNER_TEMPLATE] {
+            assert!(ProgressStyle::with_template(template).is_ok(), "{template}");
         }
     }
 }

@@ -237,7 +237,10 @@ impl FeatureCache {
     /// [`Error::Write`] naming the entry when the folder cannot be created or written.
     pub fn store(&self, key: &CacheKey, found: &Entry) -> Result<()> {
         let entry = self.entry_path(key);
-        let result = write_entry(&entry, &encode_entry(found, key), true);
+        // Not synced, like the pair entries: an entry lost or cut short by a crash is refused by
+        // its checksum and rebuilt, while a sync per file costs a cold run more than the
+        // decoding of a WAV file.
+        let result = write_entry(&entry, &encode_entry(found, key), false);
         match &result {
             Ok(()) => self.stored.fetch_add(1, Ordering::Relaxed),
             Err(_) => self.write_failures.fetch_add(1, Ordering::Relaxed),

@@ -3,6 +3,7 @@
 //! 12 or, librosa's convention, 12 x frames) with a JSON sidecar holding the frame timing, the
 //! kind, the layout and the tuning.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -98,16 +99,16 @@ const CENS_WINDOW_S: f64 = 4.1;
 /// Seconds between CENS frames.
 const CENS_HOP_S: f64 = 1.0;
 
-/// The frames of `kind` from `features`, and the seconds between them.
-pub fn frames_of(features: &Features, kind: ChromaKind) -> (Vec<[f32; 12]>, f64) {
+/// The frames of `kind` from `features` (borrowed unless computed), and the seconds between them.
+pub fn frames_of(features: &Features, kind: ChromaKind) -> (Cow<'_, [[f32; 12]]>, f64) {
     match kind {
-        ChromaKind::Chroma => (features.chroma.clone(), features.hop_s),
-        ChromaKind::Melody => (features.melody.clone(), features.hop_s),
+        ChromaKind::Chroma => (Cow::Borrowed(&features.chroma), features.hop_s),
+        ChromaKind::Melody => (Cow::Borrowed(&features.melody), features.hop_s),
         ChromaKind::Cens => {
             let hop = if features.hop_s > 0.0 { features.hop_s } else { 0.1 };
             let frames_in = |s: f64| ((s / hop).round() as usize).max(1);
             let cfg = CensConfig { smooth_frames: frames_in(CENS_WINDOW_S) | 1, factor: frames_in(CENS_HOP_S) };
-            (cens(&features.chroma, &cfg), hop * cfg.factor as f64)
+            (Cow::Owned(cens(&features.chroma, &cfg)), hop * cfg.factor as f64)
         }
     }
 }
@@ -324,24 +325,30 @@ fn output_stems(files: &[PathBuf]) -> Vec<String> {
     unique_file_names(stems, ".chroma")
 }
 
-fn write_data(track: &Track, stem: &str, out_dir: &Path, cfg: &ChromaConfig) -> Result<Vec<PathBuf>> {
-    let (frames, hop_s) = frames_of(&track.features, cfg.kind);
+/// Writes the data file (and its sidecar) of `frames`, `hop_s` apart, taken from `track`.
+fn write_data(
+    track: &Track,
+    (frames, hop_s): (&[[f32; 12]], f64),
+    stem: &str,
+    out_dir: &Path,
+    cfg: &ChromaConfig,
+) -> Result<Vec<PathBuf>> {
     let data_path = out_dir.join(format!("{stem}.{}", cfg.format.extension()));
     let data_name = data_path.file_name().map(|n| n.to_string_lossy().into_owned());
     match cfg.format {
         ChromaFormat::Json => {
-            write_atomic(&data_path, to_json(&chroma_doc(track, cfg, &frames, hop_s, None)).as_bytes())?;
+            write_atomic(&data_path, to_json(&chroma_doc(track, cfg, frames, hop_s, None)).as_bytes())?;
             Ok(vec![data_path])
         }
         ChromaFormat::Csv | ChromaFormat::Npy => {
             let bytes = if cfg.format == ChromaFormat::Csv {
-                csv_text(&frames, hop_s, cfg.layout).into_bytes()
+                csv_text(frames, hop_s, cfg.layout).into_bytes()
             } else {
-                npy_bytes(&frames, cfg.layout)
+                npy_bytes(frames, cfg.layout)
             };
             write_atomic(&data_path, &bytes)?;
             let meta_path = out_dir.join(format!("{stem}.meta.json"));
-            write_atomic(&meta_path, to_json(&chroma_doc(track, cfg, &frames, hop_s, data_name)).as_bytes())?;
+            write_atomic(&meta_path, to_json(&chroma_doc(track, cfg, frames, hop_s, data_name)).as_bytes())?;
             Ok(vec![data_path, meta_path])
         }
     }
@@ -373,13 +380,13 @@ pub fn export_chroma(cfg: &ChromaConfig) -> Result<(Vec<ChromaOutput>, Vec<Input
             hooks.advance(file);
             let track = track?;
             let t = Instant::now();
+            let (frames, hop_s) = frames_of(&track.features, cfg.kind);
             let mut written = match &cfg.out_dir {
-                Some(dir) => write_data(&track, stem, dir, cfg).map_err(fail)?,
+                Some(dir) => write_data(&track, (&frames, hop_s), stem, dir, cfg).map_err(fail)?,
                 None => Vec::new(),
             };
             if let Some(dir) = &cfg.png_dir {
                 let path = dir.join(format!("{stem}.png"));
-                let (frames, hop_s) = frames_of(&track.features, cfg.kind);
                 write_chromagram_png(&path, &frames, hop_s).map_err(fail)?;
                 written.push(path);
             }

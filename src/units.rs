@@ -37,6 +37,16 @@ pub fn format_time(seconds: f64) -> String {
     if h > 0 { format!("{h}:{m:02}:{s:02}.{t}") } else { format!("{m}:{s:02}.{t}") }
 }
 
+/// Formats seconds as whole `m:ss`, or `h:mm:ss` from one hour on (axis labels).
+pub fn format_clock(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -270,20 +270,10 @@ fn axis(out: &mut String, total: f64) {
     out.push_str("<div class=\"row\"><div></div><div class=\"axis\">");
     let mut t = 0.0;
     while t <= total + 1e-9 {
-        let _ = write!(out, "<span style=\"left:{:.3}%\">{}</span>", pct(t, total), short_time(t));
+        let _ = write!(out, "<span style=\"left:{:.3}%\">{}</span>", pct(t, total), crate::units::format_clock(t));
         t += step;
     }
     out.push_str("</div></div>\n");
-}
-
-/// `m:ss` (or `h:mm:ss`) without tenths, for axis labels.
-fn short_time(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
 }
 
 /// Packs spans into rows so that no two in a row overlap; returns each span's row and the
@@ -807,7 +797,7 @@ mod tests {
     fn ticks_and_colours() {
         assert_eq!(tick_step(100.0), 10.0);
         assert_eq!(tick_step(3600.0), 300.0);
-        assert_eq!(short_time(3725.0), "1:02:05");
+        assert_eq!(crate::units::format_clock(3725.0), "1:02:05");
         assert_eq!(colour(0), "#4e79a7");
         assert!(colour(25).starts_with("hsl("));
         let all: std::collections::HashSet<String> = (0..20).map(colour).collect();

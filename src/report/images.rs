@@ -65,14 +65,28 @@ fn level(v: f32) -> u8 {
 /// # Errors
 /// [`Error::ImageEncode`] when the image is empty or its pixel count does not match its size.
 pub fn encode_png(image: &Image, what: &'static str) -> Result<Vec<u8>> {
+    encode(image.width, image.height, png::ColorType::Indexed, Some(viridis_palette()), &image.pixels, what)
+}
+
+/// A PNG of 8-bit samples in `colour`, with `palette` for indexed colour.
+fn encode(
+    width: u32,
+    height: u32,
+    colour: png::ColorType,
+    palette: Option<Vec<u8>>,
+    data: &[u8],
+    what: &'static str,
+) -> Result<Vec<u8>> {
     let wrap = |source| Error::ImageEncode { what, source };
     let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, image.width, image.height);
-    encoder.set_color(png::ColorType::Indexed);
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(colour);
     encoder.set_depth(png::BitDepth::Eight);
-    encoder.set_palette(viridis_palette());
+    if let Some(palette) = palette {
+        encoder.set_palette(palette);
+    }
     let mut writer = encoder.write_header().map_err(wrap)?;
-    writer.write_image_data(&image.pixels).map_err(wrap)?;
+    writer.write_image_data(data).map_err(wrap)?;
     writer.finish().map_err(wrap)?;
     Ok(out)
 }
@@ -253,15 +267,7 @@ impl RgbImage {
 /// # Errors
 /// [`Error::ImageEncode`] when the image is empty or its pixel count does not match its size.
 pub fn encode_rgb_png(image: &RgbImage, what: &'static str) -> Result<Vec<u8>> {
-    let wrap = |source| Error::ImageEncode { what, source };
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, image.width, image.height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(wrap)?;
-    writer.write_image_data(image.pixels.as_flattened()).map_err(wrap)?;
-    writer.finish().map_err(wrap)?;
-    Ok(out)
+    encode(image.width, image.height, png::ColorType::Rgb, None, image.pixels.as_flattened(), what)
 }
 
 /// Each pixel of the 3 x 5 font is drawn as a square this many pixels wide.
@@ -304,16 +310,6 @@ fn glyph(c: char) -> [u8; 5] {
         'G' => [7, 4, 5, 5, 7],
         '#' => [5, 7, 5, 7, 5],
         _ => [0; 5],
-    }
-}
-
-/// Seconds as `m:ss`, or `h:mm:ss` from one hour on.
-fn clock_label(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
     }
 }
 
@@ -364,7 +360,7 @@ pub fn chromagram_figure(chroma: &[[f32; N_CHROMA]], hop_s: f64, max_columns: us
             for y in top + plot_h..top + plot_h + 3 {
                 img.set(x, y, INK);
             }
-            let label = clock_label(t);
+            let label = crate::units::format_clock(t);
             let half = label.len() * GLYPH_ADVANCE / 2;
             img.text(x.saturating_sub(half).max(left.saturating_sub(GLYPH_ADVANCE)), top + plot_h + 4, &label, INK);
             t += step;
@@ -422,8 +418,8 @@ mod tests {
         }
         assert!(ink_in(left..left + 600, top + plot_h..h), "no time axis");
         // 90 s over the plot width: labels 0:00, 0:30, 1:00 need a 30 s step at 600 pixels.
-        assert_eq!(clock_label(90.0), "1:30");
-        assert_eq!(clock_label(3725.0), "1:02:05");
+        assert_eq!(crate::units::format_clock(90.0), "1:30");
+        assert_eq!(crate::units::format_clock(3725.0), "1:02:05");
     }
 
     #[test]

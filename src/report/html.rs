@@ -34,6 +34,24 @@ pub fn colour(i: usize) -> String {
     }
 }
 
+/// Light overlays drawn over the colour of every motif past the first ten, one per group of
+/// ten: with dozens of motifs, neighbouring hues are hard to tell apart by colour alone.
+const PATTERNS: [&str; 5] = [
+    "repeating-linear-gradient(45deg,rgba(255,255,255,.45) 0 2px,transparent 2px 6px)",
+    "radial-gradient(rgba(255,255,255,.6) 1.2px,transparent 1.6px) 0 0/5px 5px",
+    "repeating-linear-gradient(-45deg,rgba(255,255,255,.45) 0 2px,transparent 2px 6px)",
+    "repeating-linear-gradient(0deg,rgba(255,255,255,.45) 0 2px,transparent 2px 5px)",
+    "repeating-linear-gradient(90deg,rgba(255,255,255,.45) 0 2px,transparent 2px 5px)",
+];
+
+/// The CSS background of motif (or track) `i`: its colour, and past the first ten a pattern.
+pub fn fill(i: usize) -> String {
+    match i.checked_sub(10) {
+        Some(k) => format!("background:{} {}", PATTERNS[(k / 10) % PATTERNS.len()], colour(i)),
+        None => format!("background:{}", colour(i)),
+    }
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -161,9 +179,11 @@ th{background:var(--soft);font-weight:600}td.n{text-align:right;font-variant-num
 .row{display:grid;grid-template-columns:15em 1fr;align-items:center;gap:.6em;min-height:18px}
 .row+.row{border-top:1px solid #f0f1f3}
 .name{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font-size:.9em}
+.name.full{overflow:visible;position:relative;z-index:5}.name.full>span{background:#fffbe6;box-shadow:0 0 0 3px #fffbe6,0 1px 4px 3px rgba(0,0,0,.18);border-radius:2px}
 .lane{position:relative;background:repeating-linear-gradient(90deg,#e5e8ec 0,#e5e8ec 1px,transparent 1px,transparent var(--tick))}
 .extent{position:absolute;left:0;top:0;bottom:0;background:rgba(37,99,235,.06);border-right:1px solid #c7ccd4}
-.occ{position:absolute;height:12px;min-width:3px;border-radius:2px;border:0;padding:0;cursor:pointer;color:#fff;font-size:9px;line-height:12px;overflow:hidden;text-align:center;opacity:.92}
+.occ{position:absolute;height:20px;min-width:3px;border-radius:3px;border:0;padding:0 3px;cursor:pointer;color:#fff;font-size:11px;line-height:20px;white-space:nowrap;overflow:hidden;text-align:center;opacity:.92;text-shadow:0 0 2px rgba(0,0,0,.7)}
+.occ b{font-weight:700}.occ.narrow .kt{display:none}
 .occ:hover,.occ.playing{outline:2px solid #111;opacity:1;z-index:2}
 body.focus .occ{opacity:.15}body.focus .occ.on{opacity:1}
 .axis{position:relative;height:1.3em;font-size:.78em;color:var(--muted)}
@@ -174,7 +194,7 @@ body.focus .occ{opacity:.15}body.focus .occ.on{opacity:1}
 .chroma{display:grid;grid-template-columns:2em 1fr;gap:.3em}
 .pcs{display:grid;grid-template-rows:repeat(12,8px);font-size:7px;line-height:8px;color:var(--muted);text-align:right}
 .chroma img{width:100%;height:96px;image-rendering:pixelated;display:block;border-radius:2px}
-.marks{position:relative;height:10px;margin-top:2px}
+.marks{position:relative;margin-top:2px}
 .mark{position:absolute;height:8px;border-radius:2px;opacity:.9}
 .ssm{position:relative;width:min(420px,100%);aspect-ratio:1}
 .ssm img{width:100%;height:100%;image-rendering:pixelated;display:block}
@@ -203,11 +223,26 @@ player.addEventListener('timeupdate',function(){if(stopAt!==null&&player.current
 player.addEventListener('seeking',function(){if(stopAt!==null&&(player.currentTime<startAt-0.5||player.currentTime>stopAt))stopAt=null;});
 document.addEventListener('click',function(e){var el=e.target.closest('.play,.occ');if(el&&!el.disabled){e.preventDefault();play(el);}});
 function focus(m){document.body.classList.toggle('focus',m!==null);document.querySelectorAll('.occ').forEach(function(o){o.classList.toggle('on',m!==null&&o.dataset.motif===m);});}
+function fit(){document.querySelectorAll('.occ').forEach(function(o){o.classList.remove('narrow');if(o.scrollWidth>o.clientWidth)o.classList.add('narrow');});}
+fit();window.addEventListener('resize',fit);
+document.querySelectorAll('.name').forEach(function(n){n.addEventListener('mouseenter',function(){n.classList.add('full');});n.addEventListener('mouseleave',function(){n.classList.remove('full');});});
 document.querySelectorAll('.chip[data-motif]').forEach(function(c){c.addEventListener('mouseenter',function(){focus(c.dataset.motif);});c.addEventListener('mouseleave',function(){focus(null);});});
+function layout(){
+ function inside(a,b){return a.left>=b.left-0.5&&a.right<=b.right+0.5&&a.top>=b.top-0.5&&a.bottom<=b.bottom+0.5;}
+ function meet(a,b){return Math.min(a.right,b.right)-Math.max(a.left,b.left)>0.5&&Math.min(a.bottom,b.bottom)-Math.max(a.top,b.top)>0.5;}
+ function check(holder,item){var outside=0,overlapping=0,n=0;document.querySelectorAll(holder).forEach(function(h){var box=h.getBoundingClientRect(),rs=[].map.call(h.querySelectorAll(item),function(e){return e.getBoundingClientRect();});n+=rs.length;rs.forEach(function(r,i){if(!inside(r,box))outside++;for(var j=i+1;j<rs.length;j++)if(meet(r,rs[j]))overlapping++;});});return{count:n,outside:outside,overlapping:overlapping};}
+ function shown(span){var r=span.getBoundingClientRect(),hit=document.elementFromPoint(r.right-2,(r.top+r.bottom)/2);return !!hit&&span.contains(hit);}
+ var names=[].slice.call(document.querySelectorAll('#timeline .name')),widest=null,over=0;
+ names.forEach(function(n){var d=n.firstElementChild.getBoundingClientRect().width-n.clientWidth;if(d>over){over=d;widest=n;}});
+ var name=null;
+ if(widest){widest.scrollIntoView({block:'center'});var span=widest.firstElementChild;name={text:span.textContent,before:shown(span)};widest.dispatchEvent(new MouseEvent('mouseenter'));name.hover=shown(span);widest.dispatchEvent(new MouseEvent('mouseleave'));name.after=shown(span);window.scrollTo(0,0);}
+ var swatches=[].map.call(document.querySelectorAll('.chip[data-motif] .sw'),function(s){var c=getComputedStyle(s);return{colour:c.backgroundColor,pattern:c.backgroundImage};});
+ return{lanes:check('#timeline .lane','.occ'),marks:check('.marks','.mark'),name:name,swatches:swatches,detailed:document.querySelectorAll('#timeline .occ:not(.narrow) .kt').length};
+}
 var m=/^#selftest(?:=(\d+))?$/.exec(location.hash);
 if(m){
  var out=document.getElementById('selftest'),buttons=document.querySelectorAll('button.play:not(:disabled)'),btn=buttons[m[1]?parseInt(m[1],10):0],done=false;
- var res={occurrences:document.querySelectorAll('#timeline .occ[data-motif]').length,motifs:document.querySelectorAll('section.motif').length,buttons:buttons.length};
+ var res={occurrences:document.querySelectorAll('#timeline .occ[data-motif]').length,motifs:document.querySelectorAll('section.motif').length,buttons:buttons.length,layout:layout()};
  function finish(why){if(done)return;done=true;res.result=why;res.current_time=player.currentTime;res.paused=player.paused;res.src=player.currentSrc;res.ready_state=player.readyState;res.error=player.error?player.error.code:null;out.textContent=JSON.stringify(res);document.title='selftest '+why;}
  if(!btn){finish('no button');}else{
   res.track=parseInt(btn.dataset.track,10);res.start=parseFloat(btn.dataset.start);
@@ -274,6 +309,16 @@ fn axis(out: &mut String, total: f64) {
         t += step;
     }
     out.push_str("</div></div>\n");
+}
+
+/// Pixels from one timeline row of blocks to the next (blocks are two pixels shorter).
+const LANE_ROW_PX: usize = 22;
+/// Pixels from one row of occurrence marks under a chromagram to the next.
+const MARK_ROW_PX: usize = 9;
+
+/// The height of a timeline lane holding `rows` rows of blocks.
+fn lane_height(rows: usize) -> usize {
+    rows * LANE_ROW_PX + 2
 }
 
 /// Packs spans into rows so that no two in a row overlap; returns each span's row and the
@@ -346,12 +391,12 @@ fn motif_timeline(out: &mut String, report: &Report) {
         let (rows, n_rows) = pack_rows(&spans);
         let _ = write!(
             out,
-            "<div class=\"row\"><div class=\"name\" title=\"{}\">{}. {}</div>\
+            "<div class=\"row\"><div class=\"name\" title=\"{}\"><span>{}. {}</span></div>\
              <div class=\"lane\" style=\"height:{}px\"><span class=\"extent\" style=\"width:{:.3}%\"></span>",
             escape(&entry.path),
-            t,
+            t + 1,
             escape(entry.display_name()),
-            n_rows * 14 + 2,
+            lane_height(n_rows),
             pct(entry.duration_s, total),
         );
         for ((motif, o), row) in lane.iter().zip(&rows) {
@@ -360,15 +405,18 @@ fn motif_timeline(out: &mut String, report: &Report) {
                 out,
                 "<button type=\"button\" class=\"occ\" data-motif=\"{motif}\" data-kind=\"track\" data-track=\"{t}\" \
                  data-start=\"{}\" data-end=\"{}\" data-label=\"{}\" title=\"{}\" \
-                 style=\"left:{:.3}%;width:{:.3}%;top:{}px;background:{}\">{motif}</button>",
+                 style=\"left:{:.3}%;width:{:.3}%;top:{}px;{}\"><b>{}</b><span class=\"kt\"> \u{b7} key {} \u{b7} \u{d7}{:.2}</span></button>",
                 o.start_s,
                 o.end_s,
                 escape(&occurrence_title(*motif, name, o)),
                 escape(&occurrence_title(*motif, name, o)),
                 pct(o.start_s, total),
                 pct(o.end_s - o.start_s, total),
-                row * 14 + 1,
-                colour(*motif),
+                row * LANE_ROW_PX + 1,
+                fill(*motif),
+                motif + 1,
+                signed(o.transpose),
+                o.tempo_ratio,
             );
         }
         out.push_str("</div></div>\n");
@@ -381,10 +429,10 @@ fn motif_legend(out: &mut String, report: &Report) {
     for m in &report.motifs {
         let _ = write!(
             out,
-            "<a class=\"chip\" data-motif=\"{0}\" href=\"#motif-{0}\"><span class=\"sw\" style=\"background:{1}\"></span>motif {3} \
+            "<a class=\"chip\" data-motif=\"{0}\" href=\"#motif-{0}\"><span class=\"sw\" style=\"{1}\"></span>motif {3} \
              <span class=\"muted\">&times;{2}</span></a>",
             m.id,
-            colour(m.id),
+            fill(m.id),
             m.occurrences.len(),
             m.id + 1
         );
@@ -397,10 +445,10 @@ fn motif_tables(out: &mut String, inputs: &HtmlInputs<'_>, is_query: bool) {
     for m in &report.motifs {
         let _ = writeln!(
             out,
-            "<section class=\"motif\" id=\"motif-{0}\"><h3><span class=\"sw\" style=\"background:{1}\"></span> Motif {4} \
+            "<section class=\"motif\" id=\"motif-{0}\"><h3><span class=\"sw\" style=\"{1}\"></span> Motif {4} \
              <span class=\"muted\">({2} occurrence{3})</span></h3>",
             m.id,
-            colour(m.id),
+            fill(m.id),
             m.occurrences.len(),
             plural(m.occurrences.len()),
             m.id + 1
@@ -463,15 +511,19 @@ fn chromagram_block(out: &mut String, report: &Report, t: usize, chroma: &[[f32;
     for pc in ROWS_TOP_DOWN {
         let _ = write!(out, "<span>{pc}</span>");
     }
-    let _ = write!(out, "</div><div>{image}<div class=\"marks\">");
-    for (motif, o) in occurrences_on(report, t) {
+    let on = occurrences_on(report, t);
+    let spans: Vec<(f64, f64)> = on.iter().map(|(_, o)| (o.start_s, o.end_s)).collect();
+    let (rows, n_rows) = pack_rows(&spans);
+    let _ = write!(out, "</div><div>{image}<div class=\"marks\" style=\"height:{}px\">", n_rows * MARK_ROW_PX + 2);
+    for ((motif, o), row) in on.iter().zip(&rows) {
         let _ = write!(
             out,
-            "<span class=\"mark\" title=\"{}\" style=\"left:{:.3}%;width:{:.3}%;background:{}\"></span>",
-            escape(&occurrence_title(motif, track_name(&report.tracks, t), o)),
+            "<span class=\"mark\" title=\"{}\" style=\"left:{:.3}%;width:{:.3}%;top:{}px;{}\"></span>",
+            escape(&occurrence_title(*motif, track_name(&report.tracks, t), o)),
             pct(o.start_s, span),
             pct(o.end_s - o.start_s, span).max(0.3),
-            colour(motif)
+            row * MARK_ROW_PX + 1,
+            fill(*motif)
         );
     }
     out.push_str("</div></div></div>\n");
@@ -642,9 +694,9 @@ pub fn render_cues(inputs: &CueHtmlInputs<'_>) -> String {
     for (i, t) in report.tracks.iter().enumerate() {
         let _ = write!(
             b,
-            "<span class=\"chip\" title=\"{}\"><span class=\"sw\" style=\"background:{}\"></span>{}</span>",
+            "<span class=\"chip\" title=\"{}\"><span class=\"sw\" style=\"{}\"></span>{}</span>",
             escape(&t.path),
-            colour(i),
+            fill(i),
             escape(t.display_name())
         );
     }
@@ -658,11 +710,11 @@ pub fn render_cues(inputs: &CueHtmlInputs<'_>) -> String {
         let (rows, n_rows) = pack_rows(&spans);
         let _ = write!(
             b,
-            "<div class=\"row\"><div class=\"name\" title=\"{0}\"><a href=\"#episode-{1}\">{0}</a></div>\
+            "<div class=\"row\"><div class=\"name\" title=\"{0}\"><span><a href=\"#episode-{1}\">{0}</a></span></div>\
              <div class=\"lane\" style=\"height:{2}px\"><span class=\"extent\" style=\"width:{3:.3}%\"></span>",
             escape(super::base_name(&ep.path)),
             e,
-            n_rows * 14 + 2,
+            lane_height(n_rows),
             pct(ep.duration_s, total)
         );
         for (c, row) in ep.cues.iter().zip(&rows) {
@@ -679,7 +731,7 @@ pub fn render_cues(inputs: &CueHtmlInputs<'_>) -> String {
                 b,
                 "<button type=\"button\" class=\"occ\" data-cue-track=\"{}\" data-kind=\"episode\" data-track=\"{e}\" \
                  data-start=\"{}\" data-end=\"{}\" data-label=\"{}\" title=\"{}\" \
-                 style=\"left:{:.3}%;width:{:.3}%;top:{}px;background:{}\"></button>",
+                 style=\"left:{:.3}%;width:{:.3}%;top:{}px;{}\"></button>",
                 c.track,
                 c.start_s,
                 c.end_s,
@@ -687,8 +739,8 @@ pub fn render_cues(inputs: &CueHtmlInputs<'_>) -> String {
                 escape(&title),
                 pct(c.start_s, total),
                 pct(c.end_s - c.start_s, total),
-                row * 14 + 1,
-                colour(c.track)
+                row * LANE_ROW_PX + 1,
+                fill(c.track)
             );
         }
         b.push_str("</div></div>\n");
@@ -712,8 +764,8 @@ pub fn render_cues(inputs: &CueHtmlInputs<'_>) -> String {
                 let count = ep.cues.iter().filter(|c| c.track == t).count();
                 let _ = write!(
                     b,
-                    "<span class=\"chip\"><span class=\"sw\" style=\"background:{}\"></span>{} <span class=\"muted\">&times;{count}</span></span>",
-                    colour(t),
+                    "<span class=\"chip\"><span class=\"sw\" style=\"{}\"></span>{} <span class=\"muted\">&times;{count}</span></span>",
+                    fill(t),
                     escape(track_name(&report.tracks, t))
                 );
             }
@@ -732,7 +784,7 @@ pub fn render_cues(inputs: &CueHtmlInputs<'_>) -> String {
                 b,
                 "<tr><td><button type=\"button\" class=\"play\" data-kind=\"episode\" data-track=\"{e}\" data-start=\"{}\" \
                  data-end=\"{}\" data-label=\"{}\"{}>&#9654;</button></td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-                 <td><span class=\"sw\" style=\"background:{}\"></span> {}</td><td class=\"n\">{}</td>\
+                 <td><span class=\"sw\" style=\"{}\"></span> {}</td><td class=\"n\">{}</td>\
                  <td><button type=\"button\" class=\"play\" data-kind=\"track\" data-track=\"{}\" data-start=\"{}\" \
                  data-end=\"{}\" data-label=\"{}\"{}>&#9654;</button></td><td class=\"n\">{}</td><td class=\"n\">{:.2}</td></tr>",
                 c.start_s,
@@ -746,7 +798,7 @@ pub fn render_cues(inputs: &CueHtmlInputs<'_>) -> String {
                 if ep_playable { "" } else { " disabled" },
                 format_time(c.start_s),
                 format_time(c.end_s),
-                colour(c.track),
+                fill(c.track),
                 escape(name),
                 format_time(c.track_start_s),
                 c.track,
@@ -802,5 +854,14 @@ mod tests {
         assert!(colour(25).starts_with("hsl("));
         let all: std::collections::HashSet<String> = (0..20).map(colour).collect();
         assert_eq!(all.len(), 20);
+    }
+
+    #[test]
+    fn motifs_past_ten_carry_a_pattern_per_group_of_ten() {
+        assert_eq!(fill(9), "background:#17becf");
+        assert!(fill(10).contains("gradient(") && fill(10).ends_with("#bcbd22"));
+        assert_ne!(fill(10).replace(&colour(10), ""), fill(20).replace(&colour(20), ""));
+        let fills: std::collections::HashSet<String> = (0..60).map(fill).collect();
+        assert_eq!(fills.len(), 60);
     }
 }

@@ -135,8 +135,10 @@ fn forty_tracks_and_fifteen_motifs_get_distinct_colours_and_lanes() {
     assert_eq!(count(&html, "class=\"occ\" data-motif="), 60);
     let colours: std::collections::HashSet<String> = (0..15).map(leitmotif::report::html::colour).collect();
     assert_eq!(colours.len(), 15);
-    for c in &colours {
-        assert!(html.contains(&format!("background:{c}")), "{c}");
+    for m in 0..15 {
+        let fill = leitmotif::report::html::fill(m);
+        assert!(fill.ends_with(&leitmotif::report::html::colour(m)), "{fill}");
+        assert!(html.contains(&fill), "{fill}");
     }
 }
 

@@ -1,6 +1,6 @@
 //! The library's error type: every failure names the file (or parameter) and the cause.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Result alias used throughout the library.
 pub type Result<T> = std::result::Result<T, Error>;
@@ -157,5 +157,27 @@ impl Error {
     /// or of the system: the command line exits 2 for the one and 1 for the other.
     pub fn is_usage(&self) -> bool {
         matches!(self, Self::BadParam { .. })
+    }
+
+    /// The file or folder the error concerns, when it concerns one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Self::Io { path, .. }
+            | Self::Empty { path, .. }
+            | Self::NotAudio { path, .. }
+            | Self::NoAudioTrack { path, .. }
+            | Self::UnsupportedCodec { path, .. }
+            | Self::Corrupt { path, .. }
+            | Self::Undecodable { path, .. }
+            | Self::BadStream { path, .. }
+            | Self::NoSamples { path, .. }
+            | Self::BadDocument { path, .. }
+            | Self::Write { path, .. }
+            | Self::Unanalysable { path, .. }
+            | Self::NoAudioFiles { path, .. } => Some(path),
+            Self::BadParam { .. } | Self::NothingAnalysed { .. } | Self::ImageEncode { .. } | Self::Internal { .. } => {
+                None
+            }
+        }
     }
 }

@@ -83,7 +83,7 @@ pub fn greedy_match(pred: &[Span], truth: &[Span]) -> Matching {
 }
 
 /// Precision, recall and their harmonic mean.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Prf {
     /// Matched predictions over predictions.
     pub precision: f64,
@@ -118,7 +118,7 @@ pub fn harmonic(a: f64, b: f64) -> f64 {
 }
 
 /// Recall of the true occurrences carrying one `tier` label.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TierRecall {
     /// The tier label.
     pub tier: String,
@@ -131,7 +131,7 @@ pub struct TierRecall {
 }
 
 /// The score of a motif report.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct MotifScore {
     /// Predicted occurrences.
     pub predicted: usize,
@@ -160,7 +160,7 @@ pub struct MotifScore {
 }
 
 /// The score of one episode of a cue sheet.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EpisodeScore {
     /// The episode's base name.
     pub episode: String,
@@ -175,7 +175,7 @@ pub struct EpisodeScore {
 }
 
 /// The score of a cue sheet.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CueScore {
     /// Per episode, sorted by name (episodes in either document).
     pub episodes: Vec<EpisodeScore>,
@@ -191,8 +191,10 @@ pub struct CueScore {
     pub tiers: Vec<TierRecall>,
 }
 
-/// The score of either kind of document.
-#[derive(Debug, Clone, PartialEq)]
+/// The score of either kind of document; serialised with `kind` (`motifs` or `cues`) beside
+/// the score's fields.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Evaluation {
     /// A `leitmotif.report/1` against `leitmotif.truth/1`.
     Motifs(MotifScore),
@@ -411,8 +413,19 @@ fn kind(value: &serde_json::Value, path: &Path, known: [&str; 2]) -> Result<usiz
 /// [`Error::Io`] or [`Error::BadDocument`] when a document cannot be read, does not follow its
 /// schema, or the two are of different kinds.
 pub fn evaluate_files(truth_path: &Path, report_path: &Path) -> Result<Evaluation> {
-    let truth_value = read_value(truth_path)?;
-    let report_value = read_value(report_path)?;
+    evaluate_values((read_value(truth_path)?, truth_path), (read_value(report_path)?, report_path))
+}
+
+/// Detects whether two parsed documents are motif or cue documents and scores them; the paths
+/// only name the documents in errors.
+///
+/// # Errors
+/// [`Error::BadDocument`] when a document does not follow its schema or the two are of
+/// different kinds.
+pub fn evaluate_values(
+    (truth_value, truth_path): (serde_json::Value, &Path),
+    (report_value, report_path): (serde_json::Value, &Path),
+) -> Result<Evaluation> {
     let truth_kind = kind(&truth_value, truth_path, [TRUTH_SCHEMA, CUETRUTH_SCHEMA])?;
     let report_kind = kind(&report_value, report_path, [REPORT_SCHEMA, CUES_SCHEMA])?;
     if truth_kind != report_kind {

@@ -4,6 +4,7 @@
 //!
 //! Errors become the exception classes of `leitmotif.errors`, chosen by the library's error kind.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -121,17 +122,25 @@ fn chroma<'py>(
     };
     let (values, shape, info) = detached(py, || {
         cfg.features.validate()?;
-        let track = cfg.hooks.load(&path, &cfg.features, pipeline::load_track)?;
+        let mut track = cfg.hooks.load(&path, &cfg.features, pipeline::load_track)?;
         let (frames, hop_s) = frames_of(&track.features, cfg.kind);
+        let mut info = serde_json::to_value(chroma_doc(&track, &cfg, &frames, hop_s, None))
+            .map_err(|e| Error::Internal { detail: format!("chroma description: {e}") })?;
         let n = frames.len();
         let (values, shape) = match cfg.layout {
-            ChromaLayout::FrameMajor => (frames.iter().flatten().copied().collect::<Vec<f32>>(), (n, 12)),
+            // The track's own frames, flattened in place, become the array: no copy.
+            ChromaLayout::FrameMajor => {
+                let frames = match (frames, cfg.kind) {
+                    (Cow::Owned(v), _) => v,
+                    (Cow::Borrowed(_), ChromaKind::Melody) => std::mem::take(&mut track.features.melody),
+                    (Cow::Borrowed(_), _) => std::mem::take(&mut track.features.chroma),
+                };
+                (frames.into_flattened(), (n, 12))
+            }
             ChromaLayout::PitchMajor => {
                 ((0..12).flat_map(|pc| frames.iter().map(move |f| f[pc])).collect::<Vec<f32>>(), (12, n))
             }
         };
-        let mut info = serde_json::to_value(chroma_doc(&track, &cfg, &frames, hop_s, None))
-            .map_err(|e| Error::Internal { detail: format!("chroma description: {e}") })?;
         if let serde_json::Value::Object(map) = &mut info {
             map.remove("chroma");
             map.insert("channels".to_owned(), track.info.channels.into());

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use leitmotif::cues::{self, CueConfig};
 use leitmotif::features::Features;
-use leitmotif::motif::{self, Motif, MotifConfig};
+use leitmotif::motif::{self, Motif, MotifConfig, family};
 use proptest::prelude::*;
 use proptest::test_runner::TestRng;
 
@@ -137,15 +137,55 @@ fn check_motifs(tracks: &[&Features], motifs: &[Motif]) -> Result<(), TestCaseEr
                 o.track
             );
             prop_assert!((-5..=6).contains(&o.transpose), "motif {i}: transpose {}", o.transpose);
-            prop_assert!(o.tempo_ratio.is_finite() && o.tempo_ratio > 0.0, "tempo ratio {}", o.tempo_ratio);
+            let cfg = config();
+            prop_assert!(
+                (cfg.min_tempo_ratio - 1e-9..=cfg.max_tempo_ratio + 1e-9).contains(&o.tempo_ratio),
+                "motif {i}: tempo ratio {} outside the searched range",
+                o.tempo_ratio
+            );
             prop_assert!((0.0..=1.0).contains(&o.score), "score {}", o.score);
         }
     }
     Ok(())
 }
 
+/// Random links among a few tracks: spans of 1 to 20 s, some overlapping, any key and score.
+fn random_links(seed: u64, n: usize) -> Vec<family::Link> {
+    let mut rng = TestRng::from_seed(proptest::test_runner::RngAlgorithm::ChaCha, &seed_bytes(seed));
+    let mut span = |rng: &mut TestRng| {
+        let start = rng.random_range(0.0..100.0);
+        family::Span { track: rng.random_range(0..4), start_s: start, end_s: start + rng.random_range(1.0..20.0) }
+    };
+    (0..n)
+        .map(|_| family::Link {
+            a: span(&mut rng),
+            b: span(&mut rng),
+            shift: rng.random_range(0..12),
+            score: rng.random_range(0.3..1.0),
+        })
+        .collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// However links chain, no family holds a member longer than the tempo range allows
+    /// against another, members of one track never overlap, and all lie inside their tracks.
+    #[test]
+    fn a_family_never_mixes_lengths_beyond_the_tempo_range(seed in any::<u64>(), n in 1usize..60) {
+        let links = random_links(seed, n);
+        let ends = [130.0; 4];
+        for fam in family::group(&links, 1.25, &ends) {
+            prop_assert!(fam.len() >= 2);
+            let lens: Vec<f64> = fam.iter().map(|m| m.span.end_s - m.span.start_s).collect();
+            let (lo, hi) = (lens.iter().copied().fold(f64::MAX, f64::min), lens.iter().copied().fold(0.0, f64::max));
+            prop_assert!(hi <= lo * 1.25 * (1.0 + 1e-9), "lengths {lens:?}");
+            for (x, y) in fam.iter().zip(fam.iter().skip(1)) {
+                prop_assert!(x.span.track != y.span.track || x.span.end_s <= y.span.start_s + 1e-9, "{x:?} overlaps {y:?}");
+            }
+            prop_assert!(fam.iter().all(|m| m.span.start_s >= 0.0 && m.span.end_s <= 130.0));
+        }
+    }
 
     /// Spans, counts and transpositions of discovered motifs are always valid.
     #[test]

@@ -66,8 +66,11 @@ pub struct Member {
     pub score: f32,
 }
 
-/// Groups links into families, each with its members sorted by track and start.
-pub fn group(links: &[Link]) -> Vec<Vec<Member>> {
+/// Groups links into families, each with its members sorted by track and start, and no member
+/// longer than `max_spread` times another: partial occurrences are completed first (see
+/// [`complete_partial`]), then what still differs is split (see [`split_by_length`]). `track_end`
+/// holds each track's length in seconds.
+pub fn group(links: &[Link], max_spread: f64, track_end: &[f64]) -> Vec<Vec<Member>> {
     // Nodes: one per distinct stretch of music.
     let mut spans: Vec<Span> = Vec::with_capacity(links.len() * 2);
     for l in links {
@@ -105,6 +108,8 @@ pub fn group(links: &[Link]) -> Vec<Vec<Member>> {
     }
     // Edges between nodes carry the key shift and the score.
     let mut adj: Vec<Vec<(usize, usize, f32)>> = vec![Vec::new(); nodes.len()];
+    // Per node: (other node, link index) of each link, to map spans through.
+    let mut via: Vec<Vec<(usize, usize)>> = vec![Vec::new(); nodes.len()];
     let mut best_score = vec![0f32; nodes.len()];
     for (k, l) in links.iter().enumerate() {
         let (u, v) = (node_of[2 * k], node_of[2 * k + 1]);
@@ -113,6 +118,8 @@ pub fn group(links: &[Link]) -> Vec<Vec<Member>> {
         }
         adj[u].push((v, l.shift % 12, l.score));
         adj[v].push((u, (12 - l.shift % 12) % 12, l.score));
+        via[u].push((v, k));
+        via[v].push((u, k));
         best_score[u] = best_score[u].max(l.score);
         best_score[v] = best_score[v].max(l.score);
     }
@@ -150,18 +157,119 @@ pub fn group(links: &[Link]) -> Vec<Vec<Member>> {
         if kept.len() < 2 {
             continue;
         }
+        let spans = complete_partial(&kept, &nodes, &via, links, max_spread, track_end);
         let base = key[kept[0]].unwrap_or(0);
-        families.push(
-            kept.iter()
-                .map(|&n| Member {
-                    span: nodes[n],
-                    transpose: wrap_shift(key[n].unwrap_or(0) as i32 - base as i32),
-                    score: best_score[n],
-                })
-                .collect(),
-        );
+        let family: Vec<Member> = kept
+            .iter()
+            .zip(spans)
+            .map(|(&n, span)| Member {
+                span,
+                transpose: wrap_shift(key[n].unwrap_or(0) as i32 - base as i32),
+                score: best_score[n],
+            })
+            .collect();
+        families.extend(split_by_length(family, max_spread));
     }
     drop_redundant(families)
+}
+
+/// The spans of a family's members (`family`, node ids in place order), each partial one
+/// completed. A member under dialogue or in another arrangement is often matched over only part
+/// of the phrase, while its fellows were matched whole. Such a member, shorter than the longest
+/// by more than `max_spread`, is mapped through its surest link to a member of full length: the
+/// link's two stretches fix the offset and the tempo, and the fellow's whole span, carried
+/// across, is where the phrase sounds. The completed span stays inside its track and clear of
+/// the family's neighbouring members there.
+fn complete_partial(
+    family: &[usize],
+    nodes: &[Span],
+    via: &[Vec<(usize, usize)>],
+    links: &[Link],
+    max_spread: f64,
+    track_end: &[f64],
+) -> Vec<Span> {
+    let longest = family.iter().map(|&n| nodes[n].len()).fold(0.0, f64::max);
+    let whole = |n: usize| nodes[n].len() * max_spread >= longest;
+    family
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| {
+            let node = nodes[n];
+            if whole(n) {
+                return node;
+            }
+            let surest = via[n]
+                .iter()
+                .filter(|(m, _)| family.contains(m) && whole(*m))
+                .max_by(|x, y| links[x.1].score.total_cmp(&links[y.1].score).then(y.1.cmp(&x.1)));
+            let Some(&(m, k)) = surest else {
+                return node;
+            };
+            // This member's stretch of the link, and the fellow's.
+            let l = &links[k];
+            let (mine, theirs) = if l.a.track == node.track && node.iou(&l.a) > 0.0 && nodes[m].iou(&l.b) > 0.0 {
+                (l.a, l.b)
+            } else {
+                (l.b, l.a)
+            };
+            if theirs.len() <= 0.0 {
+                return node;
+            }
+            let rate = mine.len() / theirs.len();
+            let full = nodes[m];
+            let mut start = node.start_s.min(mine.start_s - (theirs.start_s - full.start_s).max(0.0) * rate);
+            let mut end = node.end_s.max(mine.end_s + (full.end_s - theirs.end_s).max(0.0) * rate);
+            // Boundaries are known to a few frames on either side: a completed span that still
+            // falls just short of the tempo range is widened evenly to reach it.
+            let least = longest / max_spread;
+            if end - start < least && (end - start) * max_spread >= least {
+                let pad = (least - (end - start)) / 2.0;
+                (start, end) = (start - pad, end + pad);
+            }
+            let before = family[..i].iter().rev().map(|&p| nodes[p]).find(|p| p.track == node.track);
+            let after = family[i + 1..].iter().map(|&p| nodes[p]).find(|p| p.track == node.track);
+            start = start.max(before.map_or(0.0, |p| p.end_s)).max(0.0);
+            end = end
+                .min(after.map_or(f64::INFINITY, |p| p.start_s))
+                .min(track_end.get(node.track).copied().unwrap_or(end));
+            Span { track: node.track, start_s: start.min(node.start_s), end_s: end.max(node.end_s) }
+        })
+        .collect()
+}
+
+/// Splits a family into groups whose members' lengths lie within `max_spread` of each other
+/// (longest over shortest), largest group first, dropping groups of one. Every link joins spans
+/// within the tempo range, but chains of links do not: a phrase linked to its first half, which
+/// is linked to a cadence heard elsewhere, would make one family of spans two or three times
+/// each other's length, which no tempo change explains. Keys stay relative to the family's
+/// first member; the caller rebases them on each group's first.
+pub fn split_by_length(mut family: Vec<Member>, max_spread: f64) -> Vec<Vec<Member>> {
+    let len = |m: &Member| m.span.len().max(1e-9);
+    let mut groups = Vec::new();
+    while family.len() >= 2 {
+        family.sort_by(|x, y| len(x).total_cmp(&len(y)));
+        // The window of lengths holding the most members (then the surest), shortest first.
+        let mut best = (0, 0, 0, 0.0f32);
+        let mut end = 0;
+        for start in 0..family.len() {
+            end = end.max(start);
+            while end + 1 < family.len() && len(&family[end + 1]) <= len(&family[start]) * max_spread * (1.0 + 1e-9) {
+                end += 1;
+            }
+            let count = end - start + 1;
+            let strength: f32 = family[start..=end].iter().map(|m| m.score).sum();
+            if count > best.2 || (count == best.2 && strength > best.3) {
+                best = (start, end, count, strength);
+            }
+        }
+        if best.2 < 2 {
+            break;
+        }
+        let mut group: Vec<Member> = family.drain(best.0..=best.1).collect();
+        group.sort_by(|x, y| crate::units::place_order(x.span.place(), y.span.place()));
+        groups.push(group);
+    }
+    groups
 }
 
 /// Drops the families all of whose members lie inside members of a larger family: a fragment of
@@ -286,10 +394,60 @@ mod tests {
             Link { a: span(1, 5.2, 13.1), b: span(2, 40.0, 50.0), shift: 3, score: 0.8 },
             Link { a: span(3, 0.0, 5.0), b: span(3, 20.0, 25.0), shift: 0, score: 0.7 },
         ];
-        let fams = group(&links);
+        let fams = group(&links, 1.25, &[60.0; 4]);
         assert_eq!(fams.len(), 2);
         let big = fams.iter().find(|f| f.len() == 3).expect("three members");
         assert_eq!(big.iter().map(|m| m.transpose).collect::<Vec<_>>(), vec![0, 2, 5]);
         assert_eq!(big[0].span.track, 0);
+    }
+
+    #[test]
+    fn a_family_never_spans_lengths_beyond_the_tempo_range() {
+        let member = |track: usize, start_s: f64, end_s: f64| Member {
+            span: span(track, start_s, end_s),
+            transpose: 0,
+            score: 0.8,
+        };
+        // Three phrases of about 8 s, two fragments of 3 s and a 20 s passage chained to them.
+        let family = vec![
+            member(0, 0.0, 8.0),
+            member(1, 10.0, 18.5),
+            member(2, 5.0, 12.0),
+            member(3, 0.0, 3.0),
+            member(4, 30.0, 33.2),
+            member(5, 0.0, 20.0),
+        ];
+        let groups = split_by_length(family, 1.25);
+        assert_eq!(groups.len(), 2, "{groups:?}");
+        assert_eq!(groups[0].iter().map(|m| m.span.track).collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(groups[1].iter().map(|m| m.span.track).collect::<Vec<_>>(), vec![3, 4]);
+        for g in &groups {
+            let lens: Vec<f64> = g.iter().map(|m| m.span.len()).collect();
+            let (lo, hi) = (lens.iter().copied().fold(f64::MAX, f64::min), lens.iter().copied().fold(0.0, f64::max));
+            assert!(hi / lo <= 1.25 + 1e-9, "{lens:?}");
+        }
+    }
+
+    #[test]
+    fn a_partly_matched_occurrence_is_completed_through_its_link() {
+        // Tracks 0 and 1 hold an 8 s phrase matched whole; track 2 was matched over only its
+        // last 5 s (at the same tempo) against track 0, and then only that much of track 0.
+        let links = [
+            Link { a: span(0, 10.0, 18.0), b: span(1, 20.0, 28.0), shift: 0, score: 0.9 },
+            Link { a: span(0, 13.0, 18.0), b: span(2, 35.0, 40.0), shift: 2, score: 0.7 },
+        ];
+        let fams = group(&links, 1.25, &[60.0; 3]);
+        assert_eq!(fams.len(), 1, "{fams:?}");
+        let third = fams[0].iter().find(|m| m.span.track == 2).expect("track 2");
+        assert!((third.span.start_s - 32.0).abs() < 1e-9 && (third.span.end_s - 40.0).abs() < 1e-9, "{third:?}");
+        assert_eq!(third.transpose, 2);
+        // Near the start of its track, the completed span stops at 0.
+        let early = [
+            Link { a: span(0, 10.0, 18.0), b: span(1, 20.0, 28.0), shift: 0, score: 0.9 },
+            Link { a: span(0, 13.0, 18.0), b: span(2, 2.0, 7.0), shift: 0, score: 0.7 },
+        ];
+        let fams = group(&early, 1.25, &[60.0; 3]);
+        let third = fams[0].iter().find(|m| m.span.track == 2).expect("track 2");
+        assert_eq!((third.span.start_s, third.span.end_s), (0.0, 7.0));
     }
 }

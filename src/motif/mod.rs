@@ -253,7 +253,8 @@ fn discover_in_order(
         })
         .collect();
     let links: Vec<Link> = found.iter().map(|(a, b, al)| to_link(seqs, *a, *b, al)).collect();
-    let mut motifs: Vec<Motif> = group(&links)
+    let track_end: Vec<f64> = seqs.iter().map(|s| s.covered_s).collect();
+    let mut motifs: Vec<Motif> = group(&links, cfg.max_tempo_ratio.min(1.0 / cfg.min_tempo_ratio), &track_end)
         .into_iter()
         .map(|members| {
             let first_len = (members[0].span.end_s - members[0].span.start_s).max(1e-9);

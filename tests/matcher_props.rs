@@ -152,7 +152,7 @@ fn check_motifs(tracks: &[&Features], motifs: &[Motif]) -> Result<(), TestCaseEr
 /// Random links among a few tracks: spans of 1 to 20 s, some overlapping, any key and score.
 fn random_links(seed: u64, n: usize) -> Vec<family::Link> {
     let mut rng = TestRng::from_seed(proptest::test_runner::RngAlgorithm::ChaCha, &seed_bytes(seed));
-    let mut span = |rng: &mut TestRng| {
+    let span = |rng: &mut TestRng| {
         let start = rng.random_range(0.0..100.0);
         family::Span { track: rng.random_range(0..4), start_s: start, end_s: start + rng.random_range(1.0..20.0) }
     };

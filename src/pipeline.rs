@@ -360,7 +360,7 @@ pub fn analyze(cfg: &AnalyzeConfig) -> Result<(Report, Vec<Track>)> {
     let motifs = motif::discover_with(&refs, &cfg.motif, store, &|| cfg.hooks.tick(1));
     cfg.hooks.end();
     let entries = tracks.iter().enumerate().map(|(i, t)| report::track_entry(t, i)).collect();
-    let report = report::build_report(
+    let mut report = report::build_report(
         entries,
         motifs,
         RunParams {
@@ -371,6 +371,7 @@ pub fn analyze(cfg: &AnalyzeConfig) -> Result<(Report, Vec<Track>)> {
         .to_params(),
         errors.iter().map(report::error_entry).collect(),
     );
+    report.sections = report::section_entries(&report.motifs);
     Ok((report, tracks))
 }
 

@@ -547,3 +547,43 @@ fn find_puts_the_query_first_and_checks_the_span() {
         .code(2)
         .stderr(predicate::str::contains("query span"));
 }
+
+/// A block of four phrases (rests between them) played four times in one track, after a few
+/// other notes: the phrases are motifs, and the block is one larger repeat of four passes.
+#[test]
+fn a_block_repeated_four_times_is_one_section_of_its_motifs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wav = dir.path().join("repeats.wav");
+    let phrases: [[i32; 12]; 4] = [
+        [60, 64, 67, 72, 71, 67, 64, 65, 69, 67, 62, 60],
+        [57, 60, 64, 62, 65, 64, 69, 67, 71, 72, 74, 76],
+        [67, 65, 64, 62, 60, 59, 57, 59, 60, 62, 64, 60],
+        [72, 71, 69, 67, 69, 71, 72, 74, 72, 71, 67, 69],
+    ];
+    let block: Vec<Option<i32>> = phrases.iter().flat_map(|p| p.iter().map(|&n| Some(n)).chain([None; 3])).collect();
+    let note_s = 0.35;
+    let intro = filler(5);
+    let notes: Vec<Option<i32>> = [intro.clone(), block.repeat(4), filler(6)].concat();
+    write_melody(&wav, &notes, note_s);
+    let json = dir.path().join("report.json");
+    leitmotif().arg("analyze").arg(&wav).arg("--json").arg(&json).args(["--no-cache", "--quiet"]).assert().success();
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("json");
+
+    let block_s = block.len() as f64 * f64::from(note_s);
+    let first_s = intro.len() as f64 * f64::from(note_s);
+    let sections = doc["sections"].as_array().expect("a sections field");
+    assert_eq!(sections.len(), 1, "{sections:?}");
+    let passes = sections[0]["occurrences"].as_array().expect("occurrences");
+    assert_eq!(passes.len(), 4, "{passes:?}");
+    for (k, pass) in passes.iter().enumerate() {
+        let (start, end) = (pass["start_s"].as_f64().expect("start"), pass["end_s"].as_f64().expect("end"));
+        let (t0, t1) = (first_s + k as f64 * block_s, first_s + (k + 1) as f64 * block_s);
+        let iou = (end.min(t1) - start.max(t0)).max(0.0) / (end.max(t1) - start.min(t0));
+        assert!(iou >= 0.8, "pass {k}: {start}-{end} against {t0}-{t1} (IoU {iou:.2})");
+    }
+    assert!(sections[0]["motifs"].as_array().expect("motifs").len() >= 3, "{sections:?}");
+    for o in doc["motifs"].as_array().expect("motifs").iter().flat_map(|m| m["occurrences"].as_array().expect("occ")) {
+        let ratio = o["tempo_ratio"].as_f64().expect("tempo ratio");
+        assert!((0.8..=1.25).contains(&ratio), "tempo_ratio {ratio} outside the searched range: {o}");
+    }
+}

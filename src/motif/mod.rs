@@ -8,6 +8,7 @@
 //! product per tile plus a pruned scan of it.
 
 pub mod family;
+pub mod sections;
 
 use rayon::prelude::*;
 

@@ -12,7 +12,7 @@ use std::fmt::Write;
 use std::path::{Component, Path, PathBuf};
 
 use super::images::{self, MAX_CHROMAGRAM_COLUMNS, MAX_SSM_CELLS};
-use super::{CueReport, ErrorEntry, OccurrenceEntry, Report, TrackEntry, format_time};
+use super::{CueReport, ErrorEntry, OccurrenceEntry, Report, SectionOccurrence, TrackEntry, format_time};
 use crate::features::chroma::N_CHROMA;
 use crate::track::Track;
 
@@ -183,6 +183,7 @@ th{background:var(--soft);font-weight:600}td.n{text-align:right;font-variant-num
 .lane{position:relative;background:repeating-linear-gradient(90deg,#e5e8ec 0,#e5e8ec 1px,transparent 1px,transparent var(--tick))}
 .extent{position:absolute;left:0;top:0;bottom:0;background:rgba(37,99,235,.06);border-right:1px solid #c7ccd4}
 .occ{position:absolute;height:20px;min-width:3px;border-radius:3px;border:0;padding:0 3px;cursor:pointer;color:#fff;font-size:11px;line-height:20px;white-space:nowrap;overflow:hidden;text-align:center;opacity:.92;text-shadow:0 0 2px rgba(0,0,0,.7)}
+.sec{position:absolute;height:7px;border-radius:2px;background:repeating-linear-gradient(45deg,#9ca3af 0 3px,#d1d5db 3px 6px);color:transparent;font-size:0;overflow:hidden}
 .occ b{font-weight:700}.occ.narrow .kt{display:none}
 .occ:hover,.occ.playing{outline:2px solid #111;opacity:1;z-index:2}
 body.focus .occ{opacity:.15}body.focus .occ.on{opacity:1}
@@ -313,6 +314,8 @@ fn axis(out: &mut String, total: f64) {
 
 /// Pixels from one timeline row of blocks to the next (blocks are two pixels shorter).
 const LANE_ROW_PX: usize = 22;
+/// Pixels from one row of section bands to the next.
+const SECTION_ROW_PX: usize = 9;
 /// Pixels from one row of occurrence marks under a chromagram to the next.
 const MARK_ROW_PX: usize = 9;
 
@@ -387,6 +390,15 @@ fn motif_timeline(out: &mut String, report: &Report) {
     axis(out, total);
     for (t, lane) in per_track.iter().enumerate() {
         let entry = &report.tracks[t];
+        // Larger repeats first, as thin bands above the motif blocks they are made of.
+        let sections: Vec<(usize, &SectionOccurrence)> = report
+            .sections
+            .iter()
+            .flat_map(|s| s.occurrences.iter().filter(move |o| o.track == t).map(move |o| (s.id, o)))
+            .collect();
+        let (section_rows, n_section_rows) =
+            pack_rows(&sections.iter().map(|(_, o)| (o.start_s, o.end_s)).collect::<Vec<_>>());
+        let band = if sections.is_empty() { 0 } else { n_section_rows * SECTION_ROW_PX };
         let spans: Vec<(f64, f64)> = lane.iter().map(|(_, o)| (o.start_s, o.end_s)).collect();
         let (rows, n_rows) = pack_rows(&spans);
         let _ = write!(
@@ -396,9 +408,28 @@ fn motif_timeline(out: &mut String, report: &Report) {
             escape(&entry.path),
             t + 1,
             escape(entry.display_name()),
-            lane_height(n_rows),
+            band + lane_height(n_rows),
             pct(entry.duration_s, total),
         );
+        for ((id, o), row) in sections.iter().zip(&section_rows) {
+            let motifs: Vec<String> = report.sections[*id].motifs.iter().map(|m| (m + 1).to_string()).collect();
+            let title = format!(
+                "section {} \u{b7} {}\u{2013}{} \u{b7} made of motifs {}",
+                id + 1,
+                format_time(o.start_s),
+                format_time(o.end_s),
+                motifs.join(", ")
+            );
+            let _ = write!(
+                out,
+                "<span class=\"sec\" data-section=\"{id}\" title=\"{}\" style=\"left:{:.3}%;width:{:.3}%;top:{}px\">{}</span>",
+                escape(&title),
+                pct(o.start_s, total),
+                pct(o.end_s - o.start_s, total),
+                row * SECTION_ROW_PX + 1,
+                id + 1
+            );
+        }
         for ((motif, o), row) in lane.iter().zip(&rows) {
             let name = entry.display_name();
             let _ = write!(
@@ -412,7 +443,7 @@ fn motif_timeline(out: &mut String, report: &Report) {
                 escape(&occurrence_title(*motif, name, o)),
                 pct(o.start_s, total),
                 pct(o.end_s - o.start_s, total),
-                row * LANE_ROW_PX + 1,
+                band + row * LANE_ROW_PX + 1,
                 fill(*motif),
                 motif + 1,
                 signed(o.transpose),
@@ -422,6 +453,41 @@ fn motif_timeline(out: &mut String, report: &Report) {
         out.push_str("</div></div>\n");
     }
     out.push_str("</div>\n");
+}
+
+/// The larger repeats: where each sounds and the motifs it is made of.
+fn section_table(out: &mut String, report: &Report) {
+    if report.sections.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<h2>Sections</h2>\n<p class=\"muted\">Larger repeats: stretches heard again whole, each made of several \
+         motifs in the same order (the grey bands above the lanes).</p>\n<table>\n<tr><th>section</th><th>where</th>\
+         <th>made of motifs</th></tr>\n",
+    );
+    for s in &report.sections {
+        let places: Vec<String> = s
+            .occurrences
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} {}\u{2013}{}",
+                    escape(track_name(&report.tracks, o.track)),
+                    format_time(o.start_s),
+                    format_time(o.end_s)
+                )
+            })
+            .collect();
+        let motifs: Vec<String> = s.motifs.iter().map(|m| format!("<a href=\"#motif-{m}\">{}</a>", m + 1)).collect();
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
+            s.id + 1,
+            places.join("<br>"),
+            motifs.join(", ")
+        );
+    }
+    out.push_str("</table>\n");
 }
 
 fn motif_legend(out: &mut String, report: &Report) {
@@ -632,6 +698,7 @@ pub fn render_report(inputs: &HtmlInputs<'_>) -> String {
         motif_legend(&mut b, report);
     }
     motif_timeline(&mut b, report);
+    section_table(&mut b, report);
     if !report.motifs.is_empty() {
         b.push_str("<h2>Motifs</h2>\n");
         motif_tables(&mut b, inputs, is_query);

@@ -47,6 +47,8 @@ use std::cmp::Ordering;
 use serde::{Deserialize, Serialize};
 
 use crate::cues::{Cue, MatchKind};
+use crate::motif::family::Span;
+use crate::motif::sections::find_sections;
 use crate::motif::{Motif, Occurrence};
 use crate::similarity::wrap_shift;
 use crate::track::{InputError, Track};
@@ -221,6 +223,29 @@ pub struct MotifEntry {
     pub occurrences: Vec<OccurrenceEntry>,
 }
 
+/// One place where a section sounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SectionOccurrence {
+    /// Index into `tracks`.
+    pub track: usize,
+    /// Start, seconds from the start of the track.
+    pub start_s: f64,
+    /// End, seconds from the start of the track.
+    pub end_s: f64,
+}
+
+/// A larger repeat (extra field): a stretch heard at two or more places, made of two or more
+/// of the report's motifs in the same order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SectionEntry {
+    /// Index of this section in `sections`.
+    pub id: usize,
+    /// Where it sounds, sorted by track and start.
+    pub occurrences: Vec<SectionOccurrence>,
+    /// Ids of the motifs it is made of.
+    pub motifs: Vec<usize>,
+}
+
 /// A `leitmotif.report/1` document: the result of `analyze` and `find`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -239,6 +264,9 @@ pub struct Report {
     /// The inputs that could not be analysed.
     #[serde(default)]
     pub errors: Vec<ErrorEntry>,
+    /// Larger repeats made of several motifs (extra field; `analyze` only, absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<SectionEntry>,
 }
 
 /// One span of an episode where a track plays.
@@ -473,9 +501,42 @@ pub fn build_report(
         .collect();
     entries.sort_by(|a, b| motif_order(a, b));
     let motifs = entries.into_iter().enumerate().map(|(id, occurrences)| MotifEntry { id, occurrences }).collect();
-    let mut report = Report { schema: REPORT_SCHEMA.to_owned(), tool: Tool::current(), params, tracks, motifs, errors };
+    let mut report = Report {
+        schema: REPORT_SCHEMA.to_owned(),
+        tool: Tool::current(),
+        params,
+        tracks,
+        motifs,
+        errors,
+        sections: Vec::new(),
+    };
     clamp_to_durations(&mut report);
     report
+}
+
+/// The sections (larger repeats) of the report's motifs, in the document's terms.
+pub fn section_entries(motifs: &[MotifEntry]) -> Vec<SectionEntry> {
+    let spans: Vec<Vec<Span>> = motifs
+        .iter()
+        .map(|m| m.occurrences.iter().map(|o| Span { track: o.track, start_s: o.start_s, end_s: o.end_s }).collect())
+        .collect();
+    find_sections(&spans)
+        .into_iter()
+        .enumerate()
+        .map(|(id, s)| SectionEntry {
+            id,
+            occurrences: s
+                .occurrences
+                .iter()
+                .map(|o| SectionOccurrence {
+                    track: o.track,
+                    start_s: round_to(o.start_s, 3),
+                    end_s: round_to(o.end_s, 3),
+                })
+                .collect(),
+            motifs: s.motifs.iter().map(|&m| motifs[m].id).collect(),
+        })
+        .collect()
 }
 
 /// Ends every occurrence no later than its track. Feature frames are centred on their times, so

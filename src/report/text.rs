@@ -221,6 +221,7 @@ mod tests {
             tracks: tracks(),
             motifs: vec![MotifEntry { id: 0, occurrences: vec![occurrence(0, 5.0, 0), occurrence(2, 61.2, 2)] }],
             errors: vec![ErrorEntry { path: "ost/broken.mp3".to_owned(), message: "empty file".to_owned() }],
+            sections: Vec::new(),
         };
         let expected = "\
 4 tracks, 1 motif, 2 occurrences

@@ -47,7 +47,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Revision of the decoding and extraction code whose output is cached. Raise it whenever a
 /// change to decoding or feature extraction changes the features for the same file and
 /// parameters, so that old entries are not used.
-pub const EXTRACTOR_REVISION: u32 = 4;
+pub const EXTRACTOR_REVISION: u32 = 5;
 
 const MAGIC: &[u8; 8] = b"LMFCACHE";
 const HEADER_LEN: usize = 8 + 4 + 8 + 32 + 32;

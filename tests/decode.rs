@@ -461,3 +461,21 @@ fn content_decides_the_format_not_the_extension() {
         assert!((hz - 440.0).abs() <= 4.0, "{disguise}: {hz} Hz");
     }
 }
+
+/// The first sample louder than a fifth of the tone's level: where the tone begins.
+fn onset(x: &[f32]) -> usize {
+    x.iter().position(|s| s.abs() > 0.075).unwrap_or(x.len())
+}
+
+#[test]
+fn aac_in_mp4_starts_where_the_same_tone_in_wav_does() {
+    // The encoder's 1,024 priming frames are dropped as the edit list says (as ffmpeg does):
+    // the AAC tone begins where the WAV one does, instead of 23 ms later.
+    let mut wav = AudioStream::open(&fixture("tone_s16_stereo.wav")).expect("wav");
+    let reference = onset(&drain(&mut wav));
+    for name in ["tone_aac.m4a", "tone_video.mp4"] {
+        let mut stream = AudioStream::open(&fixture(name)).unwrap_or_else(|err| panic!("{name}: {err}"));
+        let at = onset(&drain(&mut stream));
+        assert!(at.abs_diff(reference) <= 64, "{name}: the tone begins at sample {at}, in the WAV at {reference}");
+    }
+}

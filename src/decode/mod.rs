@@ -10,6 +10,8 @@
 //! `catch_unwind`, and a panic inside symphonia becomes [`Error::Corrupt`]. Such a panic is
 //! expected and handled, so [`install_quiet_panic_hook`] keeps the panic hook from printing it.
 
+mod mp4;
+
 use std::cell::Cell;
 use std::fs::File;
 use std::io::{Cursor, Read, Seek, SeekFrom};
@@ -22,7 +24,7 @@ use symphonia::core::codecs::audio::{AudioCodecId, CODEC_ID_NULL_AUDIO, well_kno
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::well_known::FORMAT_ID_WAVE;
+use symphonia::core::formats::well_known::{FORMAT_ID_ISOMP4, FORMAT_ID_WAVE};
 use symphonia::core::formats::{FormatOptions, FormatReader, MediaInfo, Track, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream, ReadOnlySource};
 use symphonia::core::meta::well_known::METADATA_ID_WAVE;
@@ -96,6 +98,8 @@ pub struct AudioStream {
     skipped: usize,
     consecutive_failures: usize,
     samples: u64,
+    /// Encoder priming frames still to drop from the start (from an MP4 edit list).
+    priming: u64,
 }
 
 impl std::fmt::Debug for AudioStream {
@@ -205,10 +209,17 @@ impl AudioStream {
         let codec = decoder.codec_info().short_name.to_string();
         let mut picker = TagPicker::default();
         read_tags(reader.as_mut(), track_id, &mut picker);
-        if reader.format_info().format == FORMAT_ID_WAVE
-            && let Some(raw) = raw()
-        {
-            read_riff_info(raw, &mut picker);
+        // Symphonia reads neither WAV's LIST/INFO tags nor MP4's edit list: both from the bytes.
+        let format = reader.format_info().format;
+        let mut priming = 0;
+        let bytes = if format == FORMAT_ID_WAVE || format == FORMAT_ID_ISOMP4 { raw() } else { None };
+        if let Some(bytes) = bytes {
+            if format == FORMAT_ID_WAVE {
+                read_riff_info(bytes, &mut picker);
+            } else if let Some((media_time, timescale)) = mp4::audio_edit_start(bytes) {
+                let rate = u64::from(params.sample_rate.unwrap_or(timescale));
+                priming = media_time.saturating_mul(rate) / u64::from(timescale);
+            }
         }
         let tags = picker.finish();
 
@@ -232,6 +243,7 @@ impl AudioStream {
             skipped: 0,
             consecutive_failures: 0,
             samples: 0,
+            priming,
         };
 
         // Decode ahead to the first block: a file that cannot give any audio fails here, and the
@@ -361,6 +373,11 @@ impl AudioStream {
         self.consecutive_failures = 0;
 
         mix_to_mono(&self.interleaved, channels, &mut self.mono);
+        if self.priming > 0 {
+            let n = self.mono.len().min(usize::try_from(self.priming).unwrap_or(usize::MAX));
+            self.mono.drain(..n);
+            self.priming -= n as u64;
+        }
         if self.mono.is_empty() { Ok(Step::Again) } else { Ok(Step::Block) }
     }
 

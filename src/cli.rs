@@ -180,6 +180,14 @@ pub struct CuesArgs {
     /// How far, in [0, 1], a cue's mean similarity in its key must rise above that of unrelated audio towards a perfect match.
     #[arg(long, allow_negative_numbers = true, value_name = "X", default_value_t = CueConfig::default().threshold, value_parser = unit_interval)]
     pub threshold: f32,
+    /// Write the cue sheet as CSV to FILE: cue number within its episode (from 1), episode, in,
+    /// out and duration as hh:mm:ss.mmm, track title, artist, album, file, match kind, score.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write an Audacity label track into DIR for each episode with a cue
+    /// (`<episode stem>.labels.txt`, labels `cue 1: Title`).
+    #[arg(long, value_name = "DIR")]
+    pub labels: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -566,6 +574,12 @@ fn join_paths(paths: &[PathBuf]) -> String {
 
 fn run_cues(c: CuesArgs) -> Result<ExitCode> {
     check_outputs(&c.output, None)?;
+    if let Some(path) = &c.csv {
+        output::check_file_destination(path)?;
+    }
+    if let Some(dir) = &c.labels {
+        output::check_folder_destination(dir)?;
+    }
     let (tracks, episodes, guessed) = split_cue_inputs(c.tracks, c.episodes)?;
     // With one value each there is nothing to choose; otherwise say how the values were split.
     if guessed && tracks.len() + episodes.len() > 2 && !c.output.quiet {
@@ -588,6 +602,12 @@ fn run_cues(c: CuesArgs) -> Result<ExitCode> {
     drop(cfg);
     verbose_note(&c.output, &hooks, clock.as_deref(), t0);
     drop(hooks);
+    if let Some(path) = &c.csv {
+        output::write_atomic(path, interchange::cue_csv(&report).as_bytes())?;
+    }
+    if let Some(dir) = &c.labels {
+        interchange::write_cue_labels(&report, dir)?;
+    }
     let dir = html_dir(&c.output);
     emit(
         &c.output,

@@ -1,4 +1,4 @@
-//! Motifs in other tools' formats, one file per audio file that holds an occurrence: Audacity
+//! Motifs and cues in other tools' formats. Motifs: one file per audio file that holds an occurrence: Audacity
 //! label tracks (`<stem>.labels.txt`) and JAMS documents (`<stem>.jams`, the `pattern_jku`
 //! namespace, readable by `jams` and `mir_eval`). Files are named after the audio file; where
 //! two audio files share a name, the folders that tell them apart are mirrored
@@ -20,9 +20,9 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
-use crate::report::output::write_atomic;
-use crate::report::{OccurrenceEntry, Report, unique_tails};
-use crate::units::round_to;
+use crate::report::output::{unique_file_names, write_atomic};
+use crate::report::{CueReport, OccurrenceEntry, Report, base_name, unique_tails};
+use crate::units::{format_timecode, round_to};
 
 /// Nominal MIDI pitch given to a motif's first occurrence in JAMS (C4).
 pub const NOMINAL_MIDI: i32 = 60;
@@ -189,10 +189,101 @@ pub fn jams_document(report: &Report, track: usize) -> Value {
     })
 }
 
+/// The columns of [`cue_csv`].
+pub const CUE_CSV_HEADER: &str = "cue,episode,in,out,duration,title,artist,album,file,match,score";
+
+/// A field of a CSV row, quoted when it holds a comma, a quote or a line break (RFC 4180).
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_owned() }
+}
+
+/// The cue sheet as CSV, one row per cue in episode order: cue number within its episode (from
+/// 1), episode file name, in and out timecodes and duration (`hh:mm:ss.mmm`), the track's title
+/// (its file name when untagged), artist and album (empty when untagged), file, match kind
+/// (`exact` or `arranged`) and score.
+pub fn cue_csv(report: &CueReport) -> String {
+    let mut out = String::from(CUE_CSV_HEADER);
+    out.push('\n');
+    for episode in &report.episodes {
+        let mut cues: Vec<_> = episode.cues.iter().collect();
+        cues.sort_by(|a, b| a.start_s.total_cmp(&b.start_s).then(a.end_s.total_cmp(&b.end_s)));
+        for (n, c) in cues.into_iter().enumerate() {
+            let track = report.tracks.get(c.track);
+            let fields = [
+                (n + 1).to_string(),
+                base_name(&episode.path).to_owned(),
+                format_timecode(c.start_s),
+                format_timecode(c.end_s),
+                format_timecode(c.end_s - c.start_s),
+                track.map_or("?", |t| t.display_name()).to_owned(),
+                track.and_then(|t| t.artist.clone()).unwrap_or_default(),
+                track.and_then(|t| t.album.clone()).unwrap_or_default(),
+                track.map_or(String::new(), |t| t.path.clone()),
+                c.match_kind.clone().unwrap_or_default(),
+                format!("{:.3}", c.score),
+            ];
+            let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+            out.push_str(&row.join(","));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The Audacity label track of episode `episode`: one line per cue, sorted by start,
+/// `start<TAB>end<TAB>cue N: title` (with the key shift when there is one).
+pub fn cue_label_text(report: &CueReport, episode: usize) -> String {
+    let Some(ep) = report.episodes.get(episode) else {
+        return String::new();
+    };
+    let mut cues: Vec<_> = ep.cues.iter().collect();
+    cues.sort_by(|a, b| a.start_s.total_cmp(&b.start_s).then(a.end_s.total_cmp(&b.end_s)));
+    let mut out = String::new();
+    for (n, c) in cues.into_iter().enumerate() {
+        let title = report.tracks.get(c.track).map_or("?", |t| t.display_name());
+        let shift = if c.transpose == 0 { String::new() } else { format!(" ({:+})", c.transpose) };
+        let _ = writeln!(out, "{:.6}\t{:.6}\tcue {}: {title}{shift}", c.start_s, c.end_s, n + 1);
+    }
+    out
+}
+
+/// Writes the label track of every episode with a cue into `dir` (created when missing), as
+/// `<episode stem>.labels.txt` (numbered, `-2`, when two episodes share a stem). Returns the
+/// files written.
+///
+/// # Errors
+/// [`Error::Write`] naming the folder or file that could not be written.
+pub fn write_cue_labels(report: &CueReport, dir: &Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
+    let stems = report.episodes.iter().map(|e| {
+        let name = base_name(&e.path);
+        Path::new(name).file_stem().and_then(|s| s.to_str()).unwrap_or(name).to_owned()
+    });
+    let names = unique_file_names(stems, ".labels.txt");
+    let mut written = Vec::new();
+    for (e, name) in names.iter().enumerate() {
+        if report.episodes[e].cues.is_empty() {
+            continue;
+        }
+        let path = dir.join(name);
+        write_atomic(&path, cue_label_text(report, e).as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::report::{MotifEntry, Params, TrackEntry, build_report};
+
+    #[test]
+    fn csv_fields_with_commas_quotes_or_breaks_are_quoted() {
+        assert_eq!(csv_field("Main Theme"), "Main Theme");
+        assert_eq!(csv_field("Love, Again"), "\"Love, Again\"");
+        assert_eq!(csv_field("The \"Last\" Letter"), "\"The \"\"Last\"\" Letter\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
 
     fn report() -> Report {
         let mut r = build_report(

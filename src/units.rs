@@ -47,9 +47,26 @@ pub fn format_clock(seconds: f64) -> String {
     }
 }
 
+/// Formats seconds as a timecode `hh:mm:ss.mmm` (cue sheets).
+pub fn format_timecode(seconds: f64) -> String {
+    if !seconds.is_finite() {
+        return "??:??:??.???".to_owned();
+    }
+    let ms = (seconds.max(0.0) * 1000.0).round() as u64;
+    format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timecodes_count_hours_minutes_seconds_and_milliseconds() {
+        assert_eq!(format_timecode(0.0), "00:00:00.000");
+        assert_eq!(format_timecode(3725.0625), "01:02:05.063");
+        assert_eq!(format_timecode(59.9996), "00:01:00.000");
+        assert_eq!(format_timecode(f64::NAN), "??:??:??.???");
+    }
 
     #[test]
     fn settings_stored_as_f32_read_as_written() {

@@ -587,3 +587,57 @@ fn a_block_repeated_four_times_is_one_section_of_its_motifs() {
         assert!((0.8..=1.25).contains(&ratio), "tempo_ratio {ratio} outside the searched range: {o}");
     }
 }
+
+#[test]
+fn cues_write_a_csv_cue_sheet_and_label_tracks_per_episode() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (json, csv, labels) = (dir.path().join("cues.json"), dir.path().join("sheet.csv"), dir.path().join("labels"));
+    let episode = root.join("fixtures/score/03-hidden-letter.mp3");
+    leitmotif()
+        .arg("cues")
+        .arg("--json")
+        .arg(&json)
+        .arg("--csv")
+        .arg(&csv)
+        .arg("--labels")
+        .arg(&labels)
+        .args(["--no-cache", "--quiet", "--tracks"])
+        .arg(root.join("fixtures/score"))
+        .arg("--")
+        .arg(&episode)
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).expect("json")).expect("cue sheet");
+    let cues = doc["episodes"][0]["cues"].as_array().expect("cues");
+    assert!(!cues.is_empty(), "the episode's own track is found in it");
+
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows[0], "cue,episode,in,out,duration,title,artist,album,file,match,score");
+    assert_eq!(rows.len(), cues.len() + 1, "{text}");
+    let first = cues
+        .iter()
+        .min_by(|a, b| a["start_s"].as_f64().partial_cmp(&b["start_s"].as_f64()).expect("order"))
+        .expect("a cue");
+    let fields: Vec<&str> = rows[1].split(',').collect();
+    assert_eq!(fields[0], "1");
+    assert_eq!(fields[1], "03-hidden-letter.mp3");
+    let secs = |tc: &str| -> f64 {
+        let parts: Vec<f64> = tc.split(':').map(|p| p.parse().expect("number")).collect();
+        parts[0] * 3600.0 + parts[1] * 60.0 + parts[2]
+    };
+    assert!((secs(fields[2]) - first["start_s"].as_f64().expect("start")).abs() < 0.001, "{}", rows[1]);
+    assert!((secs(fields[3]) - first["end_s"].as_f64().expect("end")).abs() < 0.001, "{}", rows[1]);
+    assert!((secs(fields[4]) - (secs(fields[3]) - secs(fields[2]))).abs() < 0.002, "{}", rows[1]);
+    let track = &doc["tracks"][first["track"].as_u64().expect("track") as usize];
+    assert_eq!(fields[5], track["title"].as_str().expect("tagged title"));
+    assert_eq!(fields[8], track["path"].as_str().expect("path"));
+
+    let label = std::fs::read_to_string(labels.join("03-hidden-letter.labels.txt")).expect("label track");
+    assert_eq!(label.lines().count(), cues.len());
+    assert!(
+        label.lines().next().is_some_and(|l| l.split('\t').nth(2).is_some_and(|t| t.starts_with("cue 1: "))),
+        "{label}"
+    );
+}

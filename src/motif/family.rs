@@ -190,7 +190,7 @@ fn complete_partial(
 ) -> Vec<Span> {
     let longest = family.iter().map(|&n| nodes[n].len()).fold(0.0, f64::max);
     let whole = |n: usize| nodes[n].len() * max_spread >= longest;
-    family
+    let mut spans: Vec<Span> = family
         .iter()
         .enumerate()
         .map(|(i, &n)| {
@@ -234,7 +234,18 @@ fn complete_partial(
                 .min(track_end.get(node.track).copied().unwrap_or(end));
             Span { track: node.track, start_s: start.min(node.start_s), end_s: end.max(node.end_s) }
         })
-        .collect()
+        .collect();
+    // Two neighbours completed towards each other meet half way (never inside what either
+    // matched): members of one family do not overlap.
+    for i in 1..spans.len() {
+        let (prev, next) = (nodes[family[i - 1]], nodes[family[i]]);
+        if spans[i - 1].track == spans[i].track && spans[i - 1].end_s > spans[i].start_s {
+            let cut = ((spans[i - 1].end_s + spans[i].start_s) / 2.0).clamp(prev.end_s, next.start_s.max(prev.end_s));
+            spans[i - 1].end_s = cut;
+            spans[i].start_s = cut;
+        }
+    }
+    spans
 }
 
 /// Splits a family into groups whose members' lengths lie within `max_spread` of each other

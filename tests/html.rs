@@ -181,6 +181,9 @@ fn cue_sheet_has_an_episode_timeline_and_escapes_names() {
     assert_eq!(count(&html, "class=\"play\" data-kind=\"episode\""), 2);
     assert_eq!(count(&html, "class=\"play\" data-kind=\"track\""), 2);
     assert!(html.contains("data-start=\"900\""));
+    // Each cue's length is listed.
+    assert!(html.contains("<th>length</th>"));
+    assert_eq!(count(&html, "<td class=\"n\">30.0 s</td>"), 2);
 }
 
 /// A mono 16-bit WAV of `notes` (MIDI numbers), each `note_s` long, with a RIFF LIST/INFO

@@ -839,7 +839,7 @@ pub fn render_cues(inputs: &CueHtmlInputs<'_>) -> String {
             b.push_str("</div>\n");
         }
         b.push_str(
-            "<table>\n<tr><th>episode</th><th>start</th><th>end</th><th>track</th><th>track time</th><th></th>\
+            "<table>\n<tr><th>episode</th><th>start</th><th>end</th><th>length</th><th>track</th><th>track time</th><th></th>\
              <th>key shift</th><th>score</th></tr>\n",
         );
         let ep_playable = inputs.episode_urls.get(e).is_some_and(Option::is_some);
@@ -851,7 +851,7 @@ pub fn render_cues(inputs: &CueHtmlInputs<'_>) -> String {
                 b,
                 "<tr><td><button type=\"button\" class=\"play\" data-kind=\"episode\" data-track=\"{e}\" data-start=\"{}\" \
                  data-end=\"{}\" data-label=\"{}\"{}>&#9654;</button></td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-                 <td><span class=\"sw\" style=\"{}\"></span> {}</td><td class=\"n\">{}</td>\
+                 <td class=\"n\">{:.1} s</td><td><span class=\"sw\" style=\"{}\"></span> {}</td><td class=\"n\">{}</td>\
                  <td><button type=\"button\" class=\"play\" data-kind=\"track\" data-track=\"{}\" data-start=\"{}\" \
                  data-end=\"{}\" data-label=\"{}\"{}>&#9654;</button></td><td class=\"n\">{}</td><td class=\"n\">{:.2}</td></tr>",
                 c.start_s,
@@ -865,6 +865,7 @@ pub fn render_cues(inputs: &CueHtmlInputs<'_>) -> String {
                 if ep_playable { "" } else { " disabled" },
                 format_time(c.start_s),
                 format_time(c.end_s),
+                c.end_s - c.start_s,
                 fill(c.track),
                 escape(name),
                 format_time(c.track_start_s),

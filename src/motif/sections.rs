@@ -6,6 +6,8 @@
 //! and 24 s, motif 2 at 9 s and 30 s, motif 3 at 14 s and 35 s. Following those pairs of
 //! occurrences that share one track pair and one offset, and chaining the ones that follow each
 //! other, gives the larger repeat (3-23 s again at 24-44 s) without matching anything again.
+//! Gaps in a run may be as long as what it has chained so far; repeats are gathered finest
+//! first, so a block's four passes are four places and not two pairs of passes.
 //! The motifs stay the phrase-level answer; a section says which of them form a larger whole.
 
 use std::collections::BTreeSet;
@@ -103,46 +105,51 @@ fn offset_groups(mut pieces: Vec<Piece>) -> Vec<Vec<Piece>> {
 }
 
 /// Runs of pieces (one offset, sorted by start) whose stretches follow each other with gaps no
-/// longer than the pieces around them: a larger repeat may hold passages that matched nothing,
-/// but not longer ones than the motifs it is made of.
+/// longer than what the run has chained so far: two motifs at one offset are unlikely to be
+/// chance, and a larger repeat may hold passages that matched nothing (an intro, a bridge under
+/// dialogue) as long as they do not outweigh what did match.
 fn runs(group: &[Piece]) -> Vec<Repeat> {
     let mut out = Vec::new();
-    let mut current: Option<(Repeat, f64)> = None;
+    let mut current: Option<Repeat> = None;
     for p in group {
-        let len = p.from.end_s - p.from.start_s;
-        if let Some((run, last_len)) = &mut current {
+        if let Some(run) = &mut current {
             let gap = p.from.start_s - run.from.end_s;
+            let chained = run.from.end_s - run.from.start_s;
             // Within one track the repeat stops where its second place begins: passes 1, 2 and
             // 3 of a block, each a block apart, are three places, not one stretch heard twice.
             let reaches_copy = run.from.track == run.to.track && p.from.start_s >= run.to.start_s - OFFSET_TOLERANCE_S;
-            if gap <= last_len.min(len) && !reaches_copy {
+            if gap <= chained.max(p.from.end_s - p.from.start_s) && !reaches_copy {
                 run.from.end_s = run.from.end_s.max(p.from.end_s);
                 run.to.start_s = run.to.start_s.min(p.to.start_s);
                 run.to.end_s = run.to.end_s.max(p.to.end_s);
                 run.motifs.insert(p.motif);
-                *last_len = len;
                 continue;
             }
         }
-        if let Some((run, _)) = current.take() {
-            out.push(run);
-        }
-        current = Some((Repeat { from: p.from, to: p.to, motifs: BTreeSet::from([p.motif]) }, len));
+        out.extend(current.take());
+        current = Some(Repeat { from: p.from, to: p.to, motifs: BTreeSet::from([p.motif]) });
     }
-    out.extend(current.map(|(run, _)| run));
-    // A repeat is larger than a motif: at least two motifs, and not running into its own
-    // second place (a stretch repeating back to back is two places, not one).
-    out.retain(|r| {
-        r.motifs.len() >= 2 && (r.from.track != r.to.track || r.from.end_s <= r.to.start_s + OFFSET_TOLERANCE_S)
-    });
+    out.extend(current);
+    // A stretch repeating back to back is two places, not one: where a motif runs across the
+    // junction, the first place ends where the second begins.
+    for r in &mut out {
+        if r.from.track == r.to.track && r.from.end_s > r.to.start_s {
+            r.from.end_s = r.to.start_s;
+            let len = (r.from.end_s - r.from.start_s).max(0.0);
+            r.to.end_s = r.to.end_s.min(r.to.start_s + len + OFFSET_TOLERANCE_S);
+        }
+    }
+    // A repeat is larger than a motif: at least two of them.
+    out.retain(|r| r.motifs.len() >= 2 && r.from.end_s > r.from.start_s);
     out
 }
 
 /// Groups repeats that share places into sections: places of one track that cover the same
 /// stretch (intersection at least half of the union) are one occurrence.
 fn gather(repeats: &[Repeat]) -> Vec<Section> {
+    let repeats = finest_first(repeats);
     let mut places: Vec<Span> = Vec::with_capacity(repeats.len() * 2);
-    for r in repeats {
+    for r in &repeats {
         places.push(r.from);
         places.push(r.to);
     }
@@ -176,13 +183,25 @@ fn gather(repeats: &[Repeat]) -> Vec<Section> {
     let mut sections = Vec::new();
     for root in roots {
         let members: Vec<usize> = (0..places.len()).filter(|&x| find(&mut parent, x) == root).collect();
-        // Places of one section that overlap in one track are one occurrence, spanning them.
+        // Places of one section that overlap by half or more in one track are one occurrence,
+        // spanning them.
         let mut spans: Vec<Span> = members.iter().map(|&x| places[x]).collect();
         spans.sort_by(|p, q| place_order(p.place(), q.place()));
+        // Places that overlap by less than half the shorter one are neighbours whose boundaries
+        // blur (a motif across the junction of back-to-back passes): they meet half way.
         let mut occurrences: Vec<Span> = Vec::new();
-        for s in spans {
+        for mut s in spans {
             match occurrences.last_mut() {
-                Some(last) if last.track == s.track && s.start_s < last.end_s => last.end_s = last.end_s.max(s.end_s),
+                Some(last) if last.track == s.track && s.start_s < last.end_s => {
+                    let overlap = last.end_s.min(s.end_s) - s.start_s;
+                    if overlap >= 0.5 * (last.end_s - last.start_s).min(s.end_s - s.start_s) {
+                        last.end_s = last.end_s.max(s.end_s);
+                    } else {
+                        let cut = (s.start_s + last.end_s) / 2.0;
+                        (last.end_s, s.start_s) = (cut, cut);
+                        occurrences.push(s);
+                    }
+                }
                 _ => occurrences.push(s),
             }
         }
@@ -195,6 +214,30 @@ fn gather(repeats: &[Repeat]) -> Vec<Section> {
     let mut sections = drop_coarser(sections);
     sections.sort_by(|a, b| place_order(a.occurrences[0].place(), b.occurrences[0].place()));
     sections
+}
+
+/// The repeats at their finest level: taken shortest first, a repeat whose first place is made
+/// of two or more shorter places already taken (passes 1-2 of a block heard again as passes 3-4)
+/// is left out, since it would join places of two levels into one.
+fn finest_first(repeats: &[Repeat]) -> Vec<&Repeat> {
+    let len = |s: &Span| s.end_s - s.start_s;
+    let mut order: Vec<&Repeat> = repeats.iter().collect();
+    order.sort_by(|a, b| len(&a.from).total_cmp(&len(&b.from)));
+    let mut taken: Vec<&Repeat> = Vec::new();
+    for r in order {
+        let parts = taken
+            .iter()
+            .flat_map(|t| [t.from, t.to])
+            .filter(|p| {
+                let overlap = (p.end_s.min(r.from.end_s) - p.start_s.max(r.from.start_s)).max(0.0);
+                p.track == r.from.track && len(p) <= 0.75 * len(&r.from) && overlap >= 0.25 * len(&r.from)
+            })
+            .count();
+        if parts < 2 {
+            taken.push(r);
+        }
+    }
+    taken
 }
 
 /// Drops a section each of whose occurrences is mostly made of occurrences of a section heard

@@ -131,7 +131,8 @@ def analyze(
     Returns:
         The ``leitmotif.report/1`` document: ``tracks``, ``motifs`` (each with ``occurrences``:
         ``track``, ``start_s``, ``end_s``, ``transpose``, ``tempo_ratio``, ``score``), ``errors``
-        (inputs that could not be analysed) and ``params``.
+        (inputs that could not be analysed), ``params``, and when there are any ``sections``:
+        larger repeats, each with its ``occurrences`` and the ids of the ``motifs`` it is made of.
 
     Raises:
         ParameterError: a setting out of range.

@@ -8,7 +8,7 @@ use assert_cmd::Command;
 use leitmotif::report::html::{CueHtmlInputs, HtmlInputs, TrackView, render_cues, render_report};
 use leitmotif::report::{
     CueEntry, CueReport, EpisodeEntry, ErrorEntry, MotifEntry, OccurrenceEntry, Params, Report, TrackEntry,
-    build_cue_report, build_report,
+    build_cue_report, build_report, section_entries,
 };
 
 const HOSTILE: &str = "<script>alert(1)</script>";
@@ -260,4 +260,22 @@ fn binary_escapes_a_hostile_title_tag() {
     // The audio is addressed relative to the report's folder.
     assert!(html.contains("data-src=\"../a.wav\""), "relative audio source");
     assert_eq!(count(&html, "src=\"data:image/png;base64,"), 2);
+}
+
+#[test]
+fn sections_are_drawn_above_the_lanes_and_listed() {
+    let tracks = vec![TrackEntry { path: "ost/suite.flac".to_owned(), duration_s: 90.0, ..TrackEntry::default() }];
+    let mut r = build_report(tracks, vec![], Params::new(), vec![]);
+    // Two motifs that follow each other, both heard again 40 s later: one section of two places.
+    r.motifs = vec![
+        MotifEntry { id: 0, occurrences: vec![occ(0, 5.0, 0), occ(0, 45.0, 0)] },
+        MotifEntry { id: 1, occurrences: vec![occ(0, 10.0, 0), occ(0, 50.0, 0)] },
+    ];
+    r.sections = section_entries(&r.motifs);
+    assert_eq!(r.sections.len(), 1, "{:?}", r.sections);
+    assert_eq!(r.sections[0].motifs, vec![0, 1]);
+    let html = render_report(&HtmlInputs::new(&r));
+    assert_eq!(count(&html, "class=\"sec\" data-section=\"0\""), 2);
+    assert!(html.contains("<h2>Sections</h2>"));
+    assert!(html.contains("made of motifs 1, 2"), "the hover text names the motifs from 1");
 }

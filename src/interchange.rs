@@ -1,8 +1,10 @@
-//! Motifs and cues in other tools' formats. Motifs: one file per audio file that holds an occurrence: Audacity
-//! label tracks (`<stem>.labels.txt`) and JAMS documents (`<stem>.jams`, the `pattern_jku`
-//! namespace, readable by `jams` and `mir_eval`). Files are named after the audio file; where
-//! two audio files share a name, the folders that tell them apart are mirrored
-//! (`disc1/01.labels.txt`, `disc2/01.labels.txt`).
+//! Motifs and cues in other tools' formats.
+//!
+//! Motifs: one file per audio file that holds an occurrence, Audacity label tracks
+//! (`<stem>.labels.txt`) and JAMS documents (`<stem>.jams`, the `pattern_jku` namespace, readable
+//! by `jams` and `mir_eval`). Files are named after the audio file; where two audio files share a
+//! name, the folders that tell them apart are mirrored (`disc1/01.labels.txt`,
+//! `disc2/01.labels.txt`). Cues: a CSV cue sheet, and a label track per episode.
 //!
 //! Motifs are numbered as people count them, from 1: label `motif 1` and JAMS `pattern_id` 1 are
 //! the report's motif 0 (the terminal summary and HTML say "motif 1" too); `occurrence_id` is
@@ -21,7 +23,7 @@ use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
 use crate::report::output::{unique_file_names, write_atomic};
-use crate::report::{CueReport, OccurrenceEntry, Report, base_name, unique_tails};
+use crate::report::{CueEntry, CueReport, OccurrenceEntry, Report, base_name, unique_tails};
 use crate::units::{format_timecode, round_to};
 
 /// Nominal MIDI pitch given to a motif's first occurrence in JAMS (C4).
@@ -189,6 +191,13 @@ pub fn jams_document(report: &Report, track: usize) -> Value {
     })
 }
 
+/// An episode's cues by start (then end): the order they are numbered in.
+fn in_order(cues: &[CueEntry]) -> Vec<&CueEntry> {
+    let mut sorted: Vec<&CueEntry> = cues.iter().collect();
+    sorted.sort_by(|a, b| a.start_s.total_cmp(&b.start_s).then(a.end_s.total_cmp(&b.end_s)));
+    sorted
+}
+
 /// The columns of [`cue_csv`].
 pub const CUE_CSV_HEADER: &str = "cue,episode,in,out,duration,title,artist,album,file,match,score";
 
@@ -205,9 +214,7 @@ pub fn cue_csv(report: &CueReport) -> String {
     let mut out = String::from(CUE_CSV_HEADER);
     out.push('\n');
     for episode in &report.episodes {
-        let mut cues: Vec<_> = episode.cues.iter().collect();
-        cues.sort_by(|a, b| a.start_s.total_cmp(&b.start_s).then(a.end_s.total_cmp(&b.end_s)));
-        for (n, c) in cues.into_iter().enumerate() {
+        for (n, c) in in_order(&episode.cues).into_iter().enumerate() {
             let track = report.tracks.get(c.track);
             let fields = [
                 (n + 1).to_string(),
@@ -236,10 +243,8 @@ pub fn cue_label_text(report: &CueReport, episode: usize) -> String {
     let Some(ep) = report.episodes.get(episode) else {
         return String::new();
     };
-    let mut cues: Vec<_> = ep.cues.iter().collect();
-    cues.sort_by(|a, b| a.start_s.total_cmp(&b.start_s).then(a.end_s.total_cmp(&b.end_s)));
     let mut out = String::new();
-    for (n, c) in cues.into_iter().enumerate() {
+    for (n, c) in in_order(&ep.cues).into_iter().enumerate() {
         let title = report.tracks.get(c.track).map_or("?", |t| t.display_name());
         let shift = if c.transpose == 0 { String::new() } else { format!(" ({:+})", c.transpose) };
         let _ = writeln!(out, "{:.6}\t{:.6}\tcue {}: {title}{shift}", c.start_s, c.end_s, n + 1);

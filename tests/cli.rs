@@ -641,3 +641,28 @@ fn cues_write_a_csv_cue_sheet_and_label_tracks_per_episode() {
         "{label}"
     );
 }
+
+/// A phrase played three times back to back, between other notes: three occurrences, one per
+/// copy, not one span over two copies and not the middle one lost.
+#[test]
+fn back_to_back_copies_of_a_phrase_are_separate_occurrences() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wav = dir.path().join("back-to-back.wav");
+    let note_s = 0.35;
+    let (intro, phrase) = (filler(1), theme(0));
+    write_melody(&wav, &[intro.clone(), phrase.repeat(3), filler(2)].concat(), note_s);
+    let json = dir.path().join("report.json");
+    leitmotif().arg("analyze").arg(&wav).arg("--json").arg(&json).args(["--no-cache", "--quiet"]).assert().success();
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("json");
+    let motifs = doc["motifs"].as_array().expect("motifs");
+    assert_eq!(motifs.len(), 1, "{motifs:?}");
+    let occurrences = motifs[0]["occurrences"].as_array().expect("occurrences");
+    assert_eq!(occurrences.len(), 3, "{occurrences:?}");
+    let (first_s, copy_s) = (intro.len() as f64 * f64::from(note_s), phrase.len() as f64 * f64::from(note_s));
+    for (k, o) in occurrences.iter().enumerate() {
+        let (start, end) = (o["start_s"].as_f64().expect("start"), o["end_s"].as_f64().expect("end"));
+        let (t0, t1) = (first_s + k as f64 * copy_s, first_s + (k + 1) as f64 * copy_s);
+        let iou = (end.min(t1) - start.max(t0)).max(0.0) / (end.max(t1) - start.min(t0));
+        assert!(iou >= 0.8, "copy {k}: {start}-{end} against {t0}-{t1} (IoU {iou:.2})");
+    }
+}

@@ -341,12 +341,19 @@ fn link_families(n: usize, adj: &[Vec<(usize, usize, f32)>]) -> Vec<usize> {
     (0..n).map(|u| uf.find(u)).collect()
 }
 
-/// Within one family, two members that overlap in one track are one occurrence: keep the surer.
+/// Within one family, two members that overlap in one track by half the shorter or more are one
+/// occurrence: keep the surer. Less than that, they are neighbours whose boundaries blur (copies
+/// of a phrase played back to back), and both stay.
 fn drop_overlaps(family: &[usize], nodes: &[Span], score: &[f32]) -> Vec<usize> {
     let mut kept: Vec<usize> = Vec::with_capacity(family.len());
     for &n in family {
+        let (p_span, n_span) = (kept.last().map(|&p| nodes[p]), nodes[n]);
+        let same_place = p_span.is_some_and(|p| {
+            let overlap = p.end_s.min(n_span.end_s) - n_span.start_s.max(p.start_s);
+            p.track == n_span.track && overlap >= 0.5 * p.len().min(n_span.len())
+        });
         match kept.last() {
-            Some(&p) if nodes[p].track == nodes[n].track && nodes[n].start_s < nodes[p].end_s => {
+            Some(&p) if same_place => {
                 if score[n] > score[p] {
                     kept.pop();
                     kept.push(n);

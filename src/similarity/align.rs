@@ -433,7 +433,16 @@ fn aligned(
     line: Line,
     centre: usize,
 ) -> Option<Alignment> {
-    let (a_start, a_end, gain) = max_sum_span(a, b, line, centre, len, cut)?;
+    let (mut a_start, mut a_end, gain) = max_sum_span(a, b, line, centre, len, cut)?;
+    // In one sequence against itself, a stretch that runs into its own copy is a phrase
+    // repeated back to back matched one repeat later: keep the one repeat around the centre,
+    // so each copy is linked to the next instead of the whole run being dropped.
+    let lag = line.at(a_start) - a_start as f64;
+    if same && lag >= len as f64 && line.at(a_start) < a_end as f64 {
+        let period = lag.floor() as usize;
+        a_start += (centre.saturating_sub(a_start) / period) * period;
+        a_end = a_end.min(a_start + period);
+    }
     if a_end - a_start < len {
         return None;
     }

@@ -64,6 +64,9 @@ pub enum ChromaKind {
 }
 
 impl ChromaKind {
+    /// Every kind, in the order the command line lists them.
+    pub const ALL: [Self; 3] = [Self::Chroma, Self::Cens, Self::Melody];
+
     /// The name written in documents.
     pub fn name(self) -> &'static str {
         match self {
@@ -85,6 +88,9 @@ pub enum ChromaLayout {
 }
 
 impl ChromaLayout {
+    /// Every layout.
+    pub const ALL: [Self; 2] = [Self::FrameMajor, Self::PitchMajor];
+
     /// The name written in documents.
     pub fn name(self) -> &'static str {
         match self {

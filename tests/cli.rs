@@ -548,6 +548,24 @@ fn find_puts_the_query_first_and_checks_the_span() {
         .stderr(predicate::str::contains("query span"));
 }
 
+/// The report of `leitmotif analyze FILE` (no cache).
+fn analyze_json(file: &Path) -> serde_json::Value {
+    let json = file.with_extension("json");
+    leitmotif().arg("analyze").arg(file).arg("--json").arg(&json).args(["--no-cache", "--quiet"]).assert().success();
+    serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("json")
+}
+
+/// Asserts that `spans` (objects with `start_s` and `end_s`) are, in order, the copies of a
+/// passage `copy_s` long played back to back from `first_s`, each within IoU 0.8.
+fn assert_consecutive_copies(spans: &[serde_json::Value], first_s: f64, copy_s: f64) {
+    for (k, o) in spans.iter().enumerate() {
+        let (start, end) = (o["start_s"].as_f64().expect("start"), o["end_s"].as_f64().expect("end"));
+        let (t0, t1) = (first_s + k as f64 * copy_s, first_s + (k + 1) as f64 * copy_s);
+        let iou = (end.min(t1) - start.max(t0)).max(0.0) / (end.max(t1) - start.min(t0));
+        assert!(iou >= 0.8, "copy {k}: {start}-{end} against {t0}-{t1} (IoU {iou:.2})");
+    }
+}
+
 /// A block of four phrases (rests between them) played four times in one track, after a few
 /// other notes: the phrases are motifs, and the block is one larger repeat of four passes.
 #[test]
@@ -565,9 +583,7 @@ fn a_block_repeated_four_times_is_one_section_of_its_motifs() {
     let intro = filler(5);
     let notes: Vec<Option<i32>> = [intro.clone(), block.repeat(4), filler(6)].concat();
     write_melody(&wav, &notes, note_s);
-    let json = dir.path().join("report.json");
-    leitmotif().arg("analyze").arg(&wav).arg("--json").arg(&json).args(["--no-cache", "--quiet"]).assert().success();
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("json");
+    let doc = analyze_json(&wav);
 
     let block_s = block.len() as f64 * f64::from(note_s);
     let first_s = intro.len() as f64 * f64::from(note_s);
@@ -575,12 +591,7 @@ fn a_block_repeated_four_times_is_one_section_of_its_motifs() {
     assert_eq!(sections.len(), 1, "{sections:?}");
     let passes = sections[0]["occurrences"].as_array().expect("occurrences");
     assert_eq!(passes.len(), 4, "{passes:?}");
-    for (k, pass) in passes.iter().enumerate() {
-        let (start, end) = (pass["start_s"].as_f64().expect("start"), pass["end_s"].as_f64().expect("end"));
-        let (t0, t1) = (first_s + k as f64 * block_s, first_s + (k + 1) as f64 * block_s);
-        let iou = (end.min(t1) - start.max(t0)).max(0.0) / (end.max(t1) - start.min(t0));
-        assert!(iou >= 0.8, "pass {k}: {start}-{end} against {t0}-{t1} (IoU {iou:.2})");
-    }
+    assert_consecutive_copies(passes, first_s, block_s);
     assert!(sections[0]["motifs"].as_array().expect("motifs").len() >= 3, "{sections:?}");
     for o in doc["motifs"].as_array().expect("motifs").iter().flat_map(|m| m["occurrences"].as_array().expect("occ")) {
         let ratio = o["tempo_ratio"].as_f64().expect("tempo ratio");
@@ -651,18 +662,11 @@ fn back_to_back_copies_of_a_phrase_are_separate_occurrences() {
     let note_s = 0.35;
     let (intro, phrase) = (filler(1), theme(0));
     write_melody(&wav, &[intro.clone(), phrase.repeat(3), filler(2)].concat(), note_s);
-    let json = dir.path().join("report.json");
-    leitmotif().arg("analyze").arg(&wav).arg("--json").arg(&json).args(["--no-cache", "--quiet"]).assert().success();
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("json");
+    let doc = analyze_json(&wav);
     let motifs = doc["motifs"].as_array().expect("motifs");
     assert_eq!(motifs.len(), 1, "{motifs:?}");
     let occurrences = motifs[0]["occurrences"].as_array().expect("occurrences");
     assert_eq!(occurrences.len(), 3, "{occurrences:?}");
     let (first_s, copy_s) = (intro.len() as f64 * f64::from(note_s), phrase.len() as f64 * f64::from(note_s));
-    for (k, o) in occurrences.iter().enumerate() {
-        let (start, end) = (o["start_s"].as_f64().expect("start"), o["end_s"].as_f64().expect("end"));
-        let (t0, t1) = (first_s + k as f64 * copy_s, first_s + (k + 1) as f64 * copy_s);
-        let iou = (end.min(t1) - start.max(t0)).max(0.0) / (end.max(t1) - start.min(t0));
-        assert!(iou >= 0.8, "copy {k}: {start}-{end} against {t0}-{t1} (IoU {iou:.2})");
-    }
+    assert_consecutive_copies(occurrences, first_s, copy_s);
 }

@@ -27,18 +27,24 @@ impl Span {
         (self.track, self.start_s, self.end_s)
     }
 
-    fn len(&self) -> f64 {
+    /// Length, seconds.
+    pub fn len(&self) -> f64 {
         (self.end_s - self.start_s).max(0.0)
+    }
+
+    /// Seconds the two spans share (0 for different tracks).
+    pub fn overlap_s(&self, other: &Span) -> f64 {
+        if self.track != other.track {
+            return 0.0;
+        }
+        (self.end_s.min(other.end_s) - self.start_s.max(other.start_s)).max(0.0)
     }
 
     /// Intersection over union of two spans (0 for different tracks).
     pub fn iou(&self, other: &Span) -> f64 {
-        if self.track != other.track {
-            return 0.0;
-        }
-        let inter = (self.end_s.min(other.end_s) - self.start_s.max(other.start_s)).max(0.0);
+        let inter = self.overlap_s(other);
         let union = self.len() + other.len() - inter;
-        if union <= 0.0 { 0.0 } else { inter / union }
+        if inter <= 0.0 || union <= 0.0 { 0.0 } else { inter / union }
     }
 }
 
@@ -291,10 +297,9 @@ fn drop_redundant(mut families: Vec<Vec<Member>>) -> Vec<Vec<Member>> {
     let mut kept: Vec<Vec<Member>> = Vec::with_capacity(families.len());
     for fam in families {
         let inside = |m: &Member| {
-            kept.iter().flatten().any(|k| {
-                let inter = (k.span.end_s.min(m.span.end_s) - k.span.start_s.max(m.span.start_s)).max(0.0);
-                k.span.track == m.span.track && inter >= 0.5 * m.span.len()
-            })
+            kept.iter()
+                .flatten()
+                .any(|k| k.span.track == m.span.track && k.span.overlap_s(&m.span) >= 0.5 * m.span.len())
         };
         if !fam.iter().all(inside) {
             kept.push(fam);
@@ -347,10 +352,9 @@ fn link_families(n: usize, adj: &[Vec<(usize, usize, f32)>]) -> Vec<usize> {
 fn drop_overlaps(family: &[usize], nodes: &[Span], score: &[f32]) -> Vec<usize> {
     let mut kept: Vec<usize> = Vec::with_capacity(family.len());
     for &n in family {
-        let (p_span, n_span) = (kept.last().map(|&p| nodes[p]), nodes[n]);
-        let same_place = p_span.is_some_and(|p| {
-            let overlap = p.end_s.min(n_span.end_s) - n_span.start_s.max(p.start_s);
-            p.track == n_span.track && overlap >= 0.5 * p.len().min(n_span.len())
+        let same_place = kept.last().is_some_and(|&p| {
+            let (p, n) = (nodes[p], nodes[n]);
+            p.track == n.track && p.overlap_s(&n) >= 0.5 * p.len().min(n.len())
         });
         match kept.last() {
             Some(&p) if same_place => {
@@ -372,16 +376,17 @@ fn covering_span(spans: impl Iterator<Item = Span>) -> Span {
         .unwrap_or(Span { track: 0, start_s: 0.0, end_s: 0.0 })
 }
 
-struct UnionFind {
+/// Disjoint sets of `0..n`, each named by its smallest member.
+pub(super) struct UnionFind {
     parent: Vec<usize>,
 }
 
 impl UnionFind {
-    fn new(n: usize) -> Self {
+    pub(super) fn new(n: usize) -> Self {
         Self { parent: (0..n).collect() }
     }
 
-    fn find(&mut self, mut x: usize) -> usize {
+    pub(super) fn find(&mut self, mut x: usize) -> usize {
         while self.parent[x] != x {
             self.parent[x] = self.parent[self.parent[x]];
             x = self.parent[x];
@@ -389,7 +394,7 @@ impl UnionFind {
         x
     }
 
-    fn union(&mut self, x: usize, y: usize) {
+    pub(super) fn union(&mut self, x: usize, y: usize) {
         let (rx, ry) = (self.find(x), self.find(y));
         if rx != ry {
             self.parent[rx.max(ry)] = rx.min(ry);

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 
-use super::family::Span;
+use super::family::{Span, UnionFind};
 use crate::units::place_order;
 
 /// Motif boundaries are known to about a second, so two pairs of occurrences whose offsets
@@ -153,36 +153,23 @@ fn gather(repeats: &[Repeat]) -> Vec<Section> {
         places.push(r.from);
         places.push(r.to);
     }
-    let mut parent: Vec<usize> = (0..places.len()).collect();
-    fn find(parent: &mut [usize], mut x: usize) -> usize {
-        while parent[x] != x {
-            parent[x] = parent[parent[x]];
-            x = parent[x];
-        }
-        x
-    }
-    let join = |parent: &mut Vec<usize>, x: usize, y: usize| {
-        let (rx, ry) = (find(parent, x), find(parent, y));
-        if rx != ry {
-            parent[rx.max(ry)] = rx.min(ry);
-        }
-    };
+    let mut sets = UnionFind::new(places.len());
     for r in 0..repeats.len() {
-        join(&mut parent, 2 * r, 2 * r + 1);
+        sets.union(2 * r, 2 * r + 1);
     }
     for x in 0..places.len() {
         for y in x + 1..places.len() {
             if places[x].iou(&places[y]) >= 0.5 {
-                join(&mut parent, x, y);
+                sets.union(x, y);
             }
         }
     }
-    let mut roots: Vec<usize> = (0..places.len()).map(|x| find(&mut parent, x)).collect();
+    let mut roots: Vec<usize> = (0..places.len()).map(|x| sets.find(x)).collect();
     roots.sort_unstable();
     roots.dedup();
     let mut sections = Vec::new();
     for root in roots {
-        let members: Vec<usize> = (0..places.len()).filter(|&x| find(&mut parent, x) == root).collect();
+        let members: Vec<usize> = (0..places.len()).filter(|&x| sets.find(x) == root).collect();
         // Places of one section that overlap by half or more in one track are one occurrence,
         // spanning them.
         let mut spans: Vec<Span> = members.iter().map(|&x| places[x]).collect();
@@ -193,8 +180,7 @@ fn gather(repeats: &[Repeat]) -> Vec<Section> {
         for mut s in spans {
             match occurrences.last_mut() {
                 Some(last) if last.track == s.track && s.start_s < last.end_s => {
-                    let overlap = last.end_s.min(s.end_s) - s.start_s;
-                    if overlap >= 0.5 * (last.end_s - last.start_s).min(s.end_s - s.start_s) {
+                    if last.overlap_s(&s) >= 0.5 * last.len().min(s.len()) {
                         last.end_s = last.end_s.max(s.end_s);
                     } else {
                         let cut = (s.start_s + last.end_s) / 2.0;
@@ -220,18 +206,14 @@ fn gather(repeats: &[Repeat]) -> Vec<Section> {
 /// of two or more shorter places already taken (passes 1-2 of a block heard again as passes 3-4)
 /// is left out, since it would join places of two levels into one.
 fn finest_first(repeats: &[Repeat]) -> Vec<&Repeat> {
-    let len = |s: &Span| s.end_s - s.start_s;
     let mut order: Vec<&Repeat> = repeats.iter().collect();
-    order.sort_by(|a, b| len(&a.from).total_cmp(&len(&b.from)));
+    order.sort_by(|a, b| a.from.len().total_cmp(&b.from.len()));
     let mut taken: Vec<&Repeat> = Vec::new();
     for r in order {
         let parts = taken
             .iter()
             .flat_map(|t| [t.from, t.to])
-            .filter(|p| {
-                let overlap = (p.end_s.min(r.from.end_s) - p.start_s.max(r.from.start_s)).max(0.0);
-                p.track == r.from.track && len(p) <= 0.75 * len(&r.from) && overlap >= 0.25 * len(&r.from)
-            })
+            .filter(|p| p.len() <= 0.75 * r.from.len() && p.overlap_s(&r.from) >= 0.25 * r.from.len())
             .count();
         if parts < 2 {
             taken.push(r);
@@ -245,13 +227,8 @@ fn finest_first(repeats: &[Repeat]) -> Vec<&Repeat> {
 /// passes do not.
 fn drop_coarser(sections: Vec<Section>) -> Vec<Section> {
     let covered = |o: &Span, by: &Section| {
-        let inside: f64 = by
-            .occurrences
-            .iter()
-            .filter(|b| b.track == o.track)
-            .map(|b| (b.end_s.min(o.end_s) - b.start_s.max(o.start_s)).max(0.0))
-            .sum();
-        inside >= 0.8 * (o.end_s - o.start_s)
+        let inside: f64 = by.occurrences.iter().map(|b| b.overlap_s(o)).sum();
+        inside >= 0.8 * o.len()
     };
     sections
         .iter()

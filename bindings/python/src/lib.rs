@@ -79,25 +79,12 @@ fn hooks(cache: Option<&Bound<'_, PyAny>>, progress: bool) -> PyResult<Hooks> {
     Ok(Hooks { cache: open_cache(cache)?, progress })
 }
 
-fn parse_kind(kind: &str) -> PyResult<ChromaKind> {
-    match kind {
-        "chroma" => Ok(ChromaKind::Chroma),
-        "cens" => Ok(ChromaKind::Cens),
-        "melody" => Ok(ChromaKind::Melody),
-        _ => Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "kind must be \"chroma\", \"cens\" or \"melody\", not {kind:?}"
-        ))),
-    }
-}
-
-fn parse_layout(layout: &str) -> PyResult<ChromaLayout> {
-    match layout {
-        "pitch-major" => Ok(ChromaLayout::PitchMajor),
-        "frame-major" => Ok(ChromaLayout::FrameMajor),
-        _ => Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "layout must be \"pitch-major\" (12 x frames) or \"frame-major\" (frames x 12), not {layout:?}"
-        ))),
-    }
+/// The variant of `all` named `name` (by its document name), or a `ValueError` listing them.
+fn by_name<T: Copy>(what: &str, name: &str, all: &[T], name_of: fn(T) -> &'static str) -> PyResult<T> {
+    all.iter().copied().find(|v| name_of(*v) == name).ok_or_else(|| {
+        let names: Vec<String> = all.iter().map(|v| format!("\"{}\"", name_of(*v))).collect();
+        pyo3::exceptions::PyValueError::new_err(format!("{what} must be one of {}, not {name:?}", names.join(", ")))
+    })
 }
 
 /// Chroma (or CENS, or the melody profile) of one file as a float32 array laid out as asked, and
@@ -114,8 +101,8 @@ fn chroma<'py>(
 ) -> PyResult<(Bound<'py, PyArray2<f32>>, String)> {
     let cfg = ChromaConfig {
         inputs: vec![path.clone()],
-        kind: parse_kind(kind)?,
-        layout: parse_layout(layout)?,
+        kind: by_name("kind", kind, &ChromaKind::ALL, ChromaKind::name)?,
+        layout: by_name("layout", layout, &ChromaLayout::ALL, ChromaLayout::name)?,
         features: FeatureConfig { hop_s: hop, ..FeatureConfig::default() },
         hooks: hooks(cache, false)?,
         ..ChromaConfig::default()
@@ -124,8 +111,11 @@ fn chroma<'py>(
         cfg.features.validate()?;
         let mut track = cfg.hooks.load(&path, &cfg.features, pipeline::load_track)?;
         let (frames, hop_s) = frames_of(&track.features, cfg.kind);
-        let mut info = serde_json::to_value(chroma_doc(&track, &cfg, &frames, hop_s, None))
-            .map_err(|e| Error::Internal { detail: format!("chroma description: {e}") })?;
+        // Described as its sidecar would be (no frames inline: they are the array), without a data file.
+        let mut doc = chroma_doc(&track, &cfg, &frames, hop_s, Some(String::new()));
+        doc.data = None;
+        let mut info =
+            serde_json::to_value(doc).map_err(|e| Error::Internal { detail: format!("chroma description: {e}") })?;
         let n = frames.len();
         let (values, shape) = match cfg.layout {
             // The track's own frames, flattened in place, become the array: no copy.
@@ -142,7 +132,6 @@ fn chroma<'py>(
             }
         };
         if let serde_json::Value::Object(map) = &mut info {
-            map.remove("chroma");
             map.insert("channels".to_owned(), track.info.channels.into());
             map.insert("codec".to_owned(), track.info.codec.clone().into());
             let tags = &track.info.tags;

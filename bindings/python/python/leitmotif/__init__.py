@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _native
+from . import _native, errors
 from .errors import (
     AnalysisError,
     DecodeError,
@@ -260,15 +260,8 @@ def evaluate(truth: Union[Dict[str, Any], PathLike], report: Union[Dict[str, Any
     return json.loads(_native.evaluate(truth_text, report_text, (truth_name, report_name)))
 
 
-__all__ = [
-    "AnalysisError",
+__all__ = errors.__all__ + [
     "DEFAULT_HOP",
-    "DecodeError",
-    "DocumentError",
-    "LeitmotifError",
-    "NothingAnalysedError",
-    "ParameterError",
-    "WriteError",
     "analyze",
     "audio_files",
     "chroma",

@@ -1,18 +1,25 @@
 //! Cue detection: where known tracks play inside long episode audio.
 //!
-//! Each track is aligned against the episode with the motif matcher's tiled alignment, at the
-//! track's own tempo (a cue is the recording itself, not a new performance) but in all 12 keys.
-//! Because a score's tracks share themes, one stretch of an episode can resemble several tracks;
-//! overlapping candidates are resolved in favour of the one that explains more of the episode
-//! with more similarity, and pieces of one cue split by loud dialogue are joined again.
+//! **Verbatim cues** (the recording itself, at its own pitch and speed) are found by spectral
+//! peaks ([`crate::similarity::fingerprint`]): landmark votes propose (track, offset) pairs,
+//! taken in the order of how unlikely their densest burst of votes is by chance; around each,
+//! the stretches where the track's peaks are found more often than chance are ranked a second
+//! at a time against decoy offsets of the same track; pieces at one offset chain across
+//! dialogue into cues, and where cues overlap the one with the most evidence takes its frames
+//! and every other is judged again on the frames left to it.
 //!
-//! Finding a cue and finding where it ends are two questions. Candidates are gathered liberally:
-//! any stretch of the shortest cue's length that rises a little above the background. Each is
-//! followed along its line (its offset into the track and its key) as long as the similarity
-//! stays above a lower bar (hysteresis): music ducked under dialogue matches less, but still
-//! better than unrelated audio does. A candidate becomes a cue only if its whole stretch rises
-//! by the threshold above the similarity of unrelated audio *in its key*: that level, not the
-//! best of 12 keys per frame pair, is what a line of one key is up against.
+//! **Arranged cues** (another key or arrangement) come from the motif matcher's tiled chroma
+//! alignment, at the track's own tempo but in all 12 keys. Finding a cue and finding where it
+//! ends are two questions. Candidates are gathered liberally: any stretch of the shortest
+//! cue's length that rises a little above the background. Each is followed along its line (its
+//! offset into the track and its key) as long as the similarity stays above a lower bar
+//! (hysteresis): music ducked under dialogue matches less, but still better than unrelated
+//! audio does. A candidate becomes a cue only if its whole stretch rises by the threshold above
+//! the similarity of unrelated audio *in its key*: that level, not the best of 12 keys per
+//! frame pair, is what a line of one key is up against. Exact cues come first where the two
+//! overlap.
+
+use std::ops::Range;
 
 use rayon::prelude::*;
 
@@ -21,7 +28,7 @@ use crate::features::Features;
 use crate::features::peaks::{PeakConfig, SpectralPeaks};
 use crate::similarity::align::{AlignConfig, Alignment, align, sampled_background};
 use crate::similarity::clock::FrameClock;
-use crate::similarity::fingerprint::{self, FingerprintConfig, LandmarkIndex, PeakCoverage};
+use crate::similarity::fingerprint::{self, BlockRank, FingerprintConfig, LandmarkIndex, OffsetVotes, PeakCoverage};
 use crate::similarity::sequence::{Frame, MatchSequence, SequenceConfig, dot, rotate};
 use crate::similarity::wrap_shift;
 
@@ -53,15 +60,27 @@ pub struct CueConfig {
     pub fingerprint: FingerprintConfig,
     /// Landmarks that must agree on a (track, offset) before its evidence is measured.
     pub min_votes: usize,
-    /// At most this many (track, offset) candidates an episode, most voted first: bounds the
-    /// work on long episodes with many tracks.
+    /// At most this many (track, offset) candidates an episode, those whose votes are least
+    /// likely by chance first: bounds the work on long episodes with many tracks.
     pub max_candidates: usize,
-    /// Evidence, in nats, a verbatim cue must gather (the log of how many times likelier the
-    /// episode is with the track playing than without); a piece of one gathering less is
-    /// only kept as part of a longer cue at the same offset.
+    /// Longest burst of landmark votes a candidate is judged by, seconds: votes come in bursts
+    /// where dialogue pauses, and a burst stands out from chance more than votes spread over a
+    /// whole track.
+    pub vote_window_s: f64,
+    /// Evidence, in nats, a verbatim cue must gather: the logarithm of how many times likelier
+    /// its blocks' ranks among the decoys are with the track playing than without (see
+    /// [`crate::similarity::fingerprint`]). Under absence a rank is exactly as likely as that
+    /// of a decoy, so the chance that one stretch reaches this evidence is at most e^-nats.
     pub accept_nats: f32,
-    /// Evidence a piece needs to be joined to others at its offset, nats.
+    /// Raw evidence (the log-likelihood ratio of found peaks, see
+    /// [`fingerprint::raw_evidence`]) a stretch at a candidate's offset needs before its blocks
+    /// are ranked against decoys, nats.
     pub piece_nats: f32,
+    /// The share of a playing track's frames that dialogue may hide, in [0, 1): each frame's
+    /// evidence is that of a mixture in which the track is heard with the remaining chance
+    /// and hidden (looking as if absent) with this one, so a line of dialogue costs a cue at
+    /// most `-ln(masked_share)` nats a frame instead of ending it.
+    pub masked_share: f32,
     /// Shortest exact cue, seconds. Two tracks of one score often share a phrase note for note
     /// (a theme, a cadence), and over one phrase the episode cannot tell which of them plays;
     /// a cue has to outlast a phrase or two to be told apart from a shared one.
@@ -92,8 +111,14 @@ impl CueConfig {
         if !(self.min_exact_len_s.is_finite() && self.min_exact_len_s >= 0.0) {
             return Err(Error::bad_param("min_exact_len_s", self.min_exact_len_s, "seconds >= 0"));
         }
+        if !(0.0..1.0).contains(&self.masked_share) {
+            return Err(Error::bad_param("masked_share", self.masked_share, "a share in [0, 1)"));
+        }
         if self.min_votes == 0 {
             return Err(Error::bad_param("min_votes", self.min_votes, "at least 1"));
+        }
+        if !(self.vote_window_s.is_finite() && self.vote_window_s > 0.0) {
+            return Err(Error::bad_param("vote_window_s", self.vote_window_s, "seconds > 0"));
         }
         if self.max_candidates == 0 {
             return Err(Error::bad_param("max_candidates", self.max_candidates, "at least 1"));
@@ -127,9 +152,13 @@ impl Default for CueConfig {
             fingerprint: FingerprintConfig::default(),
             min_votes: 4,
             max_candidates: 20_000,
-            accept_nats: 30.0,
+            vote_window_s: 30.0,
+            // Some 10^5 (chain, start) pairs an episode are tried; at 15 nats each is a false
+            // cue with a chance of 3e-7, a few hundredths of a false cue an episode.
+            accept_nats: 15.0,
             piece_nats: 8.0,
             min_exact_len_s: 10.0,
+            masked_share: 0.5,
         }
     }
 }
@@ -205,43 +234,226 @@ fn exact_cues(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<
     }
     let fp = &cfg.fingerprint;
     let index = LandmarkIndex::build(&tracks.iter().map(|t| &t.peaks).collect::<Vec<_>>(), fp);
-    let mut candidates = index.query(&episode.peaks, fp, cfg.min_votes);
-    candidates.truncate(cfg.max_candidates);
-    let coverage = PeakCoverage::new(&episode.peaks, peak_config().grid_len());
     // Evidence runs are counted in feature frames, placed at their centres.
     let clock = FrameClock::new(episode.hop_s, episode.hop_s);
-    let pieces: Vec<Cue> = candidates
+    let window = u32::try_from(clock.frames_in(cfg.vote_window_s)).unwrap_or(u32::MAX);
+    let mut candidates = index.query(&episode.peaks, fp, cfg.min_votes, window);
+    let coverage = PeakCoverage::new(&episode.peaks, peak_config().grid_len());
+    candidates.truncate(cfg.max_candidates);
+    let gap = clock.frames_in(cfg.max_gap_s);
+    // Evidence is ranked a second at a time: about a note, so that a block's peaks are mostly
+    // fresh ones and one passing coincidence is one block.
+    let block = clock.frames_in(1.0).max(1);
+    let masked = f64::from(cfg.masked_share);
+    let pieces: Vec<Traced> = candidates
         .par_iter()
         .flat_map_iter(|cand| {
             let track = &tracks[cand.track].peaks;
-            // The decoys cost ten times the offset's own evidence: most candidates are chance
-            // agreements of a few hashes, and their own evidence already rules them out.
-            let raw = fingerprint::raw_evidence(track, &coverage, cand.offset, fp);
-            let ev = if positive_runs(&raw, cfg.piece_nats).is_empty() {
-                Vec::new()
-            } else {
-                fingerprint::decoy_adjusted(track, &coverage, cand.offset, fp, &raw)
-            };
-            positive_runs(&ev, cfg.piece_nats)
+            let (first, raw) = raw_around_burst(track, &coverage, cand, fp, gap, cfg.piece_nats);
+            // Stretches where the track's peaks are found more often than chance would have
+            // it are where it may sound; its blocks there are then ranked against the decoys.
+            positive_runs(&raw, cfg.piece_nats)
                 .into_iter()
-                .map(|(a, b, nats)| Cue {
-                    track: cand.track,
-                    start_s: clock.centre_of(a as f64),
-                    end_s: clock.centre_of(b as f64),
-                    track_start_s: clock.centre_of((a as i64 - cand.offset) as f64),
-                    transpose: 0,
-                    score: found_share(track, &coverage, cand.offset, a, b, fp.evidence_peaks),
-                    kind: MatchKind::Exact,
-                    evidence: f64::from(nats),
+                .filter_map(|(a, b, _)| {
+                    // Whole blocks, so that the blocks of pieces line up with each other.
+                    let frames = (a + first) / block * block..b + first;
+                    let ranks = fingerprint::decoy_ranks(track, &coverage, cand.offset, fp, frames.clone(), block);
+                    let nats: Vec<f32> = ranks.iter().map(|r| rank_nats(*r, masked)).collect();
+                    // A piece no block of which beats every decoy is chance.
+                    let heard = nats.iter().filter(|&&v| v > 0.0).sum::<f32>();
+                    (heard > 0.0).then(|| Traced {
+                        piece: Piece { track: cand.track, offset: cand.offset, frames, nats: heard },
+                        nats,
+                        runs: std::iter::once(a + first..b + first).collect(),
+                    })
                 })
                 .collect::<Vec<_>>()
         })
         .collect();
-    let mut joined = join_pieces(pieces, cfg.max_gap_s);
-    joined.retain(|c| c.evidence >= f64::from(cfg.accept_nats));
-    let mut cues = resolve_overlaps(joined);
-    cues.retain(|c| c.len() >= cfg.min_exact_len_s);
-    cues
+    let min_len = clock.frames_in(cfg.min_exact_len_s);
+    let traced: Vec<Traced> = chain_pieces(pieces, gap, block, masked.ln() as f32)
+        .into_iter()
+        .filter(|c| c.piece.frames.len() >= min_len)
+        .collect();
+    let rules = Rules { accept_nats: cfg.accept_nats, min_len, block };
+    resolve_exact(traced, &rules)
+        .into_iter()
+        .map(|c| {
+            let track = &tracks[c.track].peaks;
+            let (a, b) = (c.frames.start, c.frames.end);
+            Cue {
+                track: c.track,
+                start_s: clock.centre_of(a as f64),
+                end_s: clock.centre_of(b as f64),
+                track_start_s: clock.centre_of((a as i64 - c.offset) as f64),
+                transpose: 0,
+                score: found_share(track, &coverage, c.offset, a, b, fp.evidence_peaks),
+                kind: MatchKind::Exact,
+                evidence: f64::from(c.nats),
+            }
+        })
+        .collect()
+}
+
+/// Episode frames where a track sounds at one offset (episode frame minus track frame), with
+/// the evidence they gather.
+#[derive(Debug, Clone, PartialEq)]
+struct Piece {
+    track: usize,
+    offset: i64,
+    frames: Range<usize>,
+    nats: f32,
+}
+
+/// Joins the pieces of one track that continue each other: offsets at most a frame apart (the
+/// landmark votes pool neighbouring offsets), separated by at most `gap` frames. Each piece
+/// continues the chain of closest offset that it may, so pieces at other offsets in between
+/// (chance agreements, a repeated phrase of the track) do not break a cue apart. A chain keeps
+/// the offset of its strongest piece; its blocks between pieces count as not heard
+/// (`unheard` nats each), where pieces overlap the better block counts.
+fn chain_pieces(mut pieces: Vec<Traced>, gap: usize, block: usize, unheard: f32) -> Vec<Traced> {
+    pieces.sort_by(|x, y| {
+        let (x, y) = (&x.piece, &y.piece);
+        (x.track, x.frames.start, x.offset).cmp(&(y.track, y.frames.start, y.offset))
+    });
+    // Each chain with the evidence of its strongest piece.
+    let mut chains: Vec<(Traced, f32)> = Vec::with_capacity(pieces.len());
+    let mut group = 0;
+    for p in pieces {
+        if chains.get(group).is_some_and(|(c, _)| c.piece.track != p.piece.track) {
+            group = chains.len();
+        }
+        let open = chains[group..]
+            .iter_mut()
+            .filter(|(c, _)| {
+                p.piece.frames.start <= c.piece.frames.end + gap && c.piece.offset.abs_diff(p.piece.offset) <= 1
+            })
+            .min_by_key(|(c, _)| c.piece.offset.abs_diff(p.piece.offset));
+        match open {
+            Some((c, strongest)) => {
+                let at = (p.piece.frames.start - c.piece.frames.start) / block;
+                if c.nats.len() < at + p.nats.len() {
+                    c.nats.resize(at + p.nats.len(), unheard);
+                }
+                for (k, &v) in p.nats.iter().enumerate() {
+                    c.nats[at + k] = c.nats[at + k].max(v);
+                }
+                c.piece.frames.end = c.piece.frames.end.max(p.piece.frames.end);
+                c.runs.extend(p.runs);
+                if p.piece.nats > *strongest {
+                    (*strongest, c.piece.offset) = (p.piece.nats, p.piece.offset);
+                }
+            }
+            None => {
+                let nats = p.piece.nats;
+                chains.push((p, nats));
+            }
+        }
+    }
+    chains.into_iter().map(|(c, _)| c).collect()
+}
+
+/// The evidence, in nats, of one block's rank among the decoys (see
+/// [`fingerprint::decoy_ranks`]): a heard block beats every decoy; under absence that has the
+/// chance 1 / (decoys + 1), under presence `1 - masked` plus that chance times `masked` (the
+/// block is hidden by dialogue and ranks like a decoy).
+fn rank_nats(rank: Option<BlockRank>, masked: f64) -> f32 {
+    match rank {
+        None => 0.0,
+        Some(BlockRank { beaten: false, decoys }) => ((1.0 - masked) * (decoys + 1) as f64 + masked).ln() as f32,
+        Some(BlockRank { beaten: true, .. }) => masked.ln() as f32,
+    }
+}
+
+/// A verbatim cue under consideration: its evidence block by block over its frames, and the
+/// stretches of frames where its raw evidence rose.
+struct Traced {
+    piece: Piece,
+    nats: Vec<f32>,
+    runs: Vec<Range<usize>>,
+}
+
+/// What makes a verbatim cue, in frames and nats (see [`CueConfig`]).
+struct Rules {
+    accept_nats: f32,
+    min_len: usize,
+    /// Frames a block of evidence.
+    block: usize,
+}
+
+impl Traced {
+    /// The cue this candidate makes on the frames no kept cue has taken: the stretch of them
+    /// with the most evidence; `None` unless it reaches the evidence and length a cue needs.
+    fn on_free_frames(&self, taken: &[Range<usize>], rules: &Rules) -> Option<Piece> {
+        let (first, n) = (self.piece.frames.start, rules.block);
+        let frames = |a: usize, b: usize| first + a * n..(first + b * n).min(self.piece.frames.end);
+        let free = |k: usize| {
+            let f = frames(k, k + 1);
+            !taken.iter().any(|r| r.start < f.end && f.start < r.end)
+        };
+        let mut best: Option<Piece> = None;
+        let mut k = 0;
+        while k < self.nats.len() {
+            if !free(k) {
+                k += 1;
+                continue;
+            }
+            let start = k;
+            while k < self.nats.len() && free(k) {
+                k += 1;
+            }
+            for (a, b, nats) in positive_runs(&self.nats[start..k], rules.accept_nats) {
+                if best.as_ref().is_none_or(|p| nats > p.nats) {
+                    best = Some(Piece { frames: frames(start + a, start + b), nats, ..self.piece.clone() });
+                }
+            }
+        }
+        // Blocks place a cue to a second; the raw evidence inside its first and last blocks
+        // places it to a frame.
+        let mut best = best?;
+        let (a, b) = (best.frames.start, best.frames.end);
+        let first_block = a..(a + n).min(b);
+        let last_block = b.saturating_sub(n).max(a)..b;
+        let meets = |r: &Range<usize>, f: &Range<usize>| r.start < f.end && f.start < r.end;
+        // Blocks that could not be ranked (a track's first and last seconds have decoys on one
+        // side only) say nothing either way: the raw evidence may carry the cue through them.
+        let (ka, kb) = ((a - first) / n, (b - first).div_ceil(n));
+        let unranked = |k: usize| self.nats.get(k).is_some_and(|&v| v == 0.0) && free(k);
+        let back = (0..ka).rev().take_while(|&k| unranked(k)).count() + 1;
+        let on = (kb..self.nats.len()).take_while(|&k| unranked(k)).count() + 1;
+        if let Some(start) = self.runs.iter().filter(|r| meets(r, &first_block)).map(|r| r.start).min() {
+            best.frames.start = start.clamp(a.saturating_sub(back * n).max(first), a + n - 1);
+        }
+        if let Some(end) = self.runs.iter().filter(|r| meets(r, &last_block)).map(|r| r.end).max() {
+            best.frames.end = end.clamp(b.saturating_sub(n) + 1, (b + on * n).min(self.piece.frames.end.max(b)));
+        }
+        let free_now = !taken.iter().any(|r| meets(r, &best.frames));
+        (best.frames.len() >= rules.min_len && free_now).then_some(best)
+    }
+}
+
+/// Verbatim cues where candidates overlap: the candidate with the most evidence keeps its
+/// frames, and every other is judged again on the frames left to it, so a track that shares a
+/// phrase with the one playing does not keep the evidence of that phrase once the playing
+/// track has taken it.
+fn resolve_exact(candidates: Vec<Traced>, rules: &Rules) -> Vec<Piece> {
+    let mut pool: Vec<(Traced, Piece)> =
+        candidates.into_iter().filter_map(|c| c.on_free_frames(&[], rules).map(|p| (c, p))).collect();
+    let mut kept: Vec<Piece> = Vec::new();
+    let mut taken: Vec<Range<usize>> = Vec::new();
+    while let Some(i) = (0..pool.len()).max_by(|&x, &y| pool[x].1.nats.total_cmp(&pool[y].1.nats).then(y.cmp(&x))) {
+        let (cand, was) = pool.swap_remove(i);
+        // Its value only falls as frames are taken: judged again, it is kept if it has not.
+        match cand.on_free_frames(&taken, rules) {
+            Some(now) if now == was => {
+                taken.push(now.frames.clone());
+                kept.push(now);
+            }
+            Some(now) => pool.push((cand, now)),
+            None => {}
+        }
+    }
+    kept
 }
 
 /// The stretches `[start, end)` of `ev` whose running sum, reset at zero, climbs to at least
@@ -265,6 +477,60 @@ fn positive_runs(ev: &[f32], min_nats: f32) -> Vec<(usize, usize, f32)> {
         runs.push((start, best_end, best));
     }
     runs
+}
+
+/// The raw evidence of a candidate around its burst of votes, and the query frame of its first
+/// value: the burst widened by `margin` frames on either side, and again wherever a stretch
+/// rising to `min_nats` reaches the edge, up to the frames the track overlaps.
+fn raw_around_burst(
+    track: &SpectralPeaks,
+    coverage: &PeakCoverage,
+    cand: &OffsetVotes,
+    fp: &FingerprintConfig,
+    margin: usize,
+    min_nats: f32,
+) -> (usize, Vec<f32>) {
+    let inside = fingerprint::overlap(track, coverage, cand.offset);
+    let (a, b) = (cand.burst.0 as usize, cand.burst.1 as usize + 1);
+    let mut frames = a.saturating_sub(margin).max(inside.start)..(b + margin).min(inside.end);
+    loop {
+        let raw = fingerprint::raw_evidence(track, coverage, cand.offset, fp, frames.clone());
+        let regions = rising_regions(&raw, min_nats);
+        let left = regions.first().is_some_and(|r| r.start == 0) && frames.start > inside.start;
+        let right = regions.last().is_some_and(|r| r.end == raw.len()) && frames.end < inside.end;
+        if !(left || right) {
+            return (frames.start, raw);
+        }
+        if left {
+            frames.start = frames.start.saturating_sub(margin).max(inside.start);
+        }
+        if right {
+            frames.end = (frames.end + margin).min(inside.end);
+        }
+    }
+}
+
+/// The stretches of `ev` between two resets of its running sum (at zero, as in
+/// [`positive_runs`]) in which the sum climbs to at least `min_nats`. Any stretch of a sequence
+/// no larger than `ev` frame by frame that sums to `min_nats` or more, starting where its own
+/// running sum resets, lies inside one of them.
+fn rising_regions(ev: &[f32], min_nats: f32) -> Vec<Range<usize>> {
+    let mut regions = Vec::new();
+    let (mut sum, mut start, mut best) = (0f32, 0usize, 0f32);
+    for (j, &e) in ev.iter().enumerate() {
+        if sum <= 0.0 {
+            if best >= min_nats {
+                regions.push(start..j);
+            }
+            (sum, start, best) = (0.0, j, 0.0);
+        }
+        sum += e;
+        best = best.max(sum);
+    }
+    if best >= min_nats {
+        regions.push(start..ev.len());
+    }
+    regions
 }
 
 /// Share of the track's strongest peaks found in the episode over episode frames `a..b`
@@ -331,7 +597,7 @@ fn arranged_cues(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> V
                 .collect::<Vec<_>>()
         })
         .collect();
-    candidates = join_pieces(candidates, cfg.max_gap_s);
+    candidates = join_pieces(candidates, cfg.max_gap_s, 1.0);
     for c in &mut candidates {
         c.evidence = f64::from(c.score) * c.len();
     }
@@ -395,26 +661,33 @@ fn grow(a: &[Frame], b: &[Frame], al: Alignment, low: f32) -> Alignment {
     Alignment { a_start: start, a_end: end, b_start: al.b_start + moved(start), b_end: al.b_start + moved(end), ..al }
 }
 
-/// Joins candidates of one track that continue each other: same key, same offset between
-/// episode and track time, separated by a short gap.
-fn join_pieces(mut cands: Vec<Cue>, max_gap_s: f64) -> Vec<Cue> {
+/// Joins candidates of one track that continue each other: same key, an offset between
+/// episode and track time within `max_offset_s` of the piece before, separated by at most
+/// `max_gap_s`. Each piece continues the chain of closest offset that it may, so pieces at
+/// other offsets in between (chance agreements, a repeated phrase of the track) do not break
+/// a cue apart.
+fn join_pieces(mut cands: Vec<Cue>, max_gap_s: f64, max_offset_s: f64) -> Vec<Cue> {
     cands.sort_by(|x, y| (x.track, x.transpose).cmp(&(y.track, y.transpose)).then(x.start_s.total_cmp(&y.start_s)));
     let mut out: Vec<Cue> = Vec::with_capacity(cands.len());
+    // Chains of the current (track, key) begin at `group`.
+    let mut group = 0;
     for c in cands {
-        if let Some(p) = out.last_mut() {
-            let continues = p.track == c.track
-                && p.transpose == c.transpose
-                && c.start_s <= p.end_s + max_gap_s
-                && (c.offset() - p.offset()).abs() <= 1.0;
-            if continues {
+        if out.get(group).is_some_and(|p| (p.track, p.transpose) != (c.track, c.transpose)) {
+            group = out.len();
+        }
+        let open = out[group..]
+            .iter_mut()
+            .filter(|p| c.start_s <= p.end_s + max_gap_s && (c.offset() - p.offset()).abs() <= max_offset_s)
+            .min_by(|p, q| (c.offset() - p.offset()).abs().total_cmp(&(c.offset() - q.offset()).abs()));
+        match open {
+            Some(p) => {
                 let (lp, lc) = (p.len().max(0.0), c.len().max(0.0));
                 p.score = ((p.score as f64 * lp + c.score as f64 * lc) / (lp + lc).max(1e-9)) as f32;
                 p.evidence += c.evidence;
                 p.end_s = p.end_s.max(c.end_s);
-                continue;
             }
+            None => out.push(c),
         }
-        out.push(c);
     }
     out
 }
@@ -560,14 +833,14 @@ mod tests {
 
     #[test]
     fn pieces_split_by_dialogue_are_joined() {
-        let joined = join_pieces(vec![cue(0, 10.0, 20.0, 0.0, 0.8), cue(0, 22.0, 30.0, 12.0, 0.6)], 4.0);
+        let joined = join_pieces(vec![cue(0, 10.0, 20.0, 0.0, 0.8), cue(0, 22.0, 30.0, 12.0, 0.6)], 4.0, 1.0);
         assert_eq!(joined.len(), 1);
         assert_eq!((joined[0].start_s, joined[0].end_s), (10.0, 30.0));
     }
 
     #[test]
     fn pieces_at_other_offsets_stay_apart() {
-        let joined = join_pieces(vec![cue(0, 10.0, 20.0, 0.0, 0.8), cue(0, 22.0, 30.0, 50.0, 0.6)], 4.0);
+        let joined = join_pieces(vec![cue(0, 10.0, 20.0, 0.0, 0.8), cue(0, 22.0, 30.0, 50.0, 0.6)], 4.0, 1.0);
         assert_eq!(joined.len(), 2);
     }
 

@@ -9,15 +9,26 @@
 //! makes many votes at one offset, even when only the gaps between words of dialogue let its
 //! peaks through.
 //!
+//! The votes at one offset are judged against the votes the same track gathers from the same
+//! query at every offset ([`LandmarkIndex::query`]): a dense texture collides with dense speech
+//! everywhere, and only votes bunched beyond that rate point at a copy.
+//!
 //! **Evidence.** Once a (track, offset) is known, the exact reference is known too, and whether
 //! it sounds can be measured frame by frame: each of the track's strongest peaks either has a
 //! peak of the query within one grid step (and one frame) or not. Under absence that happens
 //! with the probability that the query's peaks cover a random step (high where speech is dense,
 //! low in quiet scenes); under presence at least `hit_rate` of the rest are found as well. The
-//! log-likelihood ratio of the two, summed over frames, is the evidence: it rises wherever the
-//! track is audible, falls where it is not, and needs no level or threshold of similarity.
+//! log-likelihood ratio of the two ([`raw_evidence`]) rises wherever the track is audible and
+//! falls where it is not, but it takes peaks as independent, and they are not: a held note
+//! finds its partials in frame after frame, a chord's partials fall together on a voice's
+//! harmonics. So it only proposes where to look. What decides is rank: over a block of about
+//! a second, the offset's evidence either beats that of every one of twenty decoy offsets of
+//! the same track (its own pitches and textures, out of time with the query) or not
+//! ([`decoy_ranks`]). Under absence the offset is one more decoy and beats them all with the
+//! chance 1 / 21 whatever the query holds; that probability is exact, not modelled.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use crate::error::{Error, Result};
 use crate::features::peaks::{Peak, SpectralPeaks};
@@ -169,6 +180,8 @@ pub fn landmarks(peaks: &SpectralPeaks, cfg: &FingerprintConfig) -> Vec<Landmark
 pub struct LandmarkIndex {
     places: HashMap<u32, Vec<(u32, u32)>>,
     entries: usize,
+    /// Frames of each track.
+    track_frames: Vec<u32>,
 }
 
 /// Votes for one (track, offset): query frame minus track frame.
@@ -180,6 +193,11 @@ pub struct OffsetVotes {
     pub offset: i64,
     /// Query frames of the matching landmarks, ascending.
     pub frames: Vec<u32>,
+    /// Query frames of the first and last vote of the burst least likely by chance.
+    pub burst: (u32, u32),
+    /// How unlikely that burst is by chance: minus the natural logarithm of the probability
+    /// that hash collisions alone put as many votes at this offset in as many query frames.
+    pub surprise: f64,
 }
 
 impl LandmarkIndex {
@@ -193,7 +211,8 @@ impl LandmarkIndex {
                 entries += 1;
             }
         }
-        Self { places, entries }
+        let track_frames = tracks.iter().map(|p| p.frames() as u32).collect();
+        Self { places, entries, track_frames }
     }
 
     /// Landmarks held.
@@ -207,19 +226,51 @@ impl LandmarkIndex {
     }
 
     /// Every (track, offset) that at least `min_votes` landmarks of `query` agree on (offsets
-    /// one frame apart pooled into the most voted one), most votes first.
-    pub fn query(&self, query: &SpectralPeaks, cfg: &FingerprintConfig, min_votes: usize) -> Vec<OffsetVotes> {
+    /// one frame apart pooled into the most voted one), least likely by chance first.
+    ///
+    /// Chance is measured per track: a track with dense textures collides with a talkative
+    /// query at every offset, so a raw count of votes ranks its chance offsets above the true
+    /// offset of a sparse track ducked under speech. The votes a track gathers from this query
+    /// in all give its collision rate per (query landmark, track frame); the votes expected at
+    /// one offset over a stretch of query frames follow from the query landmarks there, and a
+    /// candidate's surprise is the Poisson tail of its densest burst of votes no longer than
+    /// `max_burst` frames.
+    pub fn query(
+        &self,
+        query: &SpectralPeaks,
+        cfg: &FingerprintConfig,
+        min_votes: usize,
+        max_burst: u32,
+    ) -> Vec<OffsetVotes> {
         let mut votes: HashMap<(u32, i64), Vec<u32>> = HashMap::new();
+        let mut per_frame = vec![0u32; query.frames() + 1];
+        let mut per_track = vec![0u64; self.track_frames.len()];
         for lm in landmarks(query, cfg) {
             // A hash found in very many places (a held low note, a drum) says little about
             // where the query came from and would swamp the votes.
-            if let Some(places) = self.places.get(&lm.hash).filter(|p| p.len() <= MAX_PLACES) {
-                for &(track, frame) in places {
-                    votes.entry((track, i64::from(lm.frame) - i64::from(frame))).or_default().push(lm.frame);
-                }
+            let places = self.places.get(&lm.hash);
+            if places.is_some_and(|p| p.len() > MAX_PLACES) {
+                continue;
+            }
+            per_frame[lm.frame as usize] += 1;
+            for &(track, frame) in places.into_iter().flatten() {
+                votes.entry((track, i64::from(lm.frame) - i64::from(frame))).or_default().push(lm.frame);
+                per_track[track as usize] += 1;
             }
         }
-        // A copy whose frames fall between the track's splits its votes over two offsets.
+        // Query landmarks before each frame.
+        let mut before = vec![0u64; per_frame.len() + 1];
+        for (j, &n) in per_frame.iter().enumerate() {
+            before[j + 1] = before[j] + u64::from(n);
+        }
+        let all = before[per_frame.len()].max(1) as f64;
+        // Votes expected per query landmark at one offset of track t; three offsets are
+        // pooled into each candidate.
+        let rate: Vec<f64> = per_track
+            .iter()
+            .zip(&self.track_frames)
+            .map(|(&v, &n)| 3.0 * v as f64 / all / f64::from(n.max(1)))
+            .collect();
         let counts: HashMap<(u32, i64), usize> = votes.iter().map(|(k, v)| (*k, v.len())).collect();
         let mut out: Vec<OffsetVotes> = votes
             .iter()
@@ -228,21 +279,93 @@ impl LandmarkIndex {
                 let beaten = |d: i64| counts.get(&(*t, o + d)).is_some_and(|&m| m > n || (m == n && d < 0));
                 !beaten(-1) && !beaten(1)
             })
-            .map(|((t, o), v)| {
+            .filter_map(|((t, o), v)| {
+                // A copy whose frames fall between the track's splits its votes over two
+                // offsets.
                 let mut frames = v.clone();
                 for d in [-1, 1] {
                     if let Some(more) = votes.get(&(*t, o + d)) {
                         frames.extend_from_slice(more);
                     }
                 }
+                if frames.len() < min_votes {
+                    return None;
+                }
                 frames.sort_unstable();
-                OffsetVotes { track: *t as usize, offset: *o, frames }
+                // Chance votes are rare enough per frame (a few in a hundred) that the votes
+                // expected stand for the voting frames expected.
+                let expected =
+                    |a: u32, b: u32| rate[*t as usize] * (before[b as usize + 1] - before[a as usize]) as f64;
+                let (burst, surprise) = densest_burst(&frames, min_votes, max_burst, expected);
+                Some(OffsetVotes { track: *t as usize, offset: *o, frames, burst, surprise })
             })
-            .filter(|v| v.frames.len() >= min_votes)
             .collect();
-        out.sort_by(|x, y| y.frames.len().cmp(&x.frames.len()).then((x.track, x.offset).cmp(&(y.track, y.offset))));
+        out.sort_by(|x, y| y.surprise.total_cmp(&x.surprise).then((x.track, x.offset).cmp(&(y.track, y.offset))));
         out
     }
+}
+
+/// The stretch of `frames` (ascending, repeats allowed), from one vote to another at most
+/// `max_len` frames later and holding votes in at least `min_frames` distinct frames, whose
+/// count of voting frames is least likely under `expected` of them (a Poisson count), with
+/// minus the logarithm of that likelihood.
+///
+/// Frames, not votes, are counted: the landmarks of one anchor share its peak, so one chance
+/// coincidence of a chord's onset can cast a dozen votes in a single frame.
+fn densest_burst(
+    frames: &[u32],
+    min_frames: usize,
+    max_len: u32,
+    expected: impl Fn(u32, u32) -> f64,
+) -> ((u32, u32), f64) {
+    let mut distinct = frames.to_vec();
+    distinct.dedup();
+    let mut best = ((distinct[0], distinct[distinct.len() - 1]), 0.0);
+    for a in 0..distinct.len() {
+        for b in (a + min_frames.max(1) - 1)..distinct.len() {
+            if distinct[b] - distinct[a] > max_len {
+                break;
+            }
+            let s = poisson_surprise(b - a + 1, expected(distinct[a], distinct[b]));
+            if s > best.1 {
+                best = ((distinct[a], distinct[b]), s);
+            }
+        }
+    }
+    best
+}
+
+/// Minus the natural logarithm of the probability that a Poisson count of mean `mean` reaches
+/// `k`; 0 when `k` is not above the mean.
+pub fn poisson_surprise(k: usize, mean: f64) -> f64 {
+    if k == 0 || (k as f64) <= mean {
+        return 0.0;
+    }
+    if mean <= 0.0 {
+        return f64::INFINITY;
+    }
+    // P(X >= k) = e^-mean mean^k / k! (1 + mean/(k+1) + mean^2/((k+1)(k+2)) + ...); the series
+    // converges fast because k > mean.
+    let ln_factorial = ln_factorial(k);
+    let (mut term, mut series) = (1.0, 1.0);
+    for n in k + 1.. {
+        term *= mean / n as f64;
+        series += term;
+        if term < 1e-12 * series {
+            break;
+        }
+    }
+    mean - k as f64 * mean.ln() + ln_factorial - series.ln()
+}
+
+/// The natural logarithm of `k!`: exact up to 20, Stirling's series beyond (error below
+/// 1e-10).
+fn ln_factorial(k: usize) -> f64 {
+    if k <= 20 {
+        return (2..=k).map(|n| (n as f64).ln()).sum();
+    }
+    let x = k as f64;
+    x * x.ln() - x + 0.5 * (std::f64::consts::TAU * x).ln() + 1.0 / (12.0 * x) - 1.0 / (360.0 * x.powi(3))
 }
 
 /// Which grid steps the peaks of each query frame cover (one step either side, and the frames
@@ -336,11 +459,6 @@ impl PeakCoverage {
     }
 }
 
-/// Offsets, in frames either side of a candidate's, at which the same track stands in for
-/// chance: its own pitches and textures, out of time with the query. Unequal steps of 3.7 to
-/// 13 s, so a loop or a bar-length repeat in the music lines up with few of them.
-const DECOYS: [i64; 10] = [-131, -97, -71, -53, -37, 37, 53, 71, 97, 131];
-
 /// The log-likelihood ratio (nats) of track frame `j - offset` sounding in query frame `j`,
 /// with the chance of each peak's being found taken from the coverage around it; `None` where
 /// the track has no peak or lies outside.
@@ -390,67 +508,103 @@ impl HitTable {
     }
 }
 
-/// Per query frame, the evidence (nats) that track frame `frame - offset` sounds in it; 0 where
-/// the track has no peak or lies outside. `track` holds the track's peaks, `query` the
-/// coverage of the query's.
-///
-/// The evidence is the log-likelihood ratio of presence against chance at `offset` less its
-/// median at decoy offsets of the same track where that median is positive: peaks of one recording are not independent
-/// (a chord's partials fall together on a voice's harmonics, a noisy texture covers much of
-/// the grid), and the decoys, the track's own material out of time with the query, cancel
-/// whatever such coincidence adds in this very frame. Only the true offset keeps time.
-pub fn evidence(track: &SpectralPeaks, query: &PeakCoverage, offset: i64, cfg: &FingerprintConfig) -> Vec<f32> {
-    let raw = raw_evidence(track, query, offset, cfg);
-    decoy_adjusted(track, query, offset, cfg, &raw)
+/// The query frames that track frames overlap at `offset`.
+pub fn overlap(track: &SpectralPeaks, query: &PeakCoverage, offset: i64) -> Range<usize> {
+    let n = query.frames() as i64;
+    offset.clamp(0, n) as usize..(offset + track.frames() as i64).clamp(0, n) as usize
 }
 
-/// Per query frame, the log-likelihood ratio of presence against chance at `offset` alone (see
-/// [`evidence`]); 0 where the track has no peak or lies outside. Never below [`evidence`], so
-/// a stretch that gathers too little of it gathers too little evidence too.
-pub fn raw_evidence(track: &SpectralPeaks, query: &PeakCoverage, offset: i64, cfg: &FingerprintConfig) -> Vec<f32> {
-    let table = HitTable::new(cfg);
-    let mut out = vec![0f32; query.frames()];
-    // Only the frames the track overlaps can hold evidence.
-    let first = offset.clamp(0, out.len() as i64) as usize;
-    let last = (offset + track.frames() as i64).clamp(0, out.len() as i64) as usize;
-    for (j, v) in out.iter_mut().enumerate().take(last).skip(first) {
-        *v = frame_llr(track, query, j, offset, &table).unwrap_or(0.0) as f32;
-    }
-    out
-}
-
-/// [`evidence`] from the [`raw_evidence`] `raw` at the same offset.
-pub fn decoy_adjusted(
+/// The log-likelihood ratio of presence against chance at `offset` (see the module notes) for
+/// each query frame in `frames` (the first value is frame `frames.start`); 0 where the track
+/// has no peak or lies outside.
+pub fn raw_evidence(
     track: &SpectralPeaks,
     query: &PeakCoverage,
     offset: i64,
     cfg: &FingerprintConfig,
-    raw: &[f32],
+    frames: Range<usize>,
 ) -> Vec<f32> {
     let table = HitTable::new(cfg);
-    let mut decoys = Vec::with_capacity(DECOYS.len());
-    (0..query.frames())
-        .map(|j| {
-            if raw[j] == 0.0 {
-                return 0.0;
+    let frames = frames.start.min(query.frames())..frames.end.min(query.frames());
+    let inside = overlap(track, query, offset);
+    frames
+        .map(
+            |j| {
+                if inside.contains(&j) { frame_llr(track, query, j, offset, &table).unwrap_or(0.0) as f32 } else { 0.0 }
+            },
+        )
+        .collect()
+}
+
+/// Offsets, in frames either side of a candidate's, at which the same track stands in for
+/// chance: its own pitches and textures, out of time with the query. Unequal steps of 2.9 to
+/// 15 s, so a loop or a bar-length repeat in the music lines up with few of them.
+const RANK_DECOYS: [i64; 20] =
+    [-151, -131, -113, -97, -83, -71, -61, -53, -43, -29, 29, 43, 53, 61, 71, 83, 97, 113, 131, 151];
+
+/// For each block of `block` query frames in `frames`: whether `offset` gathers more raw
+/// evidence per track peak there than every decoy offset does, and how many decoys it was ranked against;
+/// `None` for a block where the track is silent at `offset` or fewer than a quarter of the
+/// decoys on either side meet sounding track frames.
+///
+/// Under absence the offset is one more decoy: its rank among them is uniform whatever the
+/// episode holds (speech harmonics, a chord that happens to match, noise), because the decoys
+/// meet the same episode frames with the same recording. That makes a block's rank a test
+/// whose chance level is known exactly, where the raw log-likelihood ratio assumes peaks
+/// independent and is far too sure of a passing coincidence.
+pub fn decoy_ranks(
+    track: &SpectralPeaks,
+    query: &PeakCoverage,
+    offset: i64,
+    cfg: &FingerprintConfig,
+    frames: Range<usize>,
+    block: usize,
+) -> Vec<Option<BlockRank>> {
+    let table = HitTable::new(cfg);
+    let block = block.max(1);
+    let frames = frames.start.min(query.frames())..frames.end.min(query.frames());
+    // Evidence per peak weighed: a track frame with fewer peaks has fewer misses to lose, and
+    // where the query holds nothing, all would tie by their count of peaks alone.
+    let mean = |js: Range<usize>, at: i64| -> Option<f64> {
+        let (mut total, mut peaks) = (0.0, 0usize);
+        for j in js {
+            if let Some(v) = frame_llr(track, query, j, at, &table) {
+                total += v;
+                peaks += usize::try_from(j as i64 - at).map_or(0, |i| track.frame(i).len().min(table.peaks));
             }
-            let Ok(i) = usize::try_from(j as i64 - offset) else { return 0.0 };
-            if track.frame(i).is_empty() {
-                return 0.0;
+        }
+        (peaks > 0).then(|| total / peaks as f64)
+    };
+    let sounding = |js: &Range<usize>, at: i64| {
+        js.clone().any(|j| usize::try_from(j as i64 - at).is_ok_and(|i| !track.frame(i).is_empty()))
+    };
+    (frames.start..frames.end)
+        .step_by(block)
+        .map(|a| {
+            let js = a..(a + block).min(frames.end);
+            let own = mean(js.clone(), offset)?;
+            let decoys: Vec<i64> = RANK_DECOYS.iter().map(|d| offset + d).filter(|&at| sounding(&js, at)).collect();
+            // Ranked against the music on both sides: a track's intro or ending, unlike the
+            // rest of it, compared with one side only would win or lose by its texture.
+            let later = decoys.iter().filter(|&&at| at < offset).count();
+            if later < RANK_DECOYS.len() / 4 || decoys.len() - later < RANK_DECOYS.len() / 4 {
+                return None;
             }
-            let llr = f64::from(raw[j]);
-            decoys.clear();
-            decoys.extend(DECOYS.iter().filter_map(|d| frame_llr(track, query, j, offset + d, &table)));
-            if decoys.len() < 3 {
-                return llr as f32;
-            }
-            decoys.sort_by(f64::total_cmp);
-            let mid = decoys.len() / 2;
-            let median = if decoys.len() % 2 == 1 { decoys[mid] } else { 0.5 * (decoys[mid - 1] + decoys[mid]) };
-            // Where the decoys score below zero, chance already counts against the track.
-            (llr - median.max(0.0)) as f32
+            // One decoy at or above the offset settles it; under absence that takes two or
+            // three on average.
+            let beaten = decoys.iter().any(|&at| mean(js.clone(), at).is_some_and(|d| d >= own));
+            Some(BlockRank { beaten, decoys: decoys.len() })
         })
         .collect()
+}
+
+/// How one block of a candidate ranks among its decoys ([`decoy_ranks`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockRank {
+    /// Whether some decoy gathers at least as much evidence as the candidate's offset.
+    pub beaten: bool,
+    /// Decoys the block was ranked against.
+    pub decoys: usize,
 }
 
 #[cfg(test)]
@@ -506,7 +660,8 @@ mod tests {
         }
         let mut query = piece(1200, 9);
         query = splice(&mut query, &excerpt, 700);
-        let found = index.query(&query, &cfg, 10);
+        let found = index.query(&query, &cfg, 10, 300);
+        assert!(found[0].surprise > 20.0, "{}", found[0].surprise);
         assert!(!found.is_empty());
         assert_eq!((found[0].track, found[0].offset), (1, 600), "{:?}", &found[..found.len().min(3)]);
         assert!(found.iter().skip(1).all(|v| v.frames.len() * 4 < found[0].frames.len()));
@@ -519,14 +674,48 @@ mod tests {
         let mut query = piece(1000, 6);
         query = splice(&mut query, &track, 300);
         let coverage = PeakCoverage::new(&query, 260);
-        let ev = evidence(&track, &coverage, 300, &cfg);
+        let ev = raw_evidence(&track, &coverage, 300, &cfg, 0..1000);
         let inside: f32 = ev[300..700].iter().sum();
         let before: f32 = ev[..300].iter().sum();
         assert!(inside > 400.0, "more than a nat a frame where the track sounds: {inside}");
         assert_eq!(before, 0.0, "no track frame lies before the offset");
         // At a wrong offset the same track gives negative evidence.
-        let wrong: f32 = evidence(&track, &coverage, 350, &cfg).iter().sum();
+        let wrong: f32 = raw_evidence(&track, &coverage, 350, &cfg, 0..1000).iter().sum();
         assert!(wrong < 0.0, "{wrong}");
+    }
+
+    #[test]
+    fn blocks_beat_every_decoy_only_where_the_track_sounds() {
+        let cfg = FingerprintConfig::default();
+        let track = piece(600, 7);
+        let mut query = piece(1500, 8);
+        query = splice(&mut query, &track, 400);
+        let coverage = PeakCoverage::new(&query, 260);
+        let ranks = decoy_ranks(&track, &coverage, 400, &cfg, 400..1000, 10);
+        assert_eq!(ranks.len(), 60);
+        // The first and last blocks have too few decoys on one side to be ranked; the rest
+        // all are.
+        assert!(ranks[..6].iter().chain(&ranks[54..]).all(Option::is_none), "{ranks:?}");
+        assert!(ranks[7..53].iter().all(|r| r.is_some_and(|r| r.decoys >= 10)), "{ranks:?}");
+        let heard = ranks.iter().flatten().filter(|r| !r.beaten).count();
+        assert!(heard >= 45, "the copied track beats its decoys in {heard} of 48 ranked blocks");
+        // Where the query holds other music, the track at a wrong offset is one more decoy:
+        // it beats all twenty about once in 21 blocks.
+        let wrong = decoy_ranks(&track, &coverage, 0, &cfg, 0..400, 10);
+        let wrong_heard = wrong.iter().flatten().filter(|r| !r.beaten).count();
+        assert!(wrong_heard <= 6, "a wrong offset beats its decoys in {wrong_heard} of {} blocks", wrong.len());
+    }
+
+    #[test]
+    fn poisson_surprise_is_the_tail_of_the_count() {
+        // P(X >= 3 | mean 1) = 1 - e^-1 (1 + 1 + 1/2).
+        let tail = 1.0 - 2.5 / std::f64::consts::E;
+        assert!((poisson_surprise(3, 1.0) - (-tail.ln())).abs() < 1e-9);
+        // Exact and Stirling logarithms of k! meet smoothly at 20.
+        let direct: f64 = (2..=40).map(|n| f64::from(n).ln()).sum();
+        assert!((ln_factorial(40) - direct).abs() < 1e-9);
+        assert_eq!(poisson_surprise(2, 5.0), 0.0);
+        assert!(poisson_surprise(30, 5.0) > poisson_surprise(20, 5.0));
     }
 
     #[test]

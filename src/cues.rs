@@ -415,12 +415,25 @@ impl Traced {
         let first_block = a..(a + n).min(b);
         let last_block = b.saturating_sub(n).max(a)..b;
         let meets = |r: &Range<usize>, f: &Range<usize>| r.start < f.end && f.start < r.end;
-        // Blocks that could not be ranked (a track's first and last seconds have decoys on one
-        // side only) say nothing either way: the raw evidence may carry the cue through them.
+        // The raw evidence may move a boundary by up to a block (a block's own precision), and
+        // on through blocks that could not be ranked (a track's first and last seconds have
+        // decoys on one side only), where the ranks say nothing either way.
         let (ka, kb) = ((a - first) / n, (b - first).div_ceil(n));
-        let unranked = |k: usize| self.nats.get(k).is_some_and(|&v| v == 0.0) && free(k);
-        let back = (0..ka).rev().take_while(|&k| unranked(k)).count() + 1;
-        let on = (kb..self.nats.len()).take_while(|&k| unranked(k)).count() + 1;
+        let reach = |blocks: &mut dyn Iterator<Item = usize>| {
+            let mut slack = 1;
+            let mut moved = 0;
+            for k in blocks {
+                match self.nats.get(k) {
+                    Some(&v) if free(k) && v == 0.0 => {}
+                    Some(&v) if free(k) && v < 0.0 && slack > 0 => slack -= 1,
+                    _ => break,
+                }
+                moved += 1;
+            }
+            moved.max(1)
+        };
+        let back = reach(&mut (0..ka).rev());
+        let on = reach(&mut (kb..self.nats.len()));
         if let Some(start) = self.runs.iter().filter(|r| meets(r, &first_block)).map(|r| r.start).min() {
             best.frames.start = start.clamp(a.saturating_sub(back * n).max(first), a + n - 1);
         }

@@ -28,7 +28,9 @@ use crate::features::Features;
 use crate::features::peaks::{PeakConfig, SpectralPeaks};
 use crate::similarity::align::{AlignConfig, Alignment, align, sampled_background};
 use crate::similarity::clock::FrameClock;
-use crate::similarity::fingerprint::{self, BlockRank, FingerprintConfig, LandmarkIndex, OffsetVotes, PeakCoverage};
+use crate::similarity::fingerprint::{
+    self, BlockRank, FingerprintConfig, HitTable, LandmarkIndex, OffsetVotes, PeakCoverage,
+};
 use crate::similarity::sequence::{Frame, MatchSequence, SequenceConfig, dot, rotate};
 use crate::similarity::wrap_shift;
 
@@ -207,14 +209,43 @@ impl Cue {
     }
 }
 
-/// Finds where `tracks` play in `episode`, sorted by episode time.
+/// What cue detection needs of the tracks, built once for any number of episodes: their
+/// landmark index and their chroma matching sequences.
+pub struct TrackSet<'a> {
+    tracks: &'a [&'a Features],
+    index: LandmarkIndex,
+    table: HitTable,
+    sequences: Vec<MatchSequence>,
+}
+
+impl<'a> TrackSet<'a> {
+    /// Indexes `tracks` for detection with `cfg`.
+    pub fn new(tracks: &'a [&'a Features], cfg: &CueConfig) -> Self {
+        let peaks: Vec<&SpectralPeaks> = tracks.iter().map(|t| &t.peaks).collect();
+        let seq_cfg = cfg.sequence_config();
+        Self {
+            tracks,
+            index: LandmarkIndex::build(&peaks, &cfg.fingerprint),
+            table: HitTable::new(&cfg.fingerprint),
+            sequences: tracks.par_iter().map(|f| MatchSequence::new(f, &seq_cfg)).collect(),
+        }
+    }
+
+    /// Landmarks indexed.
+    pub fn landmarks(&self) -> usize {
+        self.index.len()
+    }
+}
+
+/// Finds where the tracks of `set` play in `episode`, sorted by episode time; `set` must have
+/// been built with the same `cfg`.
 ///
 /// Verbatim cues come from the tracks' spectral peaks when both sides have them
 /// ([`crate::features::FeatureConfig::peaks`]); the chroma alignment then adds the cues in
 /// another key or arrangement, where the episode is not already explained by an exact one.
-pub fn detect(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
-    let exact = exact_cues(tracks, episode, cfg);
-    let arranged = arranged_cues(tracks, episode, cfg);
+pub fn detect(set: &TrackSet, episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
+    let exact = exact_cues(set, episode, cfg);
+    let arranged = arranged_cues(&set.sequences, episode, cfg);
     let mut cues = resolve_overlaps(exact.into_iter().chain(arranged));
     cues.retain(|c| c.len() >= cfg.min_len_s);
     cues.sort_by(|x, y| x.start_s.total_cmp(&y.start_s).then(x.track.cmp(&y.track)));
@@ -228,12 +259,12 @@ pub fn peak_config() -> PeakConfig {
 
 /// Cues where a track's own recording plays: landmark votes propose (track, offset) pairs, and
 /// the offset-locked evidence of each decides where, if anywhere, the track sounds.
-fn exact_cues(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
+fn exact_cues(set: &TrackSet, episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
+    let (tracks, index, table) = (set.tracks, &set.index, &set.table);
     if episode.peaks.frames() == 0 || tracks.iter().all(|t| t.peaks.frames() == 0) {
         return Vec::new();
     }
     let fp = &cfg.fingerprint;
-    let index = LandmarkIndex::build(&tracks.iter().map(|t| &t.peaks).collect::<Vec<_>>(), fp);
     // Evidence runs are counted in feature frames, placed at their centres.
     let clock = FrameClock::new(episode.hop_s, episode.hop_s);
     let window = u32::try_from(clock.frames_in(cfg.vote_window_s)).unwrap_or(u32::MAX);
@@ -249,7 +280,7 @@ fn exact_cues(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<
         .par_iter()
         .flat_map_iter(|cand| {
             let track = &tracks[cand.track].peaks;
-            let (first, raw) = raw_around_burst(track, &coverage, cand, fp, gap, cfg.piece_nats);
+            let (first, raw) = raw_around_burst(track, &coverage, cand, table, gap, cfg.piece_nats);
             // Stretches where the track's peaks are found more often than chance would have
             // it are where it may sound; its blocks there are then ranked against the decoys.
             positive_runs(&raw, cfg.piece_nats)
@@ -257,7 +288,7 @@ fn exact_cues(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<
                 .filter_map(|(a, b, _)| {
                     // Whole blocks, so that the blocks of pieces line up with each other.
                     let frames = (a + first) / block * block..b + first;
-                    let ranks = fingerprint::decoy_ranks(track, &coverage, cand.offset, fp, frames.clone(), block);
+                    let ranks = fingerprint::decoy_ranks(track, &coverage, cand.offset, table, frames.clone(), block);
                     let nats: Vec<f32> = ranks.iter().map(|r| rank_nats(*r, masked)).collect();
                     // A piece no block of which beats every decoy is chance.
                     let heard = nats.iter().filter(|&&v| v > 0.0).sum::<f32>();
@@ -499,7 +530,7 @@ fn raw_around_burst(
     track: &SpectralPeaks,
     coverage: &PeakCoverage,
     cand: &OffsetVotes,
-    fp: &FingerprintConfig,
+    table: &HitTable,
     margin: usize,
     min_nats: f32,
 ) -> (usize, Vec<f32>) {
@@ -507,7 +538,7 @@ fn raw_around_burst(
     let (a, b) = (cand.burst.0 as usize, cand.burst.1 as usize + 1);
     let mut frames = a.saturating_sub(margin).max(inside.start)..(b + margin).min(inside.end);
     loop {
-        let raw = fingerprint::raw_evidence(track, coverage, cand.offset, fp, frames.clone());
+        let raw = fingerprint::raw_evidence(track, coverage, cand.offset, table, frames.clone());
         let regions = rising_regions(&raw, min_nats);
         let left = regions.first().is_some_and(|r| r.start == 0) && frames.start > inside.start;
         let right = regions.last().is_some_and(|r| r.end == raw.len()) && frames.end < inside.end;
@@ -562,7 +593,7 @@ fn found_share(track: &SpectralPeaks, coverage: &PeakCoverage, offset: i64, a: u
 }
 
 /// Cues found by chroma alignment in all keys, before overlaps with other cues are resolved.
-fn arranged_cues(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
+fn arranged_cues(tracks: &[MatchSequence], episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
     let seq_cfg = cfg.sequence_config();
     let ep = MatchSequence::new(episode, &seq_cfg);
     if ep.is_empty() {
@@ -579,8 +610,7 @@ fn arranged_cues(tracks: &[&Features], episode: &Features, cfg: &CueConfig) -> V
     let mut candidates: Vec<Cue> = tracks
         .par_iter()
         .enumerate()
-        .flat_map_iter(|(t, f)| {
-            let seq = MatchSequence::new(f, &seq_cfg);
+        .flat_map_iter(|(t, seq)| {
             let found: Vec<Alignment> = align(&seq.frames, &ep.frames, false, &align_cfg);
             let mut backgrounds = [None; 12];
             let rise = cfg.threshold * cfg.continue_share;

@@ -615,6 +615,7 @@ pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
         return Err(nothing_analysed(episode_errors));
     }
     let refs: Vec<&Features> = tracks.iter().map(|t| &t.features).collect();
+    let set = cues::TrackSet::new(&refs, &cfg.cues);
     cfg.hooks.begin("matching", Some(episodes.len()));
     let entries: Vec<EpisodeEntry> = episodes
         .par_iter()
@@ -622,7 +623,7 @@ pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
             path: ep.path.display().to_string(),
             duration_s: report::round_to(ep.duration_s, 3),
             cues: {
-                let found = report::cue_entries(cues::detect(&refs, &ep.features, &cfg.cues), refs.len());
+                let found = report::cue_entries(cues::detect(&set, &ep.features, &cfg.cues), refs.len());
                 cfg.hooks.advance(&ep.path);
                 found
             },

@@ -487,15 +487,17 @@ fn frame_llr(track: &SpectralPeaks, query: &PeakCoverage, j: usize, offset: i64,
 const WIDEST: usize = 2 * CHANCE_REACH + 1;
 
 /// The log-likelihood ratio of a found peak for every (neighbourhood width, covered steps), and
-/// of a missed one: the logarithms are taken once, not per peak.
-struct HitTable {
+/// of a missed one: the logarithms are taken once per run, not per peak.
+#[derive(Debug, Clone)]
+pub struct HitTable {
     hit: Vec<f64>,
     miss: f64,
     peaks: usize,
 }
 
 impl HitTable {
-    fn new(cfg: &FingerprintConfig) -> Self {
+    /// The table of `cfg`'s `hit_rate`, over its `evidence_peaks` strongest peaks a frame.
+    pub fn new(cfg: &FingerprintConfig) -> Self {
         let mut hit = vec![0.0; (WIDEST + 1) * (WIDEST + 1)];
         for width in 1..=WIDEST {
             for covered in 0..=width {
@@ -521,16 +523,15 @@ pub fn raw_evidence(
     track: &SpectralPeaks,
     query: &PeakCoverage,
     offset: i64,
-    cfg: &FingerprintConfig,
+    table: &HitTable,
     frames: Range<usize>,
 ) -> Vec<f32> {
-    let table = HitTable::new(cfg);
     let frames = frames.start.min(query.frames())..frames.end.min(query.frames());
     let inside = overlap(track, query, offset);
     frames
         .map(
             |j| {
-                if inside.contains(&j) { frame_llr(track, query, j, offset, &table).unwrap_or(0.0) as f32 } else { 0.0 }
+                if inside.contains(&j) { frame_llr(track, query, j, offset, table).unwrap_or(0.0) as f32 } else { 0.0 }
             },
         )
         .collect()
@@ -556,11 +557,10 @@ pub fn decoy_ranks(
     track: &SpectralPeaks,
     query: &PeakCoverage,
     offset: i64,
-    cfg: &FingerprintConfig,
+    table: &HitTable,
     frames: Range<usize>,
     block: usize,
 ) -> Vec<Option<BlockRank>> {
-    let table = HitTable::new(cfg);
     let block = block.max(1);
     let frames = frames.start.min(query.frames())..frames.end.min(query.frames());
     // Evidence per peak weighed: a track frame with fewer peaks has fewer misses to lose, and
@@ -568,7 +568,7 @@ pub fn decoy_ranks(
     let mean = |js: Range<usize>, at: i64| -> Option<f64> {
         let (mut total, mut peaks) = (0.0, 0usize);
         for j in js {
-            if let Some(v) = frame_llr(track, query, j, at, &table) {
+            if let Some(v) = frame_llr(track, query, j, at, table) {
                 total += v;
                 peaks += usize::try_from(j as i64 - at).map_or(0, |i| track.frame(i).len().min(table.peaks));
             }
@@ -674,13 +674,13 @@ mod tests {
         let mut query = piece(1000, 6);
         query = splice(&mut query, &track, 300);
         let coverage = PeakCoverage::new(&query, 260);
-        let ev = raw_evidence(&track, &coverage, 300, &cfg, 0..1000);
+        let ev = raw_evidence(&track, &coverage, 300, &HitTable::new(&cfg), 0..1000);
         let inside: f32 = ev[300..700].iter().sum();
         let before: f32 = ev[..300].iter().sum();
         assert!(inside > 400.0, "more than a nat a frame where the track sounds: {inside}");
         assert_eq!(before, 0.0, "no track frame lies before the offset");
         // At a wrong offset the same track gives negative evidence.
-        let wrong: f32 = raw_evidence(&track, &coverage, 350, &cfg, 0..1000).iter().sum();
+        let wrong: f32 = raw_evidence(&track, &coverage, 350, &HitTable::new(&cfg), 0..1000).iter().sum();
         assert!(wrong < 0.0, "{wrong}");
     }
 
@@ -691,7 +691,7 @@ mod tests {
         let mut query = piece(1500, 8);
         query = splice(&mut query, &track, 400);
         let coverage = PeakCoverage::new(&query, 260);
-        let ranks = decoy_ranks(&track, &coverage, 400, &cfg, 400..1000, 10);
+        let ranks = decoy_ranks(&track, &coverage, 400, &HitTable::new(&cfg), 400..1000, 10);
         assert_eq!(ranks.len(), 60);
         // The first and last blocks have too few decoys on one side to be ranked; the rest
         // all are.
@@ -701,7 +701,7 @@ mod tests {
         assert!(heard >= 45, "the copied track beats its decoys in {heard} of 48 ranked blocks");
         // Where the query holds other music, the track at a wrong offset is one more decoy:
         // it beats all twenty about once in 21 blocks.
-        let wrong = decoy_ranks(&track, &coverage, 0, &cfg, 0..400, 10);
+        let wrong = decoy_ranks(&track, &coverage, 0, &HitTable::new(&cfg), 0..400, 10);
         let wrong_heard = wrong.iter().flatten().filter(|r| !r.beaten).count();
         assert!(wrong_heard <= 6, "a wrong offset beats its decoys in {wrong_heard} of {} blocks", wrong.len());
     }

@@ -30,6 +30,8 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
 use crate::features::peaks::{Peak, SpectralPeaks};
 
@@ -272,13 +274,16 @@ impl LandmarkIndex {
             .map(|(&v, &n)| 3.0 * v as f64 / all / f64::from(n.max(1)))
             .collect();
         let counts: HashMap<(u32, i64), usize> = votes.iter().map(|(k, v)| (*k, v.len())).collect();
-        let mut out: Vec<OffsetVotes> = votes
+        let local_best: Vec<(&(u32, i64), &Vec<u32>)> = votes
             .iter()
             .filter(|((t, o), v)| {
                 let n = v.len();
                 let beaten = |d: i64| counts.get(&(*t, o + d)).is_some_and(|&m| m > n || (m == n && d < 0));
                 !beaten(-1) && !beaten(1)
             })
+            .collect();
+        let mut out: Vec<OffsetVotes> = local_best
+            .into_par_iter()
             .filter_map(|((t, o), v)| {
                 // A copy whose frames fall between the track's splits its votes over two
                 // offsets.
@@ -348,13 +353,17 @@ pub fn poisson_surprise(k: usize, mean: f64) -> f64 {
     // converges fast because k > mean.
     let ln_factorial = ln_factorial(k);
     let (mut term, mut series) = (1.0, 1.0);
-    for n in k + 1.. {
+    for n in k + 1..k + 64 {
         term *= mean / n as f64;
         series += term;
         if term < 1e-12 * series {
-            break;
+            return mean - k as f64 * mean.ln() + ln_factorial - series.ln();
         }
     }
+    // Near the mean the terms fall slowly; the rest is below a geometric series of their
+    // current ratio, which bounds the tail from above (the surprise from below).
+    let ratio = mean / (k + 64) as f64;
+    series += term * ratio / (1.0 - ratio);
     mean - k as f64 * mean.ln() + ln_factorial - series.ln()
 }
 

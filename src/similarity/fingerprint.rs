@@ -244,7 +244,9 @@ impl LandmarkIndex {
         min_votes: usize,
         max_burst: u32,
     ) -> Vec<OffsetVotes> {
-        let mut votes: HashMap<(u32, i64), Vec<u32>> = HashMap::new();
+        // One entry a vote, sorted so that each (track, offset) is a run of ascending frames:
+        // a flat array holds tens of millions of votes in a fraction of a map's memory.
+        let mut votes: Vec<Vote> = Vec::new();
         let mut per_frame = vec![0u32; query.frames() + 1];
         let mut per_track = vec![0u64; self.track_frames.len()];
         for lm in landmarks(query, cfg) {
@@ -256,10 +258,12 @@ impl LandmarkIndex {
             }
             per_frame[lm.frame as usize] += 1;
             for &(track, frame) in places.into_iter().flatten() {
-                votes.entry((track, i64::from(lm.frame) - i64::from(frame))).or_default().push(lm.frame);
+                let offset = i64::from(lm.frame) - i64::from(frame);
+                votes.push(Vote { track, offset, frame: lm.frame });
                 per_track[track as usize] += 1;
             }
         }
+        votes.par_sort_unstable();
         // Query landmarks before each frame.
         let mut before = vec![0u64; per_frame.len() + 1];
         for (j, &n) in per_frame.iter().enumerate() {
@@ -273,41 +277,58 @@ impl LandmarkIndex {
             .zip(&self.track_frames)
             .map(|(&v, &n)| 3.0 * v as f64 / all / f64::from(n.max(1)))
             .collect();
-        let counts: HashMap<(u32, i64), usize> = votes.iter().map(|(k, v)| (*k, v.len())).collect();
-        let local_best: Vec<(&(u32, i64), &Vec<u32>)> = votes
-            .iter()
-            .filter(|((t, o), v)| {
-                let n = v.len();
-                let beaten = |d: i64| counts.get(&(*t, o + d)).is_some_and(|&m| m > n || (m == n && d < 0));
-                !beaten(-1) && !beaten(1)
-            })
-            .collect();
-        let mut out: Vec<OffsetVotes> = local_best
+        // The runs of one (track, offset).
+        let mut cells: Vec<Range<usize>> = Vec::new();
+        for (k, v) in votes.iter().enumerate() {
+            match cells.last_mut() {
+                Some(c) if (votes[c.start].track, votes[c.start].offset) == (v.track, v.offset) => c.end = k + 1,
+                _ => cells.push(k..k + 1),
+            }
+        }
+        let neighbour = |c: usize, d: i64| -> Option<&Range<usize>> {
+            let other = if d < 0 { c.checked_sub(1)? } else { c + 1 };
+            let (x, y) = (&votes[cells[c].start], &votes[cells.get(other)?.start]);
+            (y.track == x.track && y.offset == x.offset + d).then(|| &cells[other])
+        };
+        let mut out: Vec<OffsetVotes> = (0..cells.len())
             .into_par_iter()
-            .filter_map(|((t, o), v)| {
-                // A copy whose frames fall between the track's splits its votes over two
-                // offsets.
-                let mut frames = v.clone();
-                for d in [-1, 1] {
-                    if let Some(more) = votes.get(&(*t, o + d)) {
-                        frames.extend_from_slice(more);
-                    }
-                }
-                if frames.len() < min_votes {
+            .filter_map(|c| {
+                let n = cells[c].len();
+                let beaten = |d: i64| neighbour(c, d).is_some_and(|r| r.len() > n || (r.len() == n && d < 0));
+                if beaten(-1) || beaten(1) {
                     return None;
                 }
+                // A copy whose frames fall between the track's splits its votes over two
+                // offsets.
+                let pooled = [neighbour(c, -1), Some(&cells[c]), neighbour(c, 1)];
+                let count: usize = pooled.iter().flatten().map(|r| r.len()).sum();
+                if count < min_votes {
+                    return None;
+                }
+                let mut frames: Vec<u32> =
+                    pooled.iter().flatten().flat_map(|r| votes[(*r).clone()].iter().map(|v| v.frame)).collect();
                 frames.sort_unstable();
+                let Vote { track, offset, .. } = votes[cells[c].start];
                 // Chance votes are rare enough per frame (a few in a hundred) that the votes
                 // expected stand for the voting frames expected.
                 let expected =
-                    |a: u32, b: u32| rate[*t as usize] * (before[b as usize + 1] - before[a as usize]) as f64;
+                    |a: u32, b: u32| rate[track as usize] * (before[b as usize + 1] - before[a as usize]) as f64;
                 let (burst, surprise) = densest_burst(&frames, min_votes, max_burst, expected);
-                Some(OffsetVotes { track: *t as usize, offset: *o, frames, burst, surprise })
+                Some(OffsetVotes { track: track as usize, offset, frames, burst, surprise })
             })
             .collect();
         out.sort_by(|x, y| y.surprise.total_cmp(&x.surprise).then((x.track, x.offset).cmp(&(y.track, y.offset))));
         out
     }
+}
+
+/// One landmark vote: the track and offset (query frame minus track frame) it points at, and
+/// the query frame it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Vote {
+    track: u32,
+    offset: i64,
+    frame: u32,
 }
 
 /// The stretch of `frames` (ascending, repeats allowed), from one vote to another at most

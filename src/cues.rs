@@ -78,10 +78,10 @@ pub struct CueConfig {
     /// [`fingerprint::raw_evidence`]) a stretch at a candidate's offset needs before its blocks
     /// are ranked against decoys, nats.
     pub piece_nats: f32,
-    /// The share of a playing track's frames that dialogue may hide, in [0, 1): each frame's
-    /// evidence is that of a mixture in which the track is heard with the remaining chance
-    /// and hidden (looking as if absent) with this one, so a line of dialogue costs a cue at
-    /// most `-ln(masked_share)` nats a frame instead of ending it.
+    /// The share of a playing track's seconds that dialogue may hide, in [0, 1): under
+    /// presence a block is heard (beats every decoy) with the remaining chance and hidden,
+    /// ranking like a decoy, with this one, so a line of dialogue costs a cue
+    /// `-ln(masked_share)` nats a second instead of ending it.
     pub masked_share: f32,
     /// Shortest exact cue, seconds. Two tracks of one score often share a phrase note for note
     /// (a theme, a cadence), and over one phrase the episode cannot tell which of them plays;

@@ -352,7 +352,13 @@ fn densest_burst(
             if distinct[b] - distinct[a] > max_len {
                 break;
             }
-            let s = poisson_surprise(b - a + 1, expected(distinct[a], distinct[b]));
+            let (k, mean) = (b - a + 1, expected(distinct[a], distinct[b]));
+            // The chance of exactly k bounds the tail from below, the surprise from above: a
+            // burst that cannot beat the best so far needs no tail.
+            if mean > 0.0 && mean - k as f64 * mean.ln() + ln_factorial(k) <= best.1 {
+                continue;
+            }
+            let s = poisson_surprise(k, mean);
             if s > best.1 {
                 best = ((distinct[a], distinct[b]), s);
             }
@@ -391,8 +397,16 @@ pub fn poisson_surprise(k: usize, mean: f64) -> f64 {
 /// The natural logarithm of `k!`: exact up to 20, Stirling's series beyond (error below
 /// 1e-10).
 fn ln_factorial(k: usize) -> f64 {
+    static SMALL: std::sync::OnceLock<[f64; 21]> = std::sync::OnceLock::new();
     if k <= 20 {
-        return (2..=k).map(|n| (n as f64).ln()).sum();
+        let table = SMALL.get_or_init(|| {
+            let mut t = [0.0; 21];
+            for n in 2..=20 {
+                t[n] = t[n - 1] + (n as f64).ln();
+            }
+            t
+        });
+        return table[k];
     }
     let x = k as f64;
     x * x.ln() - x + 0.5 * (std::f64::consts::TAU * x).ln() + 1.0 / (12.0 * x) - 1.0 / (360.0 * x.powi(3))

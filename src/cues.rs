@@ -357,7 +357,8 @@ fn chain_pieces(mut pieces: Vec<Traced>, gap: usize, block: usize, unheard: f32)
         let open = chains[group..]
             .iter_mut()
             .filter(|(c, _)| {
-                p.piece.frames.start <= c.piece.frames.end + gap && c.piece.offset.abs_diff(p.piece.offset) <= 1
+                p.piece.frames.start <= c.piece.frames.end.saturating_add(gap)
+                    && c.piece.offset.abs_diff(p.piece.offset) <= 1
             })
             .min_by_key(|(c, _)| c.piece.offset.abs_diff(p.piece.offset));
         match open {
@@ -536,7 +537,7 @@ fn raw_around_burst(
 ) -> (usize, Vec<f32>) {
     let inside = fingerprint::overlap(track, coverage, cand.offset);
     let (a, b) = (cand.burst.0 as usize, cand.burst.1 as usize + 1);
-    let mut frames = a.saturating_sub(margin).max(inside.start)..(b + margin).min(inside.end);
+    let mut frames = a.saturating_sub(margin).max(inside.start)..b.saturating_add(margin).min(inside.end);
     loop {
         let raw = fingerprint::raw_evidence(track, coverage, cand.offset, table, frames.clone());
         let regions = rising_regions(&raw, min_nats);
@@ -549,7 +550,7 @@ fn raw_around_burst(
             frames.start = frames.start.saturating_sub(margin).max(inside.start);
         }
         if right {
-            frames.end = (frames.end + margin).min(inside.end);
+            frames.end = frames.end.saturating_add(margin).min(inside.end);
         }
     }
 }

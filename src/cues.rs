@@ -895,4 +895,49 @@ mod tests {
         let weak = kept.iter().find(|c| c.track == 1).expect("trimmed cue");
         assert_eq!((weak.start_s, weak.track_start_s), (40.0, 15.0));
     }
+
+    const HEARD: f32 = 2.4;
+    const UNHEARD: f32 = -0.69;
+
+    fn traced(track: usize, offset: i64, start: usize, blocks: &[f32]) -> Traced {
+        let frames = start..start + 10 * blocks.len();
+        let heard = blocks.iter().filter(|&&v| v > 0.0).sum();
+        Traced {
+            piece: Piece { track, offset, frames: frames.clone(), nats: heard },
+            nats: blocks.to_vec(),
+            runs: std::iter::once(frames).collect(),
+        }
+    }
+
+    #[test]
+    fn a_track_sharing_a_phrase_loses_it_to_the_track_that_plays() {
+        let rules = Rules { accept_nats: 15.0, min_len: 100, block: 10 };
+        // Track 0 plays over frames 0..200; track 1 shares its phrase over 100..200 and then
+        // is not heard. Alone, track 1 would make a cue of 24 nats.
+        let playing = traced(0, 0, 0, &[HEARD; 20]);
+        let mut shared = vec![HEARD; 10];
+        shared.extend([UNHEARD; 6]);
+        let sharing = traced(1, 50, 100, &shared);
+        assert!(sharing.on_free_frames(&[], &rules).is_some_and(|p| p.nats >= 15.0));
+        let kept = resolve_exact(vec![sharing, playing], &rules);
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert_eq!((kept[0].track, kept[0].frames.clone()), (0, 0..200));
+    }
+
+    #[test]
+    fn pieces_at_one_offset_chain_across_dialogue_and_unheard_blocks_count_against() {
+        let a = traced(3, 100, 0, &[HEARD; 5]);
+        let b = traced(3, 101, 80, &[HEARD, HEARD, HEARD, HEARD, HEARD, HEARD]);
+        let elsewhere = traced(3, 400, 60, &[HEARD; 3]);
+        let chains = chain_pieces(vec![b, elsewhere, a], 50, 10, UNHEARD);
+        assert_eq!(chains.len(), 2);
+        let chain = chains.iter().find(|c| c.piece.offset != 400).expect("the chain");
+        // Frames 0..140: five heard blocks, three unheard between, six heard; the stronger
+        // piece's offset.
+        assert_eq!(chain.piece.frames, 0..140);
+        assert_eq!(chain.piece.offset, 101);
+        assert_eq!(chain.nats.len(), 14);
+        assert_eq!(chain.nats[5..8], [UNHEARD; 3]);
+        assert_eq!(chain.runs.len(), 2);
+    }
 }

@@ -230,11 +230,6 @@ impl<'a> TrackSet<'a> {
             sequences: tracks.par_iter().map(|f| MatchSequence::new(f, &seq_cfg)).collect(),
         }
     }
-
-    /// Landmarks indexed.
-    pub fn landmarks(&self) -> usize {
-        self.index.len()
-    }
 }
 
 /// Finds where the tracks of `set` play in `episode`, sorted by episode time; `set` must have
@@ -641,7 +636,7 @@ fn arranged_cues(tracks: &[MatchSequence], episode: &Features, cfg: &CueConfig) 
                 .collect::<Vec<_>>()
         })
         .collect();
-    candidates = join_pieces(candidates, cfg.max_gap_s, 1.0);
+    candidates = join_pieces(candidates, cfg.max_gap_s);
     for c in &mut candidates {
         c.evidence = f64::from(c.score) * c.len();
     }
@@ -705,12 +700,16 @@ fn grow(a: &[Frame], b: &[Frame], al: Alignment, low: f32) -> Alignment {
     Alignment { a_start: start, a_end: end, b_start: al.b_start + moved(start), b_end: al.b_start + moved(end), ..al }
 }
 
+/// How far, in seconds, the offset between episode and track time may drift between pieces of
+/// one arranged cue: about three steps of the chroma sequences.
+const MAX_OFFSET_DRIFT_S: f64 = 1.0;
+
 /// Joins candidates of one track that continue each other: same key, an offset between
-/// episode and track time within `max_offset_s` of the piece before, separated by at most
+/// episode and track time within [`MAX_OFFSET_DRIFT_S`] of the piece before, separated by at most
 /// `max_gap_s`. Each piece continues the chain of closest offset that it may, so pieces at
 /// other offsets in between (chance agreements, a repeated phrase of the track) do not break
 /// a cue apart.
-fn join_pieces(mut cands: Vec<Cue>, max_gap_s: f64, max_offset_s: f64) -> Vec<Cue> {
+fn join_pieces(mut cands: Vec<Cue>, max_gap_s: f64) -> Vec<Cue> {
     cands.sort_by(|x, y| (x.track, x.transpose).cmp(&(y.track, y.transpose)).then(x.start_s.total_cmp(&y.start_s)));
     let mut out: Vec<Cue> = Vec::with_capacity(cands.len());
     // Chains of the current (track, key) begin at `group`.
@@ -721,7 +720,7 @@ fn join_pieces(mut cands: Vec<Cue>, max_gap_s: f64, max_offset_s: f64) -> Vec<Cu
         }
         let open = out[group..]
             .iter_mut()
-            .filter(|p| c.start_s <= p.end_s + max_gap_s && (c.offset() - p.offset()).abs() <= max_offset_s)
+            .filter(|p| c.start_s <= p.end_s + max_gap_s && (c.offset() - p.offset()).abs() <= MAX_OFFSET_DRIFT_S)
             .min_by(|p, q| (c.offset() - p.offset()).abs().total_cmp(&(c.offset() - q.offset()).abs()));
         match open {
             Some(p) => {
@@ -877,14 +876,14 @@ mod tests {
 
     #[test]
     fn pieces_split_by_dialogue_are_joined() {
-        let joined = join_pieces(vec![cue(0, 10.0, 20.0, 0.0, 0.8), cue(0, 22.0, 30.0, 12.0, 0.6)], 4.0, 1.0);
+        let joined = join_pieces(vec![cue(0, 10.0, 20.0, 0.0, 0.8), cue(0, 22.0, 30.0, 12.0, 0.6)], 4.0);
         assert_eq!(joined.len(), 1);
         assert_eq!((joined[0].start_s, joined[0].end_s), (10.0, 30.0));
     }
 
     #[test]
     fn pieces_at_other_offsets_stay_apart() {
-        let joined = join_pieces(vec![cue(0, 10.0, 20.0, 0.0, 0.8), cue(0, 22.0, 30.0, 50.0, 0.6)], 4.0, 1.0);
+        let joined = join_pieces(vec![cue(0, 10.0, 20.0, 0.0, 0.8), cue(0, 22.0, 30.0, 50.0, 0.6)], 4.0);
         assert_eq!(joined.len(), 2);
     }
 

@@ -193,8 +193,8 @@ pub struct OffsetVotes {
     pub track: usize,
     /// Query frame minus track frame.
     pub offset: i64,
-    /// Query frames of the matching landmarks, ascending.
-    pub frames: Vec<u32>,
+    /// Landmarks that agree on this offset or one either side.
+    pub votes: usize,
     /// Query frames of the first and last vote of the burst least likely by chance.
     pub burst: (u32, u32),
     /// How unlikely that burst is by chance: minus the natural logarithm of the probability
@@ -244,77 +244,64 @@ impl LandmarkIndex {
         min_votes: usize,
         max_burst: u32,
     ) -> Vec<OffsetVotes> {
-        // One entry a vote, sorted so that each (track, offset) is a run of ascending frames:
-        // a flat array holds tens of millions of votes in a fraction of a map's memory.
-        let mut votes: Vec<Vote> = Vec::new();
         let mut per_frame = vec![0u32; query.frames() + 1];
-        let mut per_track = vec![0u64; self.track_frames.len()];
+        let mut per_track = vec![0usize; self.track_frames.len()];
+        // The places each usable query landmark points at, looked up once: the votes are
+        // counted per track first so that each track's votes fill an array of exactly its size.
+        let mut found: Vec<(u32, &[(u32, u32)])> = Vec::new();
         for lm in landmarks(query, cfg) {
             // A hash found in very many places (a held low note, a drum) says little about
             // where the query came from and would swamp the votes.
-            let places = self.places.get(&lm.hash);
-            if places.is_some_and(|p| p.len() > MAX_PLACES) {
+            let places = self.places.get(&lm.hash).map_or(&[][..], Vec::as_slice);
+            if places.len() > MAX_PLACES {
                 continue;
             }
             per_frame[lm.frame as usize] += 1;
-            for &(track, frame) in places.into_iter().flatten() {
-                let offset = i64::from(lm.frame) - i64::from(frame);
-                votes.push(Vote { track, offset, frame: lm.frame });
+            for &(track, _) in places {
                 per_track[track as usize] += 1;
             }
+            found.push((lm.frame, places));
         }
-        votes.par_sort_unstable();
+        // One word a vote, per track: the offset (shifted by the track's length, so never
+        // negative) above the query frame, so that sorting makes each offset a run of
+        // ascending frames. Tens of millions of votes fit in 8 bytes each.
+        let mut votes: Vec<Vec<u64>> = per_track.iter().map(|&n| Vec::with_capacity(n)).collect();
+        for (frame, places) in found {
+            for &(track, at) in places {
+                let shifted = u64::from(frame) + u64::from(self.track_frames[track as usize]) - u64::from(at);
+                votes[track as usize].push(shifted << 32 | u64::from(frame));
+            }
+        }
         // Query landmarks before each frame.
         let mut before = vec![0u64; per_frame.len() + 1];
         for (j, &n) in per_frame.iter().enumerate() {
             before[j + 1] = before[j] + u64::from(n);
         }
         let all = before[per_frame.len()].max(1) as f64;
-        // Votes expected per query landmark at one offset of track t; three offsets are
-        // pooled into each candidate.
-        let rate: Vec<f64> = per_track
-            .iter()
-            .zip(&self.track_frames)
-            .map(|(&v, &n)| 3.0 * v as f64 / all / f64::from(n.max(1)))
-            .collect();
-        // The runs of one (track, offset).
-        let mut cells: Vec<Range<usize>> = Vec::new();
-        for (k, v) in votes.iter().enumerate() {
-            match cells.last_mut() {
-                Some(c) if (votes[c.start].track, votes[c.start].offset) == (v.track, v.offset) => c.end = k + 1,
-                _ => cells.push(k..k + 1),
-            }
-        }
-        let neighbour = |c: usize, d: i64| -> Option<&Range<usize>> {
-            let other = if d < 0 { c.checked_sub(1)? } else { c + 1 };
-            let (x, y) = (&votes[cells[c].start], &votes[cells.get(other)?.start]);
-            (y.track == x.track && y.offset == x.offset + d).then(|| &cells[other])
-        };
-        let mut out: Vec<OffsetVotes> = (0..cells.len())
+        let before = &before;
+        let mut out: Vec<OffsetVotes> = votes
             .into_par_iter()
-            .filter_map(|c| {
-                let n = cells[c].len();
-                let beaten = |d: i64| neighbour(c, d).is_some_and(|r| r.len() > n || (r.len() == n && d < 0));
-                if beaten(-1) || beaten(1) {
-                    return None;
-                }
-                // A copy whose frames fall between the track's splits its votes over two
-                // offsets.
-                let pooled = [neighbour(c, -1), Some(&cells[c]), neighbour(c, 1)];
-                let count: usize = pooled.iter().flatten().map(|r| r.len()).sum();
-                if count < min_votes {
-                    return None;
-                }
-                let mut frames: Vec<u32> =
-                    pooled.iter().flatten().flat_map(|r| votes[(*r).clone()].iter().map(|v| v.frame)).collect();
-                frames.sort_unstable();
-                let Vote { track, offset, .. } = votes[cells[c].start];
+            .enumerate()
+            .flat_map_iter(|(track, mut votes)| {
+                votes.par_sort_unstable();
+                // Votes expected per query landmark at one offset of this track; three offsets
+                // are pooled into each candidate.
+                let frames = self.track_frames[track];
+                let rate = 3.0 * votes.len() as f64 / all / f64::from(frames.max(1));
                 // Chance votes are rare enough per frame (a few in a hundred) that the votes
                 // expected stand for the voting frames expected.
-                let expected =
-                    |a: u32, b: u32| rate[track as usize] * (before[b as usize + 1] - before[a as usize]) as f64;
-                let (burst, surprise) = densest_burst(&frames, min_votes, max_burst, expected);
-                Some(OffsetVotes { track: track as usize, offset, frames, burst, surprise })
+                let expected = move |a: u32, b: u32| rate * (before[b as usize + 1] - before[a as usize]) as f64;
+                let shift = i64::from(frames);
+                track_candidates(&votes, min_votes, max_burst, expected)
+                    .into_iter()
+                    .map(move |(offset, votes, burst, surprise)| OffsetVotes {
+                        track,
+                        offset: offset - shift,
+                        votes,
+                        burst,
+                        surprise,
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
         out.sort_by(|x, y| y.surprise.total_cmp(&x.surprise).then((x.track, x.offset).cmp(&(y.track, y.offset))));
@@ -322,16 +309,56 @@ impl LandmarkIndex {
     }
 }
 
-/// One landmark vote: the track and offset (query frame minus track frame) it points at, and
-/// the query frame it came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Vote {
-    track: u32,
-    offset: i64,
-    frame: u32,
+/// The candidates of one track's `votes` (sorted, offset above frame, see
+/// [`LandmarkIndex::query`]): each offset with more votes than both neighbours (ties go to the
+/// lower), its neighbours' votes pooled into it, if they reach `min_votes`; as (offset, votes,
+/// burst, surprise).
+fn track_candidates(
+    votes: &[u64],
+    min_votes: usize,
+    max_burst: u32,
+    expected: impl Fn(u32, u32) -> f64 + Sync,
+) -> Vec<(i64, usize, (u32, u32), f64)> {
+    let offset_of = |v: u64| (v >> 32) as i64;
+    // The runs of one offset.
+    let mut cells: Vec<Range<usize>> = Vec::new();
+    for (k, &v) in votes.iter().enumerate() {
+        match cells.last_mut() {
+            Some(c) if offset_of(votes[c.start]) == offset_of(v) => c.end = k + 1,
+            _ => cells.push(k..k + 1),
+        }
+    }
+    let neighbour = |c: usize, d: i64| -> Option<&Range<usize>> {
+        let other = if d < 0 { c.checked_sub(1)? } else { c + 1 };
+        let next = cells.get(other)?;
+        (offset_of(votes[next.start]) == offset_of(votes[cells[c].start]) + d).then_some(next)
+    };
+    (0..cells.len())
+        .into_par_iter()
+        .map_init(Vec::new, |frames: &mut Vec<u32>, c| {
+            let n = cells[c].len();
+            let beaten = |d: i64| neighbour(c, d).is_some_and(|r| r.len() > n || (r.len() == n && d < 0));
+            if beaten(-1) || beaten(1) {
+                return None;
+            }
+            // A copy whose frames fall between the track's splits its votes over two offsets.
+            let pooled = [neighbour(c, -1), Some(&cells[c]), neighbour(c, 1)];
+            let count: usize = pooled.iter().flatten().map(|r| r.len()).sum();
+            if count < min_votes {
+                return None;
+            }
+            frames.clear();
+            frames.extend(pooled.iter().flatten().flat_map(|r| votes[(*r).clone()].iter().map(|&v| v as u32)));
+            frames.sort_unstable();
+            frames.dedup();
+            let (burst, surprise) = densest_burst(frames, min_votes, max_burst, &expected);
+            Some((offset_of(votes[cells[c].start]), count, burst, surprise))
+        })
+        .flatten()
+        .collect()
 }
 
-/// The stretch of `frames` (ascending, repeats allowed), from one vote to another at most
+/// The stretch of `frames` (ascending, distinct), from one vote to another at most
 /// `max_len` frames later and holding votes in at least `min_frames` distinct frames, whose
 /// count of voting frames is least likely under `expected` of them (a Poisson count), with
 /// minus the logarithm of that likelihood.
@@ -344,8 +371,7 @@ fn densest_burst(
     max_len: u32,
     expected: impl Fn(u32, u32) -> f64,
 ) -> ((u32, u32), f64) {
-    let mut distinct = frames.to_vec();
-    distinct.dedup();
+    let distinct = frames;
     let mut best = ((distinct[0], distinct[distinct.len() - 1]), 0.0);
     for a in 0..distinct.len() {
         for b in (a + min_frames.max(1) - 1)..distinct.len() {
@@ -421,11 +447,10 @@ fn ln_factorial(k: usize) -> f64 {
 /// whole frame would make chance hits look like evidence high up.
 #[derive(Debug, Clone)]
 pub struct PeakCoverage {
-    words: usize,
     steps: usize,
-    bits: Vec<u64>,
-    /// Per frame, covered steps below each step (`steps + 1` entries a frame).
-    below: Vec<u16>,
+    /// Per frame and step, the neighbourhood code ([`near_code`]), with [`COVERED`] set where
+    /// the step itself is covered: one load answers both questions a track peak asks.
+    codes: Vec<u16>,
     frames: usize,
 }
 
@@ -433,43 +458,47 @@ pub struct PeakCoverage {
 /// of an octave).
 pub const CHANCE_REACH: usize = 12;
 
+/// Flag of a covered step in [`PeakCoverage`]'s codes.
+const COVERED: u16 = 1 << 15;
+
+/// The code of a neighbourhood of `width` steps, `covered` of them covered.
+fn near_code(covered: usize, width: usize) -> u16 {
+    (width * (WIDEST + 1) + covered) as u16
+}
+
 impl PeakCoverage {
     /// The coverage of `peaks` on a grid of `steps` steps.
     pub fn new(peaks: &SpectralPeaks, steps: usize) -> Self {
-        let words = steps.div_ceil(64).max(1);
+        let steps = steps.max(1);
         let n = peaks.frames();
-        let mut own = vec![0u64; n * words];
+        let mut own = vec![false; n * steps];
         for k in 0..n {
-            let row = &mut own[k * words..(k + 1) * words];
+            let row = &mut own[k * steps..(k + 1) * steps];
             for p in peaks.frame(k) {
                 let b = usize::from(p.bin);
-                for s in b.saturating_sub(1)..=(b + 1).min(steps - 1) {
-                    row[s / 64] |= 1 << (s % 64);
+                if let Some(near) = row.get_mut(b.saturating_sub(1)..=(b + 1).min(steps - 1)) {
+                    near.fill(true);
                 }
             }
         }
-        let mut bits = vec![0u64; n * words];
+        let mut codes = vec![0u16; n * steps];
+        let mut covered = vec![false; steps];
+        let mut below = vec![0usize; steps + 1];
         for k in 0..n {
-            for w in 0..words {
-                let mut v = own[k * words + w];
-                if k > 0 {
-                    v |= own[(k - 1) * words + w];
-                }
-                if k + 1 < n {
-                    v |= own[(k + 1) * words + w];
-                }
-                bits[k * words + w] = v;
+            for (s, c) in covered.iter_mut().enumerate() {
+                let at = |f: usize| own[f * steps + s];
+                *c = at(k) || (k > 0 && at(k - 1)) || (k + 1 < n && at(k + 1));
             }
-        }
-        let mut below = vec![0u16; n * (steps + 1)];
-        for k in 0..n {
-            let row = &bits[k * words..(k + 1) * words];
-            let counts = &mut below[k * (steps + 1)..(k + 1) * (steps + 1)];
             for s in 0..steps {
-                counts[s + 1] = counts[s] + ((row[s / 64] >> (s % 64)) & 1) as u16;
+                below[s + 1] = below[s] + usize::from(covered[s]);
+            }
+            let row = &mut codes[k * steps..(k + 1) * steps];
+            for (s, code) in row.iter_mut().enumerate() {
+                let (a, b) = (s.saturating_sub(CHANCE_REACH), (s + CHANCE_REACH).min(steps - 1));
+                *code = near_code(below[b + 1] - below[a], b - a + 1) | if covered[s] { COVERED } else { 0 };
             }
         }
-        Self { words, steps, bits, below, frames: n }
+        Self { steps, codes, frames: n }
     }
 
     /// Frames covered.
@@ -477,29 +506,22 @@ impl PeakCoverage {
         self.frames
     }
 
-    /// The covered steps within [`CHANCE_REACH`] of `step` in `frame`, and the steps there.
-    fn near(&self, frame: usize, step: u16) -> (usize, usize) {
+    /// The code of `step` in `frame`; steps off the grid are uncovered with nothing near.
+    fn code(&self, frame: usize, step: u16) -> u16 {
         let s = usize::from(step);
-        let a = s.saturating_sub(CHANCE_REACH);
-        let b = (s + CHANCE_REACH).min(self.steps - 1);
-        if a > b {
-            return (0, 1);
-        }
-        let counts = &self.below[frame * (self.steps + 1)..(frame + 1) * (self.steps + 1)];
-        (usize::from(counts[b + 1] - counts[a]), b - a + 1)
+        if s < self.steps { self.codes[frame * self.steps + s] } else { near_code(0, 1) }
     }
 
     /// The chance that a peak at `step` is covered by accident in `frame`: the share of steps
     /// covered within [`CHANCE_REACH`] of it.
     pub fn chance(&self, frame: usize, step: u16) -> f64 {
-        let (covered, width) = self.near(frame, step);
-        covered as f64 / width as f64
+        let code = usize::from(self.code(frame, step) & !COVERED);
+        (code % (WIDEST + 1)) as f64 / (code / (WIDEST + 1)) as f64
     }
 
     /// Whether a track peak at grid `step` counts as found in query frame `frame`.
     pub fn covers(&self, frame: usize, step: u16) -> bool {
-        let s = usize::from(step);
-        s < self.steps && self.bits[frame * self.words + s / 64] & (1 << (s % 64)) != 0
+        self.code(frame, step) & COVERED != 0
     }
 }
 
@@ -517,12 +539,8 @@ fn frame_llr(track: &SpectralPeaks, query: &PeakCoverage, j: usize, offset: i64,
             .iter()
             .take(table.peaks)
             .map(|pk| {
-                if query.covers(j, pk.bin) {
-                    let (covered, width) = query.near(j, pk.bin);
-                    table.hit[width * (WIDEST + 1) + covered]
-                } else {
-                    table.miss
-                }
+                let code = query.code(j, pk.bin);
+                if code & COVERED != 0 { table.hit[usize::from(code & !COVERED)] } else { table.miss }
             })
             .sum(),
     )
@@ -708,7 +726,7 @@ mod tests {
         assert!(found[0].surprise > 20.0, "{}", found[0].surprise);
         assert!(!found.is_empty());
         assert_eq!((found[0].track, found[0].offset), (1, 600), "{:?}", &found[..found.len().min(3)]);
-        assert!(found.iter().skip(1).all(|v| v.frames.len() * 4 < found[0].frames.len()));
+        assert!(found.iter().skip(1).all(|v| v.votes * 4 < found[0].votes));
     }
 
     #[test]

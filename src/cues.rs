@@ -240,7 +240,7 @@ impl<'a> TrackSet<'a> {
 /// another key or arrangement, where the episode is not already explained by an exact one.
 pub fn detect(set: &TrackSet, episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
     let exact = exact_cues(set, episode, cfg);
-    let arranged = arranged_cues(&set.sequences, episode, cfg);
+    let arranged = arranged_cues(&set.sequences, episode, cfg, &exact);
     let mut cues = resolve_overlaps(exact.into_iter().chain(arranged));
     cues.retain(|c| c.len() >= cfg.min_len_s);
     cues.sort_by(|x, y| x.start_s.total_cmp(&y.start_s).then(x.track.cmp(&y.track)));
@@ -589,7 +589,12 @@ fn found_share(track: &SpectralPeaks, coverage: &PeakCoverage, offset: i64, a: u
 }
 
 /// Cues found by chroma alignment in all keys, before overlaps with other cues are resolved.
-fn arranged_cues(tracks: &[MatchSequence], episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
+///
+/// Only the stretches that no `exact` cue explains are searched (an arranged cue would lose
+/// the overlap to an exact one anyway); a match found there still grows into the whole
+/// episode, so one that continues an exact cue of its own track meets it and is dropped when
+/// overlaps are resolved, as it would have been had the whole episode been searched.
+fn arranged_cues(tracks: &[MatchSequence], episode: &Features, cfg: &CueConfig, exact: &[Cue]) -> Vec<Cue> {
     let seq_cfg = cfg.sequence_config();
     let ep = MatchSequence::new(episode, &seq_cfg);
     if ep.is_empty() {
@@ -597,17 +602,28 @@ fn arranged_cues(tracks: &[MatchSequence], episode: &Features, cfg: &CueConfig) 
     }
     // Candidates shorter than the minimum can still be pieces of one longer cue, so the
     // alignment's window is shorter than the minimum cue and length is checked after joining.
-    let align_cfg = AlignConfig {
-        len: ep.clock.frames_in(cfg.min_len_s.min(4.0)).max(2),
-        tempos: vec![1.0],
-        shifts: (0..12).collect(),
-        threshold: cfg.candidate_threshold,
-    };
+    let window = ep.clock.frames_in(cfg.min_len_s.min(4.0)).max(2);
+    let free = unexplained(
+        ep.frames.len(),
+        exact.iter().map(|c| ep.clock.frame_at(c.start_s)..ep.clock.frame_at(c.end_s)),
+        window,
+    );
+    let align_cfg =
+        AlignConfig { len: window, tempos: vec![1.0], shifts: (0..12).collect(), threshold: cfg.candidate_threshold };
     let mut candidates: Vec<Cue> = tracks
         .par_iter()
         .enumerate()
         .flat_map_iter(|(t, seq)| {
-            let found: Vec<Alignment> = align(&seq.frames, &ep.frames, false, &align_cfg);
+            let found: Vec<Alignment> = free
+                .iter()
+                .flat_map(|r| {
+                    align(&seq.frames, &ep.frames[r.clone()], false, &align_cfg).into_iter().map(|mut al| {
+                        al.b_start += r.start as f64;
+                        al.b_end += r.start as f64;
+                        al
+                    })
+                })
+                .collect();
             let mut backgrounds = [None; 12];
             let rise = cfg.threshold * cfg.continue_share;
             let grown: Vec<(Alignment, f32)> = found
@@ -641,6 +657,22 @@ fn arranged_cues(tracks: &[MatchSequence], episode: &Features, cfg: &CueConfig) 
         c.evidence = f64::from(c.score) * c.len();
     }
     candidates
+}
+
+/// The stretches of `0..frames` outside every range of `taken`, those at least `min_len` long.
+fn unexplained(frames: usize, taken: impl IntoIterator<Item = Range<usize>>, min_len: usize) -> Vec<Range<usize>> {
+    let mut taken: Vec<Range<usize>> = taken.into_iter().collect();
+    taken.sort_by_key(|r| r.start);
+    let mut free = Vec::new();
+    let mut at = 0;
+    for r in taken.into_iter().chain(std::iter::once(frames..frames)) {
+        let end = r.start.min(frames);
+        if end >= at + min_len.max(1) {
+            free.push(at..end);
+        }
+        at = at.max(r.end);
+    }
+    free
 }
 
 /// The typical similarity of unrelated frames of `a` and `b` with `b` shifted by `shift`: its
@@ -885,6 +917,14 @@ mod tests {
     fn pieces_at_other_offsets_stay_apart() {
         let joined = join_pieces(vec![cue(0, 10.0, 20.0, 0.0, 0.8), cue(0, 22.0, 30.0, 50.0, 0.6)], 4.0);
         assert_eq!(joined.len(), 2);
+    }
+
+    #[test]
+    fn only_stretches_no_exact_cue_explains_are_searched_again() {
+        assert_eq!(unexplained(100, [10..20, 15..30, 60..95], 5), vec![0..10, 30..60, 95..100]);
+        // Too short to hold a match, and ranges past the end.
+        assert_eq!(unexplained(100, [3..50, 52..120], 5), Vec::<Range<usize>>::new());
+        assert_eq!(unexplained(40, [], 5), vec![0..40]);
     }
 
     #[test]

@@ -290,7 +290,11 @@ impl LandmarkIndex {
                 let rate = 3.0 * votes.len() as f64 / all / f64::from(frames.max(1));
                 // Chance votes are rare enough per frame (a few in a hundred) that the votes
                 // expected stand for the voting frames expected.
-                let expected = move |a: u32, b: u32| rate * (before[b as usize + 1] - before[a as usize]) as f64;
+                let ln_rate = rate.ln();
+                let expected = move |a: u32, b: u32| {
+                    let landmarks = before[b as usize + 1] - before[a as usize];
+                    (rate * landmarks as f64, ln_rate + ln_count(landmarks))
+                };
                 let shift = i64::from(frames);
                 track_candidates(&votes, min_votes, max_burst, expected)
                     .into_iter()
@@ -317,7 +321,7 @@ fn track_candidates(
     votes: &[u64],
     min_votes: usize,
     max_burst: u32,
-    expected: impl Fn(u32, u32) -> f64 + Sync,
+    expected: impl Fn(u32, u32) -> (f64, f64) + Sync,
 ) -> Vec<(i64, usize, (u32, u32), f64)> {
     let offset_of = |v: u64| (v >> 32) as i64;
     // The runs of one offset.
@@ -360,8 +364,8 @@ fn track_candidates(
 
 /// The stretch of `frames` (ascending, distinct), from one vote to another at most
 /// `max_len` frames later and holding votes in at least `min_frames` distinct frames, whose
-/// count of voting frames is least likely under `expected` of them (a Poisson count), with
-/// minus the logarithm of that likelihood.
+/// count of voting frames is least likely under `expected` of them (a Poisson count; the mean
+/// and its logarithm), with minus the logarithm of that likelihood.
 ///
 /// Frames, not votes, are counted: the landmarks of one anchor share its peak, so one chance
 /// coincidence of a chord's onset can cast a dozen votes in a single frame.
@@ -369,22 +373,35 @@ fn densest_burst(
     frames: &[u32],
     min_frames: usize,
     max_len: u32,
-    expected: impl Fn(u32, u32) -> f64,
+    expected: impl Fn(u32, u32) -> (f64, f64),
 ) -> ((u32, u32), f64) {
     let distinct = frames;
     let mut best = ((distinct[0], distinct[distinct.len() - 1]), 0.0);
+    // The chance of exactly k bounds the tail from below, the surprise from above: a burst
+    // that cannot beat the best so far needs no tail.
+    let bound = |k: usize, mean: f64, ln_mean: f64| mean - k as f64 * ln_mean + ln_factorial(k);
+    let shortest = min_frames.max(1) - 1;
+    // The last frame within reach of `a`.
+    let mut reach = 0;
     for a in 0..distinct.len() {
-        for b in (a + min_frames.max(1) - 1)..distinct.len() {
-            if distinct[b] - distinct[a] > max_len {
-                break;
-            }
-            let (k, mean) = (b - a + 1, expected(distinct[a], distinct[b]));
-            // The chance of exactly k bounds the tail from below, the surprise from above: a
-            // burst that cannot beat the best so far needs no tail.
-            if mean > 0.0 && mean - k as f64 * mean.ln() + ln_factorial(k) <= best.1 {
+        while reach + 1 < distinct.len() && distinct[reach + 1] - distinct[a] <= max_len {
+            reach += 1;
+        }
+        if reach < a + shortest {
+            continue;
+        }
+        // Every burst from `a` holds at most the frames within reach and expects at least
+        // the shortest one's votes: when even that bound cannot beat the best, none can.
+        let (mean, ln_mean) = expected(distinct[a], distinct[a + shortest]);
+        if mean > 0.0 && bound(reach - a + 1, mean, ln_mean) <= best.1 {
+            continue;
+        }
+        for b in (a + shortest)..=reach {
+            let (k, (mean, ln_mean)) = (b - a + 1, expected(distinct[a], distinct[b]));
+            if mean > 0.0 && bound(k, mean, ln_mean) <= best.1 {
                 continue;
             }
-            let s = poisson_surprise(k, mean);
+            let s = tail_surprise(k, mean, ln_mean);
             if s > best.1 {
                 best = ((distinct[a], distinct[b]), s);
             }
@@ -396,6 +413,11 @@ fn densest_burst(
 /// Minus the natural logarithm of the probability that a Poisson count of mean `mean` reaches
 /// `k`; 0 when `k` is not above the mean.
 pub fn poisson_surprise(k: usize, mean: f64) -> f64 {
+    tail_surprise(k, mean, mean.ln())
+}
+
+/// [`poisson_surprise`] with the logarithm of the mean given.
+fn tail_surprise(k: usize, mean: f64, ln_mean: f64) -> f64 {
     if k == 0 || (k as f64) <= mean {
         return 0.0;
     }
@@ -410,14 +432,22 @@ pub fn poisson_surprise(k: usize, mean: f64) -> f64 {
         term *= mean / n as f64;
         series += term;
         if term < 1e-12 * series {
-            return mean - k as f64 * mean.ln() + ln_factorial - series.ln();
+            return mean - k as f64 * ln_mean + ln_factorial - series.ln();
         }
     }
     // Near the mean the terms fall slowly; the rest is below a geometric series of their
     // current ratio, which bounds the tail from above (the surprise from below).
     let ratio = mean / (k + 64) as f64;
     series += term * ratio / (1.0 - ratio);
-    mean - k as f64 * mean.ln() + ln_factorial - series.ln()
+    mean - k as f64 * ln_mean + ln_factorial - series.ln()
+}
+
+/// The natural logarithm of a count, from a table for the small counts a burst of votes spans.
+fn ln_count(n: u64) -> f64 {
+    const SMALL: usize = 1 << 14;
+    static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| (0..SMALL).map(|n| (n as f64).ln()).collect());
+    usize::try_from(n).ok().and_then(|n| table.get(n)).copied().unwrap_or_else(|| (n as f64).ln())
 }
 
 /// The natural logarithm of `k!`: exact up to 20, Stirling's series beyond (error below
@@ -439,7 +469,7 @@ fn ln_factorial(k: usize) -> f64 {
 }
 
 /// Which grid steps the peaks of each query frame cover (one step either side, and the frames
-/// on either side), as bit sets: the places a track's peak counts as found.
+/// on either side): the places a track's peak counts as found.
 ///
 /// The chance that a track's peak at step `s` is found by accident is the share of steps
 /// covered near `s` in that frame (within [`CHANCE_REACH`] steps): a voice's harmonics lie far
@@ -448,8 +478,9 @@ fn ln_factorial(k: usize) -> f64 {
 #[derive(Debug, Clone)]
 pub struct PeakCoverage {
     steps: usize,
-    /// Per frame and step, the neighbourhood code ([`near_code`]), with [`COVERED`] set where
-    /// the step itself is covered: one load answers both questions a track peak asks.
+    /// Per frame and step, the neighbourhood code ([`near_code`]), plus [`COVERED`] where the
+    /// step itself is covered: one load answers both questions a track peak asks, and the
+    /// code indexes the [`HitTable`] directly, without a branch on whether the peak was found.
     codes: Vec<u16>,
     frames: usize,
 }
@@ -458,8 +489,8 @@ pub struct PeakCoverage {
 /// of an octave).
 pub const CHANCE_REACH: usize = 12;
 
-/// Flag of a covered step in [`PeakCoverage`]'s codes.
-const COVERED: u16 = 1 << 15;
+/// Added to the code of a covered step in [`PeakCoverage`]: past every neighbourhood code.
+const COVERED: u16 = ((WIDEST + 1) * (WIDEST + 1)) as u16;
 
 /// The code of a neighbourhood of `width` steps, `covered` of them covered.
 fn near_code(covered: usize, width: usize) -> u16 {
@@ -495,7 +526,7 @@ impl PeakCoverage {
             let row = &mut codes[k * steps..(k + 1) * steps];
             for (s, code) in row.iter_mut().enumerate() {
                 let (a, b) = (s.saturating_sub(CHANCE_REACH), (s + CHANCE_REACH).min(steps - 1));
-                *code = near_code(below[b + 1] - below[a], b - a + 1) | if covered[s] { COVERED } else { 0 };
+                *code = near_code(below[b + 1] - below[a], b - a + 1) + if covered[s] { COVERED } else { 0 };
             }
         }
         Self { steps, codes, frames: n }
@@ -515,13 +546,13 @@ impl PeakCoverage {
     /// The chance that a peak at `step` is covered by accident in `frame`: the share of steps
     /// covered within [`CHANCE_REACH`] of it.
     pub fn chance(&self, frame: usize, step: u16) -> f64 {
-        let code = usize::from(self.code(frame, step) & !COVERED);
+        let code = usize::from(self.code(frame, step) % COVERED);
         (code % (WIDEST + 1)) as f64 / (code / (WIDEST + 1)) as f64
     }
 
     /// Whether a track peak at grid `step` counts as found in query frame `frame`.
     pub fn covers(&self, frame: usize, step: u16) -> bool {
-        self.code(frame, step) & COVERED != 0
+        self.code(frame, step) >= COVERED
     }
 }
 
@@ -534,41 +565,33 @@ fn frame_llr(track: &SpectralPeaks, query: &PeakCoverage, j: usize, offset: i64,
     if peaks.is_empty() {
         return None;
     }
-    Some(
-        peaks
-            .iter()
-            .take(table.peaks)
-            .map(|pk| {
-                let code = query.code(j, pk.bin);
-                if code & COVERED != 0 { table.hit[usize::from(code & !COVERED)] } else { table.miss }
-            })
-            .sum(),
-    )
+    Some(peaks.iter().take(table.peaks).map(|pk| table.llr[usize::from(query.code(j, pk.bin))]).sum())
 }
 
 const WIDEST: usize = 2 * CHANCE_REACH + 1;
 
-/// The log-likelihood ratio of a found peak for every (neighbourhood width, covered steps), and
-/// of a missed one: the logarithms are taken once per run, not per peak.
+/// The log-likelihood ratio of a track peak for every [`PeakCoverage`] code: a missed one's
+/// below [`COVERED`], a found one's, by (neighbourhood width, covered steps), from there on.
+/// The logarithms are taken once per run, not per peak.
 #[derive(Debug, Clone)]
 pub struct HitTable {
-    hit: Vec<f64>,
-    miss: f64,
+    llr: Vec<f64>,
     peaks: usize,
 }
 
 impl HitTable {
     /// The table of `cfg`'s `hit_rate`, over its `evidence_peaks` strongest peaks a frame.
     pub fn new(cfg: &FingerprintConfig) -> Self {
-        let mut hit = vec![0.0; (WIDEST + 1) * (WIDEST + 1)];
+        let near = usize::from(COVERED);
+        let mut llr = vec![(1.0 - cfg.hit_rate).ln(); 2 * near];
         for width in 1..=WIDEST {
             for covered in 0..=width {
                 // A neighbourhood almost fully covered tells nothing either way.
                 let p = (covered as f64 / width as f64).clamp(0.02, 0.95);
-                hit[width * (WIDEST + 1) + covered] = (1.0 + cfg.hit_rate * (1.0 - p) / p).ln();
+                llr[near + usize::from(near_code(covered, width))] = (1.0 + cfg.hit_rate * (1.0 - p) / p).ln();
             }
         }
-        Self { hit, miss: (1.0 - cfg.hit_rate).ln(), peaks: cfg.evidence_peaks }
+        Self { llr, peaks: cfg.evidence_peaks }
     }
 }
 
@@ -778,6 +801,39 @@ mod tests {
         assert!((ln_factorial(40) - direct).abs() < 1e-9);
         assert_eq!(poisson_surprise(2, 5.0), 0.0);
         assert!(poisson_surprise(30, 5.0) > poisson_surprise(20, 5.0));
+    }
+
+    #[test]
+    fn the_densest_burst_is_the_least_likely_of_all_stretches() {
+        // Stretches searched exhaustively against the pruned search, on frames of varying
+        // density and a landmark count that varies along the query.
+        let mut x = 7u64;
+        let mut next = move |n: u64| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (x >> 33) % n
+        };
+        for round in 0..40 {
+            let mut frames: Vec<u32> = (0..5 + next(60)).map(|_| next(400 + 40 * round) as u32).collect();
+            frames.sort_unstable();
+            frames.dedup();
+            let before: Vec<u64> = (0..=2400u64).map(|j| j * 3 + j / 7).collect();
+            let rate = 0.002 * (1 + next(20)) as f64;
+            let expected = |a: u32, b: u32| {
+                let mean = rate * (before[b as usize + 1] - before[a as usize]) as f64;
+                (mean, mean.ln())
+            };
+            let (min_frames, max_len) = (2 + next(4) as usize, 30 + next(200) as u32);
+            let mut best = 0.0f64;
+            for a in 0..frames.len() {
+                for b in a + min_frames - 1..frames.len() {
+                    if frames[b] - frames[a] <= max_len {
+                        best = best.max(poisson_surprise(b - a + 1, expected(frames[a], frames[b]).0));
+                    }
+                }
+            }
+            let (_, found) = densest_burst(&frames, min_frames, max_len, expected);
+            assert!((found - best).abs() < 1e-9, "round {round}: {found} against {best}");
+        }
     }
 
     #[test]

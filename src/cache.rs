@@ -24,6 +24,7 @@ use crate::decode::{AudioInfo, Tags};
 use crate::error::{Error, Result};
 use crate::features::peaks::{Peak, SpectralPeaks};
 use crate::features::{FeatureConfig, Features};
+use crate::similarity::fingerprint::IndexStore;
 use crate::similarity::memo::{MatchStore, PairOutcome};
 
 /// What the cache keeps of one analysed file: the stream's properties and features, and what
@@ -55,6 +56,8 @@ const HEADER_LEN: usize = 8 + 4 + 8 + 32 + 32;
 const SUBDIR: &str = "features-v1";
 /// The subfolder of pairwise matching entries.
 const MATCH_SUBDIR: &str = "matches-v1";
+/// The subfolder of landmark indexes of sets of tracks.
+const INDEX_SUBDIR: &str = "landmarks-v1";
 
 /// What identifies one cache entry: the file's content and the extraction parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +125,10 @@ pub struct CacheStats {
     pub pairs_computed: usize,
     /// Pair entries found damaged and rebuilt (also counted in `pairs_computed`).
     pub pairs_damaged: usize,
+    /// Landmark indexes of the tracks read from the cache.
+    pub indexes_reused: usize,
+    /// Landmark indexes built (none stored, or a damaged one) and stored.
+    pub indexes_built: usize,
 }
 
 /// A folder of feature entries, shared by all threads of a run.
@@ -134,6 +141,7 @@ pub struct FeatureCache {
     stored: AtomicUsize,
     write_failures: AtomicUsize,
     pairs: [AtomicUsize; 4],
+    indexes: [AtomicUsize; 2],
 }
 
 /// Everything of a [`Track`] except its path and timings, as stored.
@@ -169,6 +177,7 @@ impl FeatureCache {
             stored: AtomicUsize::new(0),
             write_failures: AtomicUsize::new(0),
             pairs: Default::default(),
+            indexes: Default::default(),
         }
     }
 
@@ -201,6 +210,8 @@ impl FeatureCache {
             pairs_retraced: self.pairs[1].load(Ordering::Relaxed),
             pairs_computed: self.pairs[2].load(Ordering::Relaxed) + self.pairs[3].load(Ordering::Relaxed),
             pairs_damaged: self.pairs[3].load(Ordering::Relaxed),
+            indexes_reused: self.indexes[0].load(Ordering::Relaxed),
+            indexes_built: self.indexes[1].load(Ordering::Relaxed),
         }
     }
 
@@ -299,7 +310,29 @@ impl MatchStore for FeatureCache {
     }
 }
 
+/// Landmark indexes live beside the features, one file per set of tracks and settings; the
+/// entry checks its own integrity and key ([`LandmarkIndex::decode`](crate::similarity::fingerprint::LandmarkIndex::decode)).
+impl IndexStore for FeatureCache {
+    fn load_index(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
+        std::fs::read(self.index_path(key)).ok()
+    }
+
+    fn store_index(&self, key: &[u8; 32], bytes: &[u8]) {
+        if write_entry(&self.index_path(key), bytes, false).is_err() {
+            self.write_failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn record_index(&self, reused: bool) {
+        self.indexes[usize::from(!reused)].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 impl FeatureCache {
+    fn index_path(&self, key: &[u8; 32]) -> PathBuf {
+        self.dir.join(INDEX_SUBDIR).join(format!("{}.lmi", blake3::Hash::from_bytes(*key).to_hex()))
+    }
+
     fn match_path(&self, key: &[u8; 32]) -> PathBuf {
         self.dir.join(MATCH_SUBDIR).join(format!("{}.lmm", blake3::Hash::from_bytes(*key).to_hex()))
     }

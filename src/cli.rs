@@ -413,6 +413,12 @@ fn verbose_note(out: &OutputArgs, hooks: &Hooks, clock: Option<&StageClock>, t0:
                     String::new()
                 }
             );
+            if s.indexes_reused + s.indexes_built > 0 {
+                eprintln!(
+                    "leitmotif: landmark index of the tracks: {}",
+                    if s.indexes_built == 0 { "reused" } else { "built and stored" }
+                );
+            }
             let pairs = s.pairs_reused + s.pairs_retraced + s.pairs_computed;
             if pairs > 0 {
                 eprintln!(

@@ -29,7 +29,7 @@ use crate::features::peaks::{PeakConfig, SpectralPeaks};
 use crate::similarity::align::{AlignConfig, Alignment, align, sampled_background};
 use crate::similarity::clock::FrameClock;
 use crate::similarity::fingerprint::{
-    self, BlockRank, FingerprintConfig, HitTable, LandmarkIndex, OffsetVotes, PeakCoverage,
+    self, BlockRank, FingerprintConfig, HitTable, IndexStore, LandmarkIndex, OffsetVotes, PeakCoverage,
 };
 use crate::similarity::sequence::{Frame, MatchSequence, SequenceConfig, dot, rotate};
 use crate::similarity::wrap_shift;
@@ -219,13 +219,18 @@ pub struct TrackSet<'a> {
 }
 
 impl<'a> TrackSet<'a> {
-    /// Indexes `tracks` for detection with `cfg`.
-    pub fn new(tracks: &'a [&'a Features], cfg: &CueConfig) -> Self {
+    /// Indexes `tracks` for detection with `cfg`; the landmark index is taken from `store`
+    /// when it holds one for these tracks and settings, and kept there otherwise.
+    pub fn new(tracks: &'a [&'a Features], cfg: &CueConfig, store: Option<&dyn IndexStore>) -> Self {
         let peaks: Vec<&SpectralPeaks> = tracks.iter().map(|t| &t.peaks).collect();
         let seq_cfg = cfg.sequence_config();
+        let index = match store {
+            Some(store) => LandmarkIndex::cached(&peaks, &cfg.fingerprint, store).0,
+            None => LandmarkIndex::build(&peaks, &cfg.fingerprint),
+        };
         Self {
             tracks,
-            index: LandmarkIndex::build(&peaks, &cfg.fingerprint),
+            index,
             table: HitTable::new(&cfg.fingerprint),
             sequences: tracks.par_iter().map(|f| MatchSequence::new(f, &seq_cfg)).collect(),
         }

@@ -17,6 +17,7 @@ use crate::find;
 use crate::motif::{self, MotifConfig};
 use crate::progress::Hooks;
 use crate::report::{self, CueReport, EpisodeEntry, ErrorEntry, Params, Report, format_time};
+use crate::similarity::fingerprint::IndexStore;
 use crate::similarity::memo::MatchStore;
 use crate::source::SampleSource;
 use crate::track::{InputError, StageTimings, Track, nothing_analysed, split_outcomes};
@@ -615,7 +616,8 @@ pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
         return Err(nothing_analysed(episode_errors));
     }
     let refs: Vec<&Features> = tracks.iter().map(|t| &t.features).collect();
-    let set = cues::TrackSet::new(&refs, &cfg.cues);
+    let store = cfg.hooks.cache.as_deref().map(|c| c as &dyn IndexStore);
+    let set = cues::TrackSet::new(&refs, &cfg.cues, store);
     cfg.hooks.begin("matching", Some(episodes.len()));
     let entries: Vec<EpisodeEntry> = episodes
         .par_iter()

@@ -270,3 +270,45 @@ fn no_cache_writes_nothing() {
         .success();
     assert_eq!(entries(&home.join("leitmotif")).len(), 3);
 }
+
+/// `cues` of `episode` against the tracks in `music`, with the cache in `cache`: (stdout
+/// JSON, stderr).
+fn cues(music: &Path, episode: &Path, cache: &Path) -> (serde_json::Value, String) {
+    let out = Command::cargo_bin("leitmotif")
+        .expect("binary")
+        .arg("cues")
+        .args(["--json", "-", "--verbose", "--cache"])
+        .arg(cache)
+        .arg("--tracks")
+        .arg(music)
+        .arg("--")
+        .arg(episode)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json = serde_json::from_slice(&out.stdout).expect("a JSON document");
+    (json, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn the_landmark_index_of_the_tracks_is_kept_and_a_damaged_one_rebuilt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let music = dir.path().join("music");
+    std::fs::create_dir(&music).expect("mkdir");
+    let tracks = write_tracks(&music);
+    let episode = dir.path().join("episode.wav");
+    std::fs::copy(&tracks[1], &episode).expect("copy");
+    let cache = dir.path().join("cache");
+    let (first, err1) = cues(&music, &episode, &cache);
+    assert!(err1.contains("landmark index of the tracks: built and stored"), "{err1}");
+    let stored = files_with(&cache, "lmi");
+    assert_eq!(stored.len(), 1, "one index for one set of tracks");
+    let (second, err2) = cues(&music, &episode, &cache);
+    assert!(err2.contains("landmark index of the tracks: reused"), "{err2}");
+    assert_eq!(first["episodes"], second["episodes"], "the stored index finds what a built one found");
+    let bytes = std::fs::read(&stored[0]).expect("read");
+    std::fs::write(&stored[0], &bytes[..bytes.len() / 2]).expect("truncate");
+    let (third, err3) = cues(&music, &episode, &cache);
+    assert!(err3.contains("landmark index of the tracks: built and stored"), "{err3}");
+    assert_eq!(first["episodes"], third["episodes"]);
+}

@@ -27,13 +27,14 @@
 //! ([`decoy_ranks`]). Under absence the offset is one more decoy and beats them all with the
 //! chance 1 / 21 whatever the query holds; that probability is exact, not modelled.
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::features::peaks::{Peak, SpectralPeaks};
+
+use super::memo::Reader;
 
 /// Parameters of landmark hashing and of offset-locked evidence.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -178,12 +179,58 @@ pub fn landmarks(peaks: &SpectralPeaks, cfg: &FingerprintConfig) -> Vec<Landmark
 }
 
 /// A landmark index of a set of tracks.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LandmarkIndex {
-    places: HashMap<u32, Vec<(u32, u32)>>,
-    entries: usize,
+    /// The distinct hashes, ascending.
+    hashes: Vec<u32>,
+    /// Where the places of each hash begin in `places` (one more entry than `hashes`).
+    starts: Vec<u32>,
+    /// The (track, frame) of every landmark, grouped by hash, in track and frame order.
+    places: Vec<(u32, u32)>,
     /// Frames of each track.
     track_frames: Vec<u32>,
+}
+
+/// Revision of landmark hashing. Raise it whenever a change gives other landmarks for the same
+/// peaks and parameters, so that stored indexes are not used.
+pub const INDEX_REVISION: u32 = 1;
+
+const INDEX_MAGIC: &[u8; 8] = b"LMLMIDX1";
+
+/// Where landmark indexes are kept between runs. Storing must never fail a run: a store keeps
+/// its own count of what it could not write.
+pub trait IndexStore: Sync {
+    /// The bytes stored under `key`, if any.
+    fn load_index(&self, key: &[u8; 32]) -> Option<Vec<u8>>;
+    /// Stores `bytes` under `key`, replacing what was there.
+    fn store_index(&self, key: &[u8; 32], bytes: &[u8]);
+    /// Told whether an index was reused or built, for the run's statistics.
+    fn record_index(&self, reused: bool);
+}
+
+/// Key of the index of `tracks` made with `cfg`: a digest of every track's peaks, in order, and
+/// of the parameters landmarks depend on.
+pub fn index_key(tracks: &[&SpectralPeaks], cfg: &FingerprintConfig) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(INDEX_MAGIC);
+    h.update(&INDEX_REVISION.to_le_bytes());
+    for v in [cfg.anchors_per_frame, cfg.fan_out, cfg.max_dt, usize::from(cfg.max_df), usize::from(cfg.fresh_steps)] {
+        h.update(&(v as u64).to_le_bytes());
+    }
+    h.update(&cfg.fresh_db.to_le_bytes());
+    h.update(&(tracks.len() as u64).to_le_bytes());
+    let mut bytes = Vec::new();
+    for peaks in tracks {
+        bytes.clear();
+        bytes.extend_from_slice(&(peaks.starts.len() as u64).to_le_bytes());
+        peaks.starts.iter().for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
+        for p in &peaks.peaks {
+            bytes.extend_from_slice(&p.bin.to_le_bytes());
+            bytes.extend_from_slice(&p.db.to_le_bytes());
+        }
+        h.update(&bytes);
+    }
+    *h.finalize().as_bytes()
 }
 
 /// Votes for one (track, offset): query frame minus track frame.
@@ -205,26 +252,111 @@ pub struct OffsetVotes {
 impl LandmarkIndex {
     /// Indexes the landmarks of every track's peaks; track `i` is `tracks[i]`.
     pub fn build(tracks: &[&SpectralPeaks], cfg: &FingerprintConfig) -> Self {
-        let mut places: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
-        let mut entries = 0;
-        for (t, peaks) in tracks.iter().enumerate() {
-            for lm in landmarks(peaks, cfg) {
-                places.entry(lm.hash).or_default().push((t as u32, lm.frame));
-                entries += 1;
+        let mut all: Vec<(u32, u32, u32)> = tracks
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(t, peaks)| landmarks(peaks, cfg).into_iter().map(move |lm| (lm.hash, t as u32, lm.frame)))
+            .collect();
+        all.par_sort_unstable();
+        let mut hashes = Vec::new();
+        let mut starts = Vec::new();
+        for (k, &(hash, _, _)) in all.iter().enumerate() {
+            if hashes.last() != Some(&hash) {
+                hashes.push(hash);
+                starts.push(k as u32);
             }
         }
+        starts.push(all.len() as u32);
+        let places = all.into_iter().map(|(_, t, f)| (t, f)).collect();
         let track_frames = tracks.iter().map(|p| p.frames() as u32).collect();
-        Self { places, entries, track_frames }
+        Self { hashes, starts, places, track_frames }
+    }
+
+    /// The index of `tracks` kept in `store` under their peaks and `cfg`, or built and stored
+    /// there when it holds none (or a damaged one); says whether it came from the store.
+    pub fn cached(tracks: &[&SpectralPeaks], cfg: &FingerprintConfig, store: &dyn IndexStore) -> (Self, bool) {
+        let key = index_key(tracks, cfg);
+        if let Some(found) = store.load_index(&key).and_then(|bytes| Self::decode(&bytes, &key)) {
+            store.record_index(true);
+            return (found, true);
+        }
+        let built = Self::build(tracks, cfg);
+        store.store_index(&key, &built.encode(&key));
+        store.record_index(false);
+        (built, false)
     }
 
     /// Landmarks held.
     pub fn len(&self) -> usize {
-        self.entries
+        self.places.len()
     }
 
     /// Whether the index holds no landmark.
     pub fn is_empty(&self) -> bool {
-        self.entries == 0
+        self.places.is_empty()
+    }
+
+    /// The places of `hash`.
+    fn places_of(&self, hash: u32) -> &[(u32, u32)] {
+        match self.hashes.binary_search(&hash) {
+            Ok(i) => &self.places[self.starts[i] as usize..self.starts[i + 1] as usize],
+            Err(_) => &[],
+        }
+    }
+
+    /// The index as bytes: a magic tag, a checksum of the rest, `key`, then the arrays.
+    pub fn encode(&self, key: &[u8; 32]) -> Vec<u8> {
+        let words = 4 + self.track_frames.len() + self.hashes.len() + self.starts.len() + 2 * self.places.len();
+        let mut body = Vec::with_capacity(32 + 4 * words);
+        body.extend_from_slice(key);
+        for list in [&self.track_frames, &self.hashes, &self.starts] {
+            body.extend_from_slice(&(list.len() as u32).to_le_bytes());
+            list.iter().for_each(|v| body.extend_from_slice(&v.to_le_bytes()));
+        }
+        body.extend_from_slice(&(self.places.len() as u32).to_le_bytes());
+        for &(t, f) in &self.places {
+            body.extend_from_slice(&t.to_le_bytes());
+            body.extend_from_slice(&f.to_le_bytes());
+        }
+        let mut out = Vec::with_capacity(INDEX_MAGIC.len() + 32 + body.len());
+        out.extend_from_slice(INDEX_MAGIC);
+        out.extend_from_slice(blake3::hash(&body).as_bytes());
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// The index in `bytes`, if they are a sound entry for `key`; `None` for anything else (cut
+    /// short, altered, foreign, or arrays that do not fit together).
+    pub fn decode(bytes: &[u8], key: &[u8; 32]) -> Option<Self> {
+        let rest = bytes.strip_prefix(INDEX_MAGIC.as_slice())?;
+        let (sum, body) = rest.split_at_checked(32)?;
+        if blake3::hash(body).as_bytes() != sum {
+            return None;
+        }
+        let mut r = Reader(body);
+        if r.take(32)? != key {
+            return None;
+        }
+        let list = |r: &mut Reader| -> Option<Vec<u32>> {
+            let n = r.u32()? as usize;
+            let raw = r.take(n.checked_mul(4)?)?;
+            Some(raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+        };
+        let (track_frames, hashes, starts) = (list(&mut r)?, list(&mut r)?, list(&mut r)?);
+        let n = r.u32()? as usize;
+        let raw = r.take(n.checked_mul(8)?)?;
+        let places: Vec<(u32, u32)> = raw
+            .chunks_exact(8)
+            .map(|c| (u32::from_le_bytes([c[0], c[1], c[2], c[3]]), u32::from_le_bytes([c[4], c[5], c[6], c[7]])))
+            .collect();
+        let fits = r.0.is_empty()
+            && starts.len() == hashes.len() + 1
+            && starts.first() == Some(&0)
+            && starts.last() == Some(&(places.len() as u32))
+            && starts.windows(2).all(|w| w[0] < w[1])
+            && hashes.windows(2).all(|w| w[0] < w[1])
+            && places.iter().all(|&(t, f)| track_frames.get(t as usize).is_some_and(|&n| f < n));
+        fits.then_some(Self { hashes, starts, places, track_frames })
     }
 
     /// Every (track, offset) that at least `min_votes` landmarks of `query` agree on (offsets
@@ -252,7 +384,7 @@ impl LandmarkIndex {
         for lm in landmarks(query, cfg) {
             // A hash found in very many places (a held low note, a drum) says little about
             // where the query came from and would swamp the votes.
-            let places = self.places.get(&lm.hash).map_or(&[][..], Vec::as_slice);
+            let places = self.places_of(lm.hash);
             if places.len() > MAX_PLACES {
                 continue;
             }
@@ -694,6 +826,8 @@ pub struct BlockRank {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     /// Peaks of a made-up piece: a new random note every few frames, held, plus a fifth above.
@@ -834,6 +968,64 @@ mod tests {
             let (_, found) = densest_burst(&frames, min_frames, max_len, expected);
             assert!((found - best).abs() < 1e-9, "round {round}: {found} against {best}");
         }
+    }
+
+    /// What a [`Shelf`] holds: entries by key, then indexes reused and built.
+    type Shelved = (HashMap<[u8; 32], Vec<u8>>, usize, usize);
+
+    /// A store in memory that counts what it was told.
+    #[derive(Default)]
+    struct Shelf(std::sync::Mutex<Shelved>);
+
+    impl IndexStore for Shelf {
+        fn load_index(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
+            self.0.lock().ok()?.0.get(key).cloned()
+        }
+        fn store_index(&self, key: &[u8; 32], bytes: &[u8]) {
+            self.0.lock().expect("lock").0.insert(*key, bytes.to_vec());
+        }
+        fn record_index(&self, reused: bool) {
+            let mut shelf = self.0.lock().expect("lock");
+            if reused { shelf.1 += 1 } else { shelf.2 += 1 }
+        }
+    }
+
+    #[test]
+    fn a_stored_index_is_the_built_one_and_damage_or_other_tracks_rebuild_it() {
+        let cfg = FingerprintConfig::default();
+        let tracks = [piece(300, 1), piece(500, 2)];
+        let refs: Vec<&SpectralPeaks> = tracks.iter().collect();
+        let shelf = Shelf::default();
+        let (built, reused) = LandmarkIndex::cached(&refs, &cfg, &shelf);
+        assert!(!reused && !built.is_empty());
+        assert_eq!(built, LandmarkIndex::build(&refs, &cfg));
+        let (again, reused) = LandmarkIndex::cached(&refs, &cfg, &shelf);
+        assert!(reused);
+        assert_eq!(again, built);
+        // Every place is found under its hash.
+        for (t, peaks) in refs.iter().enumerate() {
+            for lm in landmarks(peaks, &cfg) {
+                assert!(built.places_of(lm.hash).contains(&(t as u32, lm.frame)));
+            }
+        }
+        let key = index_key(&refs, &cfg);
+        let bytes = built.encode(&key);
+        // A flipped byte anywhere, a cut, or another key: refused.
+        for at in [0, 9, 45, 80, bytes.len() / 2, bytes.len() - 1] {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0x10;
+            assert_eq!(LandmarkIndex::decode(&bad, &key), None, "byte {at}");
+        }
+        assert_eq!(LandmarkIndex::decode(&bytes[..bytes.len() - 8], &key), None);
+        assert_eq!(LandmarkIndex::decode(&bytes, &[7; 32]), None);
+        shelf.store_index(&key, &bytes[..bytes.len() / 2]);
+        let (rebuilt, reused) = LandmarkIndex::cached(&refs, &cfg, &shelf);
+        assert!(!reused);
+        assert_eq!(rebuilt, built);
+        // Other tracks, or other landmark settings, have another key.
+        assert_ne!(index_key(&refs[..1], &cfg), key);
+        assert_ne!(index_key(&refs, &FingerprintConfig { fan_out: 4, ..cfg.clone() }), key);
+        assert_eq!(shelf.0.lock().map(|s| (s.1, s.2)).ok(), Some((1, 2)));
     }
 
     #[test]

@@ -71,8 +71,10 @@ pub struct CueConfig {
     pub vote_window_s: f64,
     /// Evidence, in nats, a verbatim cue must gather: the logarithm of how many times likelier
     /// its blocks' ranks among the decoys are with the track playing than without (see
-    /// [`crate::similarity::fingerprint`]). Under absence a rank is exactly as likely as that
-    /// of a decoy, so the chance that one stretch reaches this evidence is at most e^-nats.
+    /// [`crate::similarity::fingerprint`]). Were a block's rank under absence exactly that of
+    /// a decoy, the chance that one stretch reaches this evidence would be at most e^-nats;
+    /// the blocks ranked are chosen for their own evidence, which favours chance, so the
+    /// figure is a bound checked on data rather than a guarantee.
     pub accept_nats: f32,
     /// Raw evidence (the log-likelihood ratio of found peaks, see
     /// [`fingerprint::raw_evidence`]) a stretch at a candidate's offset needs before its blocks

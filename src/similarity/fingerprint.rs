@@ -24,8 +24,13 @@
 //! harmonics. So it only proposes where to look. What decides is rank: over a block of about
 //! a second, the offset's evidence either beats that of every one of twenty decoy offsets of
 //! the same track (its own pitches and textures, out of time with the query) or not
-//! ([`decoy_ranks`]). Under absence the offset is one more decoy and beats them all with the
-//! chance 1 / 21 whatever the query holds; that probability is exact, not modelled.
+//! ([`decoy_ranks`]). For a block taken at random, under absence the offset is one more decoy
+//! and beats them all with the chance 1 / 21 whatever the query holds. The blocks ranked are
+//! not taken at random, though: they are where the offset's own raw evidence rose, at an offset
+//! chosen for its burst of votes, and the decoys went through neither choice. Where only
+//! dialogue plays, such blocks beat every decoy about a quarter of the time (BENCHMARKS.md), so
+//! the evidence a heard block is given overstates it, and the acceptance threshold
+//! ([`crate::cues::CueConfig::accept_nats`]) was checked on data, not derived alone.
 
 use std::ops::Range;
 
@@ -765,11 +770,12 @@ const RANK_DECOYS: [i64; 20] =
 /// `None` for a block where the track is silent at `offset` or fewer than a quarter of the
 /// decoys on either side meet sounding track frames.
 ///
-/// Under absence the offset is one more decoy: its rank among them is uniform whatever the
-/// episode holds (speech harmonics, a chord that happens to match, noise), because the decoys
-/// meet the same episode frames with the same recording. That makes a block's rank a test
-/// whose chance level is known exactly, where the raw log-likelihood ratio assumes peaks
-/// independent and is far too sure of a passing coincidence.
+/// Under absence the offset is one more decoy: for a block taken at random its rank among
+/// them is uniform whatever the episode holds (speech harmonics, a chord that happens to
+/// match, noise), because the decoys meet the same episode frames with the same recording,
+/// where the raw log-likelihood ratio assumes peaks independent and is far too sure of a
+/// passing coincidence. Blocks chosen for the offset's own rising evidence rank higher than
+/// that (see the module notes).
 pub fn decoy_ranks(
     track: &SpectralPeaks,
     query: &PeakCoverage,

@@ -708,7 +708,7 @@ fn frame_llr(track: &SpectralPeaks, query: &PeakCoverage, j: usize, offset: i64,
 const WIDEST: usize = 2 * CHANCE_REACH + 1;
 
 /// The log-likelihood ratio of a track peak for every [`PeakCoverage`] code: a missed one's
-/// below [`COVERED`], a found one's, by (neighbourhood width, covered steps), from there on.
+/// below the covered flag, a found one's, by (neighbourhood width, covered steps), from there on.
 /// The logarithms are taken once per run, not per peak.
 #[derive(Debug, Clone)]
 pub struct HitTable {

@@ -77,7 +77,7 @@ pub struct OutputArgs {
     /// Print no summary and no progress bar (errors are still reported on standard error).
     #[arg(long, short)]
     pub quiet: bool,
-    /// Say on standard error what came from the cache (features, pair matching) and how long the run took.
+    /// Say on standard error what came from the cache (features, pair matching, the landmark index) and how long the run took.
     #[arg(long, short)]
     pub verbose: bool,
     #[command(flatten)]

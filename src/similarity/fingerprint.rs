@@ -39,7 +39,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::features::peaks::{Peak, SpectralPeaks};
 
-use super::memo::Reader;
+use super::memo::{Reader, seal, unseal};
 
 /// Parameters of landmark hashing and of offset-locked evidence.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -323,25 +323,13 @@ impl LandmarkIndex {
             body.extend_from_slice(&t.to_le_bytes());
             body.extend_from_slice(&f.to_le_bytes());
         }
-        let mut out = Vec::with_capacity(INDEX_MAGIC.len() + 32 + body.len());
-        out.extend_from_slice(INDEX_MAGIC);
-        out.extend_from_slice(blake3::hash(&body).as_bytes());
-        out.extend_from_slice(&body);
-        out
+        seal(INDEX_MAGIC, &body)
     }
 
     /// The index in `bytes`, if they are a sound entry for `key`; `None` for anything else (cut
     /// short, altered, foreign, or arrays that do not fit together).
     pub fn decode(bytes: &[u8], key: &[u8; 32]) -> Option<Self> {
-        let rest = bytes.strip_prefix(INDEX_MAGIC.as_slice())?;
-        let (sum, body) = rest.split_at_checked(32)?;
-        if blake3::hash(body).as_bytes() != sum {
-            return None;
-        }
-        let mut r = Reader(body);
-        if r.take(32)? != key {
-            return None;
-        }
+        let mut r = unseal(bytes, INDEX_MAGIC, key)?;
         let list = |r: &mut Reader| -> Option<Vec<u32>> {
             let n = r.u32()? as usize;
             let raw = r.take(n.checked_mul(4)?)?;

@@ -114,25 +114,14 @@ impl PairEntry {
             body.extend_from_slice(&al.score.to_le_bytes());
             body.extend_from_slice(&al.distinct.to_le_bytes());
         }
-        let mut out = Vec::with_capacity(MAGIC.len() + 32 + body.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(blake3::hash(&body).as_bytes());
-        out.extend_from_slice(&body);
-        out
+        seal(MAGIC, &body)
     }
 
     /// The entry in `bytes`, if they are a sound entry for `key` whose positions fit sequences of
     /// `a_len` and `b_len` frames; `None` for anything else (cut short, altered, foreign).
     pub fn decode(bytes: &[u8], key: &[u8; 32], a_len: usize, b_len: usize) -> Option<Self> {
-        let rest = bytes.strip_prefix(MAGIC.as_slice())?;
-        let (sum, body) = rest.split_at_checked(32)?;
-        if blake3::hash(body).as_bytes() != sum {
-            return None;
-        }
-        let mut r = Reader(body);
-        if r.take(32)? != key {
-            return None;
-        }
+        let mut r = unseal(bytes, MAGIC, key)?;
+        let body = r.0;
         let threshold = r.f32()?;
         let capped = r.u8()? != 0;
         let n = r.u32()? as usize;
@@ -165,6 +154,28 @@ impl PairEntry {
         }
         Some(Self { seeds: Seeds { threshold, capped, list }, traced_at, alignments })
     }
+}
+
+/// `magic`, a checksum of `body`, then `body` (which begins with the entry's key): the framing
+/// of every stored entry of the similarity layer.
+pub(crate) fn seal(magic: &[u8; 8], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(magic.len() + 32 + body.len());
+    out.extend_from_slice(magic);
+    out.extend_from_slice(blake3::hash(body).as_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// The body of a [`seal`]ed entry after its key, if `bytes` carry `magic`, a sound checksum and
+/// `key`.
+pub(crate) fn unseal<'a>(bytes: &'a [u8], magic: &[u8; 8], key: &[u8; 32]) -> Option<Reader<'a>> {
+    let rest = bytes.strip_prefix(magic.as_slice())?;
+    let (sum, body) = rest.split_at_checked(32)?;
+    if blake3::hash(body).as_bytes() != sum {
+        return None;
+    }
+    let mut r = Reader(body);
+    (r.take(32)? == key).then_some(r)
 }
 
 /// Reads little-endian values off the front of a byte slice.

@@ -927,7 +927,7 @@ mod tests {
     }
 
     #[test]
-    fn only_stretches_no_exact_cue_explains_are_searched_again() {
+    fn the_arranged_search_covers_only_what_no_exact_cue_explains() {
         assert_eq!(unexplained(100, [10..20, 15..30, 60..95], 5), vec![0..10, 30..60, 95..100]);
         // Too short to hold a match, and ranges past the end.
         assert_eq!(unexplained(100, [3..50, 52..120], 5), Vec::<Range<usize>>::new());

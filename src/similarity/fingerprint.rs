@@ -281,7 +281,10 @@ impl LandmarkIndex {
     /// there when it holds none (or a damaged one); says whether it came from the store.
     pub fn cached(tracks: &[&SpectralPeaks], cfg: &FingerprintConfig, store: &dyn IndexStore) -> (Self, bool) {
         let key = index_key(tracks, cfg);
-        if let Some(found) = store.load_index(&key).and_then(|bytes| Self::decode(&bytes, &key)) {
+        // An entry is taken only for tracks of the very lengths it was made for: a crafted
+        // file with a right key and checksum must not point past a track.
+        let fits = |found: &Self| found.track_frames.iter().copied().eq(tracks.iter().map(|p| p.frames() as u32));
+        if let Some(found) = store.load_index(&key).and_then(|bytes| Self::decode(&bytes, &key)).filter(fits) {
             store.record_index(true);
             return (found, true);
         }
@@ -1016,10 +1019,15 @@ mod tests {
         let (rebuilt, reused) = LandmarkIndex::cached(&refs, &cfg, &shelf);
         assert!(!reused);
         assert_eq!(rebuilt, built);
+        // A sound entry under this key that was made for other tracks is not taken.
+        shelf.store_index(&key, &LandmarkIndex::build(&refs[..1], &cfg).encode(&key));
+        let (rebuilt, reused) = LandmarkIndex::cached(&refs, &cfg, &shelf);
+        assert!(!reused);
+        assert_eq!(rebuilt, built);
         // Other tracks, or other landmark settings, have another key.
         assert_ne!(index_key(&refs[..1], &cfg), key);
         assert_ne!(index_key(&refs, &FingerprintConfig { fan_out: 4, ..cfg.clone() }), key);
-        assert_eq!(shelf.0.lock().map(|s| (s.1, s.2)).ok(), Some((1, 2)));
+        assert_eq!(shelf.0.lock().map(|s| (s.1, s.2)).ok(), Some((1, 3)));
     }
 
     #[test]

@@ -421,10 +421,8 @@ impl Traced {
     fn on_free_frames(&self, taken: &[Range<usize>], rules: &Rules) -> Option<Piece> {
         let (first, n) = (self.piece.frames.start, rules.block);
         let frames = |a: usize, b: usize| first + a * n..(first + b * n).min(self.piece.frames.end);
-        let free = |k: usize| {
-            let f = frames(k, k + 1);
-            !taken.iter().any(|r| r.start < f.end && f.start < r.end)
-        };
+        let meets = |r: &Range<usize>, f: &Range<usize>| r.start < f.end && f.start < r.end;
+        let free = |k: usize| !taken.iter().any(|r| meets(r, &frames(k, k + 1)));
         let mut best: Option<Piece> = None;
         let mut k = 0;
         while k < self.nats.len() {
@@ -448,7 +446,6 @@ impl Traced {
         let (a, b) = (best.frames.start, best.frames.end);
         let first_block = a..(a + n).min(b);
         let last_block = b.saturating_sub(n).max(a)..b;
-        let meets = |r: &Range<usize>, f: &Range<usize>| r.start < f.end && f.start < r.end;
         // The raw evidence may move a boundary by up to a block (a block's own precision), and
         // on through blocks that could not be ranked (a track's first and last seconds have
         // decoys on one side only), where the ranks say nothing either way.
@@ -503,27 +500,44 @@ fn resolve_exact(candidates: Vec<Traced>, rules: &Rules) -> Vec<Piece> {
     kept
 }
 
+/// One stretch of a sequence between two resets of its running sum (at zero): where it
+/// starts, where its sum peaks (exclusive) and that peak, and where the next reset comes.
+#[derive(Debug, Clone, Copy)]
+struct Rise {
+    start: usize,
+    peak_end: usize,
+    peak: f32,
+    end: usize,
+}
+
+/// The stretches of `ev` between resets of its running sum whose sum climbs to at least
+/// `min_nats`.
+fn rises(ev: &[f32], min_nats: f32) -> Vec<Rise> {
+    let mut found = Vec::new();
+    let mut open = Rise { start: 0, peak_end: 0, peak: 0.0, end: 0 };
+    let mut sum = 0f32;
+    for (j, &e) in ev.iter().enumerate() {
+        if sum <= 0.0 {
+            if open.peak >= min_nats {
+                found.push(Rise { end: j, ..open });
+            }
+            (sum, open.start, open.peak) = (0.0, j, 0.0);
+        }
+        sum += e;
+        if sum > open.peak {
+            (open.peak, open.peak_end) = (sum, j + 1);
+        }
+    }
+    if open.peak >= min_nats {
+        found.push(Rise { end: ev.len(), ..open });
+    }
+    found
+}
+
 /// The stretches `[start, end)` of `ev` whose running sum, reset at zero, climbs to at least
 /// `min_nats`, each ending where its sum peaks, with that sum.
 fn positive_runs(ev: &[f32], min_nats: f32) -> Vec<(usize, usize, f32)> {
-    let mut runs = Vec::new();
-    let (mut sum, mut start, mut best, mut best_end) = (0f32, 0usize, 0f32, 0usize);
-    for (j, &e) in ev.iter().enumerate() {
-        if sum <= 0.0 {
-            if best >= min_nats {
-                runs.push((start, best_end, best));
-            }
-            (sum, start, best) = (0.0, j, 0.0);
-        }
-        sum += e;
-        if sum > best {
-            (best, best_end) = (sum, j + 1);
-        }
-    }
-    if best >= min_nats {
-        runs.push((start, best_end, best));
-    }
-    runs
+    rises(ev, min_nats).into_iter().map(|r| (r.start, r.peak_end, r.peak)).collect()
 }
 
 /// The raw evidence of a candidate around its burst of votes, and the query frame of its first
@@ -562,22 +576,7 @@ fn raw_around_burst(
 /// no larger than `ev` frame by frame that sums to `min_nats` or more, starting where its own
 /// running sum resets, lies inside one of them.
 fn rising_regions(ev: &[f32], min_nats: f32) -> Vec<Range<usize>> {
-    let mut regions = Vec::new();
-    let (mut sum, mut start, mut best) = (0f32, 0usize, 0f32);
-    for (j, &e) in ev.iter().enumerate() {
-        if sum <= 0.0 {
-            if best >= min_nats {
-                regions.push(start..j);
-            }
-            (sum, start, best) = (0.0, j, 0.0);
-        }
-        sum += e;
-        best = best.max(sum);
-    }
-    if best >= min_nats {
-        regions.push(start..ev.len());
-    }
-    regions
+    rises(ev, min_nats).into_iter().map(|r| r.start..r.end).collect()
 }
 
 /// Share of the track's strongest peaks found in the episode over episode frames `a..b`

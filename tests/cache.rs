@@ -46,19 +46,24 @@ fn write_tracks(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Runs `analyze` on `music` with the cache in `cache` and returns (stdout JSON, stderr).
-fn analyze(music: &Path, cache: &Path, threshold: &str) -> (serde_json::Value, String) {
-    let out = Command::cargo_bin("leitmotif")
-        .expect("binary")
-        .arg("analyze")
-        .arg(music)
-        .args(["--json", "-", "--verbose", "--threshold", threshold, "--cache"])
-        .arg(cache)
-        .output()
-        .expect("runs");
+/// The binary with `args` and its cache in `cache`, reporting what the cache did.
+fn leitmotif(args: &[&str], cache: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("leitmotif").expect("binary");
+    cmd.args(args).args(["--json", "-", "--verbose", "--cache"]).arg(cache);
+    cmd
+}
+
+/// Runs `cmd`, which must succeed, and returns (stdout JSON, stderr).
+fn json_of(cmd: &mut Command) -> (serde_json::Value, String) {
+    let out = cmd.output().expect("runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let json = serde_json::from_slice(&out.stdout).expect("a JSON document");
     (json, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Runs `analyze` on `music` with the cache in `cache` and returns (stdout JSON, stderr).
+fn analyze(music: &Path, cache: &Path, threshold: &str) -> (serde_json::Value, String) {
+    json_of(leitmotif(&["analyze", "--threshold", threshold], cache).arg(music))
 }
 
 /// The cache's files with extension `ext` (`lmf` features, `lmm` pair matching).
@@ -274,20 +279,7 @@ fn no_cache_writes_nothing() {
 /// `cues` of `episode` against the tracks in `music`, with the cache in `cache`: (stdout
 /// JSON, stderr).
 fn cues(music: &Path, episode: &Path, cache: &Path) -> (serde_json::Value, String) {
-    let out = Command::cargo_bin("leitmotif")
-        .expect("binary")
-        .arg("cues")
-        .args(["--json", "-", "--verbose", "--cache"])
-        .arg(cache)
-        .arg("--tracks")
-        .arg(music)
-        .arg("--")
-        .arg(episode)
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let json = serde_json::from_slice(&out.stdout).expect("a JSON document");
-    (json, String::from_utf8_lossy(&out.stderr).into_owned())
+    json_of(leitmotif(&["cues"], cache).arg("--tracks").arg(music).arg("--").arg(episode))
 }
 
 #[test]

@@ -9,7 +9,8 @@
 //! and every other is judged again on the frames left to it.
 //!
 //! **Arranged cues** (another key or arrangement) come from the motif matcher's tiled chroma
-//! alignment, at the track's own tempo but in all 12 keys. Finding a cue and finding where it
+//! alignment, at the track's own tempo but in all 12 keys, its seeds searched on sequences
+//! four times coarser and traced at full resolution ([`align_coarse`]). Finding a cue and finding where it
 //! ends are two questions. Candidates are gathered liberally: any stretch of the shortest
 //! cue's length that rises a little above the background. Each is followed along its line (its
 //! offset into the track and its key) as long as the similarity stays above a lower bar
@@ -26,7 +27,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::features::Features;
 use crate::features::peaks::{PeakConfig, SpectralPeaks};
-use crate::similarity::align::{AlignConfig, Alignment, align, sampled_background};
+use crate::similarity::align::{AlignConfig, Alignment, align_coarse, pair_background, sampled_background};
 use crate::similarity::clock::FrameClock;
 use crate::similarity::fingerprint::{
     self, BlockRank, FingerprintConfig, HitTable, IndexStore, LandmarkIndex, OffsetVotes, PeakCoverage,
@@ -620,10 +621,12 @@ fn arranged_cues(tracks: &[MatchSequence], episode: &Features, cfg: &CueConfig, 
         .par_iter()
         .enumerate()
         .flat_map_iter(|(t, seq)| {
+            let background = pair_background(&seq.frames, &ep.frames, &align_cfg.shifts);
             let found: Vec<Alignment> = free
                 .iter()
                 .flat_map(|r| {
-                    align(&seq.frames, &ep.frames[r.clone()], false, &align_cfg).into_iter().map(|mut al| {
+                    let part = &ep.frames[r.clone()];
+                    align_coarse(&seq.frames, part, COARSE, background, &align_cfg).into_iter().map(|mut al| {
                         al.b_start += r.start as f64;
                         al.b_end += r.start as f64;
                         al
@@ -664,6 +667,10 @@ fn arranged_cues(tracks: &[MatchSequence], episode: &Features, cfg: &CueConfig, 
     }
     candidates
 }
+
+/// Frames of the matching sequences per frame of the arranged search's first pass: 1.2 s at
+/// the cue hop of 0.3 s, about a note, so the shortest candidate (4 s) still spans three.
+const COARSE: usize = 4;
 
 /// The stretches of `0..frames` outside every range of `taken`, those at least `min_len` long.
 fn unexplained(frames: usize, taken: impl IntoIterator<Item = Range<usize>>, min_len: usize) -> Vec<Range<usize>> {

@@ -161,6 +161,24 @@ fn scale_unit(v: [f32; 12], weight: f32) -> [f32; 12] {
     v.map(|x| x / norm * weight)
 }
 
+/// `frames` summed over blocks of `factor` and scaled to unit length (zero where a block is
+/// silent): a coarser copy of a sequence for a cheaper first pass of a search.
+pub fn coarsen(frames: &[Frame], factor: usize) -> Vec<Frame> {
+    frames
+        .chunks(factor.max(1))
+        .map(|block| {
+            let mut sum = [0f32; DIM];
+            for f in block {
+                for (s, v) in sum.iter_mut().zip(f) {
+                    *s += v;
+                }
+            }
+            let norm = dot(&sum, &sum).sqrt();
+            if norm <= f32::EPSILON { [0.0; DIM] } else { sum.map(|v| v / norm) }
+        })
+        .collect()
+}
+
 /// `frame` transposed down by `shift` semitones: pitch class `c` of the result is `c + shift`
 /// of the input, so a frame of music transposed up by `shift` rotates back onto the original.
 pub fn rotate(frame: &Frame, shift: usize) -> Frame {
@@ -209,6 +227,24 @@ mod tests {
         for f in &seq.frames[4..] {
             assert!((dot(f, f) - 1.0).abs() < 1e-4);
         }
+    }
+
+    #[test]
+    fn coarse_frames_are_unit_or_zero_and_follow_their_blocks() {
+        let mut a = [0f32; DIM];
+        a[0] = 1.0;
+        let mut b = [0f32; DIM];
+        b[12 + 4] = 1.0;
+        let frames = vec![a, a, b, b, [0.0; DIM], [0.0; DIM], a];
+        let coarse = coarsen(&frames, 2);
+        assert_eq!(coarse.len(), 4);
+        assert_eq!(coarse[0], a);
+        assert_eq!(coarse[1], b);
+        assert!(coarse[2].iter().all(|&v| v == 0.0), "a silent block stays silent");
+        assert_eq!(coarse[3], a, "a last, shorter block");
+        let mixed = coarsen(&[a, b], 2)[0];
+        assert!((dot(&mixed, &mixed) - 1.0).abs() < 1e-6);
+        assert!((mixed[0] - mixed[16]).abs() < 1e-6 && mixed[0] > 0.7);
     }
 
     #[test]

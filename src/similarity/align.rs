@@ -134,7 +134,7 @@ pub fn align(a: &[Frame], b: &[Frame], same: bool, cfg: &AlignConfig) -> Vec<Ali
 const COARSE_SEED_SHARE: f32 = 0.75;
 
 /// [`align`] with the seeds searched on copies of both sequences `factor` times coarser
-/// ([`coarsen`]), at [`COARSE_SEED_SHARE`] of the threshold: each coarse seed becomes
+/// ([`coarsen`]), at three quarters of the threshold: each coarse seed becomes
 /// full-resolution seeds at the offsets it may stand for, traced as [`align`] traces them
 /// against `background` (the typical best-key similarity of unrelated frames of the two, see
 /// [`pair_background`]) and at the full threshold. The search, which visits every pair of

@@ -355,8 +355,9 @@ impl LandmarkIndex {
         fits.then_some(Self { hashes, starts, places, track_frames })
     }
 
-    /// Every (track, offset) that at least `min_votes` landmarks of `query` agree on (offsets
-    /// one frame apart pooled into the most voted one), least likely by chance first.
+    /// The `max_candidates` (track, offset) pairs least likely by chance that at least
+    /// `min_votes` landmarks of `query` agree on (offsets one frame apart pooled into the most
+    /// voted one), least likely first.
     ///
     /// Chance is measured per track: a track with dense textures collides with a talkative
     /// query at every offset, so a raw count of votes ranks its chance offsets above the true
@@ -371,10 +372,25 @@ impl LandmarkIndex {
         cfg: &FingerprintConfig,
         min_votes: usize,
         max_burst: u32,
+        max_candidates: usize,
+    ) -> Vec<OffsetVotes> {
+        self.query_in_parts(query, cfg, (min_votes, max_burst, max_candidates), VOTES_PER_PART)
+    }
+
+    /// [`Self::query`], with the tracks' votes held for consecutive tracks of at most
+    /// `part_votes` votes at a time (or one track), so memory does not grow with the number of
+    /// tracks. Each part's candidates join the best so far; once `max_candidates` are held, an
+    /// offset whose surprise is bounded below the weakest of them is not searched.
+    fn query_in_parts(
+        &self,
+        query: &SpectralPeaks,
+        cfg: &FingerprintConfig,
+        (min_votes, max_burst, max_candidates): (usize, u32, usize),
+        part_votes: usize,
     ) -> Vec<OffsetVotes> {
         let mut per_frame = vec![0u32; query.frames() + 1];
         let mut per_track = vec![0usize; self.track_frames.len()];
-        // The places each usable query landmark points at, looked up once: the votes are
+        // The places each usable query landmark points at, looked up once; the votes are
         // counted per track first so that each track's votes fill an array of exactly its size.
         let mut found: Vec<(u32, &[(u32, u32)])> = Vec::new();
         for lm in landmarks(query, cfg) {
@@ -390,16 +406,6 @@ impl LandmarkIndex {
             }
             found.push((lm.frame, places));
         }
-        // One word a vote, per track: the offset (shifted by the track's length, so never
-        // negative) above the query frame, so that sorting makes each offset a run of
-        // ascending frames. Tens of millions of votes fit in 8 bytes each.
-        let mut votes: Vec<Vec<u64>> = per_track.iter().map(|&n| Vec::with_capacity(n)).collect();
-        for (frame, places) in found {
-            for &(track, at) in places {
-                let shifted = u64::from(frame) + u64::from(self.track_frames[track as usize]) - u64::from(at);
-                votes[track as usize].push(shifted << 32 | u64::from(frame));
-            }
-        }
         // Query landmarks before each frame.
         let mut before = vec![0u64; per_frame.len() + 1];
         for (j, &n) in per_frame.iter().enumerate() {
@@ -407,50 +413,138 @@ impl LandmarkIndex {
         }
         let all = before[per_frame.len()].max(1) as f64;
         let before = &before;
-        let mut out: Vec<OffsetVotes> = votes
-            .into_par_iter()
-            .enumerate()
-            .flat_map_iter(|(track, mut votes)| {
-                votes.par_sort_unstable();
-                // Votes expected per query landmark at one offset of this track; three offsets
-                // are pooled into each candidate.
-                let frames = self.track_frames[track];
-                let rate = 3.0 * votes.len() as f64 / all / f64::from(frames.max(1));
-                // Chance votes are rare enough per frame (a few in a hundred) that the votes
-                // expected stand for the voting frames expected.
-                let ln_rate = rate.ln();
-                let expected = move |a: u32, b: u32| {
+        let order = |x: &OffsetVotes, y: &OffsetVotes| {
+            y.surprise.total_cmp(&x.surprise).then((x.track, x.offset).cmp(&(y.track, y.offset)))
+        };
+        let mut kept: Vec<OffsetVotes> = Vec::new();
+        let mut first = 0;
+        while first < per_track.len() {
+            let mut end = first + 1;
+            let mut held = per_track[first];
+            while end < per_track.len() && held + per_track[end] <= part_votes {
+                held += per_track[end];
+                end += 1;
+            }
+            let tracks = first..end;
+            first = end;
+            // One word a vote, per track: the offset (shifted by the track's length, so never
+            // negative) above the query frame, so that sorting makes each offset a run of
+            // ascending frames. Places are sorted by track, so each part reads its own slice.
+            let mut votes: Vec<Vec<u64>> = tracks.clone().map(|t| Vec::with_capacity(per_track[t])).collect();
+            let whole = tracks.len() == per_track.len();
+            for &(frame, places) in &found {
+                let mine = if whole {
+                    places
+                } else {
+                    let lo = places.partition_point(|p| (p.0 as usize) < tracks.start);
+                    let hi = places.partition_point(|p| (p.0 as usize) < tracks.end);
+                    places.get(lo..hi).unwrap_or_default()
+                };
+                for &(track, at) in mine {
+                    let shifted = u64::from(frame) + u64::from(self.track_frames[track as usize]) - u64::from(at);
+                    votes[track as usize - tracks.start].push(shifted << 32 | u64::from(frame));
+                }
+            }
+            // Each track's votes sorted, and the offsets that may become candidates with a
+            // bound on their surprise.
+            let sorted: Vec<Vec<u64>> = votes
+                .into_par_iter()
+                .map(|mut v| {
+                    v.par_sort_unstable();
+                    v
+                })
+                .collect();
+            // Votes expected per query landmark at one offset of each track; three offsets
+            // are pooled into each candidate. Chance votes are rare enough per frame (a few in
+            // a hundred) that the votes expected stand for the voting frames expected.
+            let rates: Vec<(f64, f64)> = tracks
+                .clone()
+                .zip(&sorted)
+                .map(|(t, v)| {
+                    let rate = 3.0 * v.len() as f64 / all / f64::from(self.track_frames[t].max(1));
+                    (rate, rate.ln())
+                })
+                .collect();
+            let expected = |local: usize| {
+                let (rate, ln_rate) = rates[local];
+                move |a: u32, b: u32| {
                     let landmarks = before[b as usize + 1] - before[a as usize];
                     (rate * landmarks as f64, ln_rate + ln_count(landmarks))
-                };
-                let shift = i64::from(frames);
-                track_candidates(&votes, min_votes, max_burst, expected)
-                    .into_iter()
-                    .map(move |(offset, votes, burst, surprise)| OffsetVotes {
-                        track,
-                        offset: offset - shift,
-                        votes,
-                        burst,
-                        surprise,
+                }
+            };
+            let mut proposed: Vec<Proposal> = sorted
+                .par_iter()
+                .enumerate()
+                .flat_map_iter(|(local, v)| {
+                    let expected = expected(local);
+                    let mut frames = Vec::new();
+                    peak_offsets(v, min_votes).into_iter().map(move |(offset, pooled)| {
+                        voting_frames(&v[pooled.clone()], &mut frames);
+                        let bound = burst_bound(&frames, min_votes, max_burst, expected);
+                        Proposal { bound, local, offset, pooled }
                     })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        out.sort_by(|x, y| y.surprise.total_cmp(&x.surprise).then((x.track, x.offset).cmp(&(y.track, y.offset))));
-        out
+                })
+                .collect();
+            proposed.par_sort_unstable_by(|x, y| {
+                y.bound.total_cmp(&x.bound).then((x.local, x.pooled.start).cmp(&(y.local, y.pooled.start)))
+            });
+            // The surest first, a batch at a time: once `max_candidates` are held, an offset
+            // whose bound is below the weakest of them cannot displace it, nor can any after it.
+            for batch in proposed.chunks(PROPOSALS_PER_BATCH) {
+                let floor = if kept.len() >= max_candidates { kept.last().map_or(0.0, |c| c.surprise) } else { 0.0 };
+                let live = batch.partition_point(|p| p.bound >= floor);
+                let part: Vec<OffsetVotes> = batch[..live]
+                    .par_iter()
+                    .map_init(Vec::new, |frames, p| {
+                        let v = &sorted[p.local];
+                        voting_frames(&v[p.pooled.clone()], frames);
+                        let (burst, surprise) = densest_burst(frames, min_votes, max_burst, floor, expected(p.local));
+                        let track = tracks.start + p.local;
+                        OffsetVotes {
+                            track,
+                            offset: p.offset - i64::from(self.track_frames[track]),
+                            votes: p.pooled.len(),
+                            burst,
+                            surprise,
+                        }
+                    })
+                    .collect();
+                kept.extend(part);
+                kept.sort_by(order);
+                kept.truncate(max_candidates);
+                if live < batch.len() {
+                    break;
+                }
+            }
+        }
+        kept
     }
 }
 
-/// The candidates of one track's `votes` (sorted, offset above frame, see
-/// [`LandmarkIndex::query`]): each offset with more votes than both neighbours (ties go to the
-/// lower), its neighbours' votes pooled into it, if they reach `min_votes`; as (offset, votes,
-/// burst, surprise).
-fn track_candidates(
-    votes: &[u64],
-    min_votes: usize,
-    max_burst: u32,
-    expected: impl Fn(u32, u32) -> (f64, f64) + Sync,
-) -> Vec<(i64, usize, (u32, u32), f64)> {
+/// Votes held at once by [`LandmarkIndex::query`], 8 bytes each: 64 MB.
+const VOTES_PER_PART: usize = 8 << 20;
+
+/// Offsets searched by [`LandmarkIndex::query`] between two looks at the weakest candidate
+/// held.
+const PROPOSALS_PER_BATCH: usize = 1 << 13;
+
+/// An offset of one track that may become a candidate (see [`peak_offsets`]), with a bound
+/// from above on its surprise ([`burst_bound`]).
+struct Proposal {
+    bound: f64,
+    /// The track, counted from the first of its part.
+    local: usize,
+    /// The offset, shifted as the votes are (see [`LandmarkIndex::query`]).
+    offset: i64,
+    /// Its votes and its neighbours', in the track's sorted votes.
+    pooled: Range<usize>,
+}
+
+/// The offsets of one track's `votes` (sorted, offset above frame, see
+/// [`LandmarkIndex::query`]) with more votes than both neighbours (ties go to the lower) and,
+/// with the neighbours' votes pooled in, at least `min_votes`: as the offset and the range of
+/// the pooled votes (the three offsets are adjacent in sorted order).
+fn peak_offsets(votes: &[u64], min_votes: usize) -> Vec<(i64, Range<usize>)> {
     let offset_of = |v: u64| (v >> 32) as i64;
     // The runs of one offset.
     let mut cells: Vec<Range<usize>> = Vec::new();
@@ -466,28 +560,26 @@ fn track_candidates(
         (offset_of(votes[next.start]) == offset_of(votes[cells[c].start]) + d).then_some(next)
     };
     (0..cells.len())
-        .into_par_iter()
-        .map_init(Vec::new, |frames: &mut Vec<u32>, c| {
+        .filter_map(|c| {
             let n = cells[c].len();
             let beaten = |d: i64| neighbour(c, d).is_some_and(|r| r.len() > n || (r.len() == n && d < 0));
             if beaten(-1) || beaten(1) {
                 return None;
             }
             // A copy whose frames fall between the track's splits its votes over two offsets.
-            let pooled = [neighbour(c, -1), Some(&cells[c]), neighbour(c, 1)];
-            let count: usize = pooled.iter().flatten().map(|r| r.len()).sum();
-            if count < min_votes {
-                return None;
-            }
-            frames.clear();
-            frames.extend(pooled.iter().flatten().flat_map(|r| votes[(*r).clone()].iter().map(|&v| v as u32)));
-            frames.sort_unstable();
-            frames.dedup();
-            let (burst, surprise) = densest_burst(frames, min_votes, max_burst, &expected);
-            Some((offset_of(votes[cells[c].start]), count, burst, surprise))
+            let pooled =
+                neighbour(c, -1).map_or(cells[c].start, |r| r.start)..neighbour(c, 1).map_or(cells[c].end, |r| r.end);
+            (pooled.len() >= min_votes).then(|| (offset_of(votes[cells[c].start]), pooled))
         })
-        .flatten()
         .collect()
+}
+
+/// The distinct query frames of `votes` into `frames`, ascending.
+fn voting_frames(votes: &[u64], frames: &mut Vec<u32>) {
+    frames.clear();
+    frames.extend(votes.iter().map(|&v| v as u32));
+    frames.sort_unstable();
+    frames.dedup();
 }
 
 /// The stretch of `frames` (ascending, distinct), from one vote to another at most
@@ -501,6 +593,7 @@ fn densest_burst(
     frames: &[u32],
     min_frames: usize,
     max_len: u32,
+    floor: f64,
     expected: impl Fn(u32, u32) -> (f64, f64),
 ) -> ((u32, u32), f64) {
     let distinct = frames;
@@ -508,6 +601,8 @@ fn densest_burst(
     // The chance of exactly k bounds the tail from below, the surprise from above: a burst
     // that cannot beat the best so far needs no tail.
     let bound = |k: usize, mean: f64, ln_mean: f64| mean - k as f64 * ln_mean + ln_factorial(k);
+    // Bursts that cannot reach `floor` need no tail either.
+    let beats = |bound: f64, best: f64| bound > best && bound >= floor;
     let shortest = min_frames.max(1) - 1;
     // The last frame within reach of `a`.
     let mut reach = 0;
@@ -521,12 +616,12 @@ fn densest_burst(
         // Every burst from `a` holds at most the frames within reach and expects at least
         // the shortest one's votes: when even that bound cannot beat the best, none can.
         let (mean, ln_mean) = expected(distinct[a], distinct[a + shortest]);
-        if mean > 0.0 && bound(reach - a + 1, mean, ln_mean) <= best.1 {
+        if mean > 0.0 && !beats(bound(reach - a + 1, mean, ln_mean), best.1) {
             continue;
         }
         for b in (a + shortest)..=reach {
             let (k, (mean, ln_mean)) = (b - a + 1, expected(distinct[a], distinct[b]));
-            if mean > 0.0 && bound(k, mean, ln_mean) <= best.1 {
+            if mean > 0.0 && !beats(bound(k, mean, ln_mean), best.1) {
                 continue;
             }
             let s = tail_surprise(k, mean, ln_mean);
@@ -536,6 +631,36 @@ fn densest_burst(
         }
     }
     best
+}
+
+/// A bound from above on the surprise [`densest_burst`] finds in `frames`, in one pass: a
+/// burst from a frame holds at most the frames within `max_len` of it and expects at least the
+/// votes of its shortest, and the surprise of a count above its mean only grows with the count
+/// and falls as the mean rises towards it.
+fn burst_bound(frames: &[u32], min_frames: usize, max_len: u32, expected: impl Fn(u32, u32) -> (f64, f64)) -> f64 {
+    let shortest = min_frames.max(1) - 1;
+    let mut most = 0f64;
+    let mut reach = 0;
+    for a in 0..frames.len() {
+        reach = reach.max(a);
+        while reach + 1 < frames.len() && frames[reach + 1] - frames[a] <= max_len {
+            reach += 1;
+        }
+        if reach < a + shortest {
+            continue;
+        }
+        let k = reach - a + 1;
+        let (mean, ln_mean) = expected(frames[a], frames[a + shortest]);
+        let bound = if mean <= 0.0 {
+            f64::INFINITY
+        } else if (k as f64) <= mean {
+            0.0
+        } else {
+            mean - k as f64 * ln_mean + ln_factorial(k)
+        };
+        most = most.max(bound);
+    }
+    most
 }
 
 /// Minus the natural logarithm of the probability that a Poisson count of mean `mean` reaches
@@ -876,11 +1001,34 @@ mod tests {
         }
         let mut query = piece(1200, 9);
         query = splice(&mut query, &excerpt, 700);
-        let found = index.query(&query, &cfg, 10, 300);
+        let found = index.query(&query, &cfg, 10, 300, usize::MAX);
         assert!(found[0].surprise > 20.0, "{}", found[0].surprise);
         assert!(!found.is_empty());
         assert_eq!((found[0].track, found[0].offset), (1, 600), "{:?}", &found[..found.len().min(3)]);
         assert!(found.iter().skip(1).all(|v| v.votes * 4 < found[0].votes));
+    }
+
+    #[test]
+    fn a_query_in_parts_keeps_the_candidates_of_the_whole_query() {
+        let cfg = FingerprintConfig::default();
+        let tracks: Vec<SpectralPeaks> = (1..=12).map(|k| piece(500, k)).collect();
+        let index = LandmarkIndex::build(&tracks.iter().collect::<Vec<_>>(), &cfg);
+        let mut query = piece(3000, 99);
+        for (k, t) in tracks.iter().enumerate().step_by(3) {
+            let mut excerpt = SpectralPeaks::default();
+            for f in 50..250 {
+                excerpt.push_frame(t.frame(f));
+            }
+            query = splice(&mut query, &excerpt, 200 + 600 * (k / 3));
+        }
+        let whole = index.query_in_parts(&query, &cfg, (4, 300, usize::MAX), usize::MAX);
+        assert!(whole.len() > 100, "chance candidates too: {}", whole.len());
+        let key = |v: &OffsetVotes| (v.track, v.offset, v.votes, v.burst, v.surprise.to_bits());
+        for (cap, part) in [(usize::MAX, 1), (40, 1), (40, 3_000), (7, 1), (1, 50_000)] {
+            let found = index.query_in_parts(&query, &cfg, (4, 300, cap), part);
+            let best = &whole[..cap.min(whole.len())];
+            assert!(found.iter().map(key).eq(best.iter().map(key)), "cap {cap}, {part} votes a part");
+        }
     }
 
     #[test]
@@ -962,7 +1110,8 @@ mod tests {
                     }
                 }
             }
-            let (_, found) = densest_burst(&frames, min_frames, max_len, expected);
+            let (_, found) = densest_burst(&frames, min_frames, max_len, 0.0, expected);
+            assert!(burst_bound(&frames, min_frames, max_len, expected) >= found - 1e-9);
             assert!((found - best).abs() < 1e-9, "round {round}: {found} against {best}");
         }
     }

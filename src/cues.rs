@@ -17,8 +17,8 @@
 //! (hysteresis): music ducked under dialogue matches less, but still better than unrelated
 //! audio does. A candidate becomes a cue only if its whole stretch rises by the threshold above
 //! the similarity of unrelated audio *in its key*: that level, not the best of 12 keys per
-//! frame pair, is what a line of one key is up against. Exact cues come first where the two
-//! overlap.
+//! frame pair, is what a line of one key is up against, and if its rise times its length is
+//! worth a perfect match of the shortest cue. Exact cues come first where the two overlap.
 
 use std::ops::Range;
 
@@ -206,6 +206,15 @@ impl Cue {
         self.end_s - self.start_s
     }
 
+    /// Whether the cue carries enough evidence to be reported. An arranged cue rests on one
+    /// chroma match, and across many tracks and keys short, middling matches turn up by
+    /// chance: its rise times its length has to be worth a perfect match of the shortest cue
+    /// (`min_len_s`), as a motif heard twice has to be worth one of the shortest motif. An exact
+    /// cue has passed the rank test already.
+    fn is_worth(&self, min_len_s: f64) -> bool {
+        self.kind == MatchKind::Exact || f64::from(self.score) * self.len() >= min_len_s
+    }
+
     /// Episode time minus track time: constant along one uninterrupted cue.
     fn offset(&self) -> f64 {
         self.start_s - self.track_start_s
@@ -250,7 +259,8 @@ pub fn detect(set: &TrackSet, episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
     let exact = exact_cues(set, episode, cfg);
     let arranged = arranged_cues(&set.sequences, episode, cfg, &exact);
     let mut cues = resolve_overlaps(exact.into_iter().chain(arranged));
-    cues.retain(|c| c.len() >= cfg.min_len_s);
+    // Resolving overlaps may have cut an arranged cue short.
+    cues.retain(|c| c.len() >= cfg.min_len_s && c.is_worth(cfg.min_len_s));
     cues.sort_by(|x, y| x.start_s.total_cmp(&y.start_s).then(x.track.cmp(&y.track)));
     cues
 }
@@ -664,6 +674,7 @@ fn arranged_cues(tracks: &[MatchSequence], episode: &Features, cfg: &CueConfig, 
     for c in &mut candidates {
         c.evidence = f64::from(c.score) * c.len();
     }
+    candidates.retain(|c| c.is_worth(cfg.min_len_s));
     candidates
 }
 
@@ -838,6 +849,16 @@ mod tests {
     fn cue(track: usize, start_s: f64, end_s: f64, track_start_s: f64, score: f32) -> Cue {
         let evidence = f64::from(score) * (end_s - start_s);
         Cue { track, start_s, end_s, track_start_s, transpose: 0, score, kind: MatchKind::Arranged, evidence }
+    }
+
+    #[test]
+    fn an_arranged_cue_must_be_worth_a_perfect_match_of_the_shortest_cue() {
+        // 7 s rising 0.6: 4.2 s of perfect match, short of the 5-s shortest cue.
+        assert!(!cue(0, 10.0, 17.0, 0.0, 0.6).is_worth(5.0));
+        assert!(cue(0, 10.0, 19.0, 0.0, 0.6).is_worth(5.0));
+        // A verbatim cue has passed the rank test, whatever its share of peaks heard.
+        let exact = Cue { kind: MatchKind::Exact, ..cue(0, 10.0, 17.0, 0.0, 0.1) };
+        assert!(exact.is_worth(5.0));
     }
 
     /// Deterministic unit frames, one random pitch class in each half (xorshift, fixed seed).

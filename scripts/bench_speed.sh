@@ -2,6 +2,7 @@
 # Speed and memory benchmark of the `leitmotif` binary on about an hour of mixed-format audio.
 #
 # Usage: scripts/bench_speed.sh [STEP...]      steps: corpus chroma decode pairs long analyze warm cues
+#                                              library (not in the default list: it generates 22 hours)
 #                                              (default: all of them, in that order)
 # Environment:
 #   BENCH_DIR   work folder, outside the repository (default /tmp/leitmotif-speed); generated
@@ -29,6 +30,11 @@
 #            ratios to the no-cache run (needs analyze)
 #   cues     `cues --no-cache` of one 60-minute episode against the 40 tracks (target < 20 s),
 #            with peak memory, and its cue score for reference
+#   library  the same episode against 1,000 tracks (the 40 of seed 21 and 24 more 40-track scores,
+#            seeds 2001-2024, FLAC/OGG/MP3, about 22.9 hours; generating them takes about an hour):
+#            once with an empty cache (decoding and indexing everything), then REPEAT runs with
+#            the tracks' features and landmark index cached (target < 10 s, < 300 MB); the size
+#            of the index on disk
 # Results: one line per run in $BENCH_DIR/runs.tsv, a summary on standard output.
 # Needs: python3 (numpy, scipy, soundfile, music21 for scripts/gen_score.py), ffmpeg, flac,
 # GNU time (/usr/bin/time; `apt-get install -y time`).
@@ -290,6 +296,37 @@ step_cues() {
   summary cues_60 "$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$ep")"
   stages cues_60
   "$bin" eval --truth "$work/ep60/cuetruth.json" "$work/cues_60.json" | tail -1 | sed 's/^/    /'
+}
+
+step_library() {
+  gen_score 21 40 "$work/score21"
+  [ -f "$work/ep60/cuetruth.json" ] ||
+    python3 scripts/gen_score.py episodes --seed 51 --minutes 60 --count 1 --tracks-dir "$work/score21" --out "$work/ep60" >/dev/null
+  local lib="$work/lib1000" seed f
+  mkdir -p "$lib"
+  for seed in $(seq 2001 2024); do
+    [ -f "$work/lib/s$seed/truth.json" ] ||
+      python3 scripts/gen_score.py score --seed "$seed" --tracks 40 --formats flac,ogg,mp3 --out "$work/lib/s$seed" >/dev/null
+  done
+  # One folder of links: the seed 21 tracks under their own names (the episode's truth names
+  # them), the others prefixed with their seed.
+  for f in "$work"/score21/*.wav; do ln -sf "$f" "$lib/$(basename "$f")"; done
+  for seed in $(seq 2001 2024); do
+    for f in "$work/lib/s$seed"/*.flac "$work/lib/s$seed"/*.ogg "$work/lib/s$seed"/*.mp3; do
+      [ -e "$f" ] && ln -sf "$f" "$lib/s${seed}_$(basename "$f")"
+    done
+  done
+  local ep=("$work"/ep60/*.wav) cache="$work/cache1000"
+  echo "library: $(find "$lib" -maxdepth 1 -type l | wc -l) tracks; episode ${ep[0]}"
+  rm -rf "$cache"
+  repeat=1 repeat_timed cues_1000_cold "$bin" cues --cache "$cache" -v --quiet --json "$work/cues_1000.json" --tracks "$lib" -- "${ep[0]}"
+  summary cues_1000_cold
+  stages cues_1000_cold
+  repeat_timed cues_1000 "$bin" cues --cache "$cache" -v --quiet --json "$work/cues_1000.json" --tracks "$lib" -- "${ep[0]}"
+  summary cues_1000
+  stages cues_1000
+  echo "    landmark index on disk: $(du -sh "$cache/landmarks-v1" | cut -f1)"
+  "$bin" eval --truth "$work/ep60/cuetruth.json" "$work/cues_1000.json" | tail -1 | sed 's/^/    /'
 }
 
 for s in "${steps[@]}"; do

@@ -10,8 +10,8 @@
 //!
 //! **Arranged cues** (another key or arrangement) come from the motif matcher's tiled chroma
 //! alignment, at the track's own tempo but in all 12 keys, its seeds searched on sequences
-//! four times coarser and traced at full resolution ([`align_coarse`]). Finding a cue and finding where it
-//! ends are two questions. Candidates are gathered liberally: any stretch of the shortest
+//! four times coarser and traced at full resolution ([`align_coarse`]). Finding a cue and
+//! finding where it ends are two questions. Candidates are gathered liberally: any stretch of the shortest
 //! cue's length that rises a little above the background. Each is followed along its line (its
 //! offset into the track and its key) as long as the similarity stays above a lower bar
 //! (hysteresis): music ducked under dialogue matches less, but still better than unrelated
@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::features::Features;
 use crate::features::peaks::{PeakConfig, SpectralPeaks};
-use crate::similarity::align::{AlignConfig, Alignment, align_coarse, pair_background, sampled_background};
+use crate::similarity::align::{AlignConfig, Alignment, align_coarse, pair_background};
 use crate::similarity::clock::FrameClock;
 use crate::similarity::fingerprint::{
     self, BlockRank, FingerprintConfig, HitTable, IndexStore, LandmarkIndex, OffsetVotes, PeakCoverage,
@@ -630,7 +630,8 @@ fn arranged_cues(tracks: &[MatchSequence], episode: &Features, cfg: &CueConfig, 
         .par_iter()
         .enumerate()
         .flat_map_iter(|(t, seq)| {
-            let background = pair_background(&seq.frames, &ep.frames, &align_cfg.shifts);
+            // Of all keys, as a tile's background: what the seeds of the search rise above.
+            let background = pair_background(&seq.frames, &ep.frames, &align_cfg.shifts, 5_000);
             let found: Vec<Alignment> = free
                 .iter()
                 .flat_map(|r| {
@@ -702,12 +703,7 @@ fn unexplained(frames: usize, taken: impl IntoIterator<Item = Range<usize>>, min
 /// median over a regular sample of frame pairs where both sound. This is the level a line of
 /// that key sits at where the track is not playing.
 fn line_background(a: &[Frame], b: &[Frame], shift: usize) -> f32 {
-    let voiced = |f: &&Frame| f.iter().any(|&v| v != 0.0);
-    let (live_a, live_b): (Vec<&Frame>, Vec<&Frame>) =
-        (a.iter().filter(voiced).collect(), b.iter().filter(voiced).collect());
-    // An odd stride, so the sample does not keep to a few columns when rows have even length.
-    let stride = (live_a.len() * live_b.len() / 20_000).max(1) | 1;
-    sampled_background(live_a.len(), live_b.len(), stride, |r, c| dot(live_a[r], &rotate(live_b[c], shift)))
+    pair_background(a, b, &[shift], 20_000)
 }
 
 /// Mean similarity of track `a` and episode `b` along a tempo-1 alignment, in its key.

@@ -160,13 +160,13 @@ pub fn align_coarse(a: &[Frame], b: &[Frame], factor: usize, background: f32, cf
 }
 
 /// The typical best-of-`shifts` similarity of unrelated frames of `a` and `b`, measured as a
-/// tile's background is, over a sample of about 5,000 pairs of frames that both sound.
-pub fn pair_background(a: &[Frame], b: &[Frame], shifts: &[usize]) -> f32 {
+/// tile's background is, over a sample of about `samples` pairs of frames that both sound.
+pub fn pair_background(a: &[Frame], b: &[Frame], shifts: &[usize], samples: usize) -> f32 {
     let voiced = |f: &&Frame| f.iter().any(|&v| v != 0.0);
     let (live_a, live_b): (Vec<&Frame>, Vec<&Frame>) =
         (a.iter().filter(voiced).collect(), b.iter().filter(voiced).collect());
     // An odd stride, so the sample does not keep to a few columns when rows have even length.
-    let stride = (live_a.len() * live_b.len() / 5_000).max(1) | 1;
+    let stride = (live_a.len() * live_b.len() / samples.max(1)).max(1) | 1;
     sampled_background(live_a.len(), live_b.len(), stride, |r, c| {
         shifts.iter().map(|&s| dot(live_a[r], &rotate(live_b[c], s))).fold(0f32, f32::max)
     })
@@ -381,7 +381,7 @@ fn tile_background(
 /// The median of `value(row, col)` over every `stride`-th cell (row by row) of a `rows` x `cols`
 /// grid of frame pairs that both sound, clamped below a perfect match; 0.5 for an empty grid. A
 /// median ignores the few cells where music actually matches.
-pub(crate) fn sampled_background(rows: usize, cols: usize, stride: usize, value: impl Fn(usize, usize) -> f32) -> f32 {
+fn sampled_background(rows: usize, cols: usize, stride: usize, value: impl Fn(usize, usize) -> f32) -> f32 {
     let cells = rows * cols;
     if cells == 0 {
         return 0.5;
@@ -703,7 +703,7 @@ mod tests {
         let best =
             |found: Vec<Alignment>| found.into_iter().max_by(|x, y| x.score.total_cmp(&y.score)).expect("a match");
         let full = best(align(&a, &b, false, &cfg));
-        let coarse = best(align_coarse(&a, &b, 4, pair_background(&a, &b, &cfg.shifts), &cfg));
+        let coarse = best(align_coarse(&a, &b, 4, pair_background(&a, &b, &cfg.shifts, 5_000), &cfg));
         for found in [&full, &coarse] {
             assert_eq!(found.shift, 5, "{found:?}");
             assert!((found.a_start as i64 - 90).abs() <= 1 && (found.a_end as i64 - 150).abs() <= 1, "{found:?}");

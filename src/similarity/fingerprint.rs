@@ -351,7 +351,11 @@ impl LandmarkIndex {
             && starts.last() == Some(&(places.len() as u32))
             && starts.windows(2).all(|w| w[0] < w[1])
             && hashes.windows(2).all(|w| w[0] < w[1])
-            && places.iter().all(|&(t, f)| track_frames.get(t as usize).is_some_and(|&n| f < n));
+            && places.iter().all(|&(t, f)| track_frames.get(t as usize).is_some_and(|&n| f < n))
+            // The query reads a part of the tracks from each hash's places by their order.
+            && starts.windows(2).all(|w| {
+                places.get(w[0] as usize..w[1] as usize).is_some_and(|p| p.windows(2).all(|q| q[0] <= q[1]))
+            });
         fits.then_some(Self { hashes, starts, places, track_frames })
     }
 
@@ -1164,6 +1168,18 @@ mod tests {
         }
         assert_eq!(LandmarkIndex::decode(&bytes[..bytes.len() - 8], &key), None);
         assert_eq!(LandmarkIndex::decode(&bytes, &[7; 32]), None);
+        // A sealed entry whose places under one hash are out of order: refused, since the
+        // query reads each part of the tracks from them by their order.
+        let shared = (0..built.hashes.len())
+            .find(|&i| {
+                let at = built.starts[i] as usize;
+                built.starts[i + 1] as usize - at >= 2 && built.places[at] != built.places[at + 1]
+            })
+            .expect("a hash in two places");
+        let mut swapped = built.clone();
+        let at = swapped.starts[shared] as usize;
+        swapped.places.swap(at, at + 1);
+        assert_eq!(LandmarkIndex::decode(&swapped.encode(&key), &key), None);
         shelf.store_index(&key, &bytes[..bytes.len() / 2]);
         let (rebuilt, reused) = LandmarkIndex::cached(&refs, &cfg, &shelf);
         assert!(!reused);

@@ -292,11 +292,7 @@ impl MatchStore for FeatureCache {
     }
 
     fn store(&self, key: &[u8; 32], bytes: &[u8]) {
-        // Not synced: an entry lost or cut short by a crash is refused by its checksum and
-        // rebuilt, and syncing thousands of small files would cost more than they save.
-        if write_entry(&self.match_path(key), bytes, false).is_err() {
-            self.write_failures.fetch_add(1, Ordering::Relaxed);
-        }
+        self.write_unsynced(&self.match_path(key), bytes);
     }
 
     fn record(&self, outcome: PairOutcome) {
@@ -318,9 +314,7 @@ impl IndexStore for FeatureCache {
     }
 
     fn store_index(&self, key: &[u8; 32], bytes: &[u8]) {
-        if write_entry(&self.index_path(key), bytes, false).is_err() {
-            self.write_failures.fetch_add(1, Ordering::Relaxed);
-        }
+        self.write_unsynced(&self.index_path(key), bytes);
     }
 
     fn record_index(&self, reused: bool) {
@@ -329,6 +323,15 @@ impl IndexStore for FeatureCache {
 }
 
 impl FeatureCache {
+    /// Writes an entry that checks its own integrity, counting a failure instead of failing the
+    /// run. Not synced: an entry lost or cut short by a crash is refused by its checksum and
+    /// rebuilt, and syncing thousands of files would cost more than they save.
+    fn write_unsynced(&self, path: &Path, bytes: &[u8]) {
+        if write_entry(path, bytes, false).is_err() {
+            self.write_failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     fn index_path(&self, key: &[u8; 32]) -> PathBuf {
         self.dir.join(INDEX_SUBDIR).join(format!("{}.lmi", blake3::Hash::from_bytes(*key).to_hex()))
     }

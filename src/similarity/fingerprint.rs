@@ -500,6 +500,8 @@ impl LandmarkIndex {
                 let part: Vec<OffsetVotes> = batch[..live]
                     .par_iter()
                     .map_init(Vec::new, |frames, p| {
+                        // Gathered again rather than kept from the bound: the frames of every
+                        // proposal would take more memory than the votes.
                         let v = &sorted[p.local];
                         voting_frames(&v[p.pooled.clone()], frames);
                         let (burst, surprise) = densest_burst(frames, min_votes, max_burst, floor, expected(p.local));
@@ -600,37 +602,25 @@ fn densest_burst(
     floor: f64,
     expected: impl Fn(u32, u32) -> (f64, f64),
 ) -> ((u32, u32), f64) {
-    let distinct = frames;
-    let mut best = ((distinct[0], distinct[distinct.len() - 1]), 0.0);
-    // The chance of exactly k bounds the tail from below, the surprise from above: a burst
-    // that cannot beat the best so far needs no tail.
-    let bound = |k: usize, mean: f64, ln_mean: f64| mean - k as f64 * ln_mean + ln_factorial(k);
-    // Bursts that cannot reach `floor` need no tail either.
+    let mut best = ((frames[0], frames[frames.len() - 1]), 0.0);
+    // Bursts that cannot beat the best so far, or reach `floor`, need no tail.
     let beats = |bound: f64, best: f64| bound > best && bound >= floor;
     let shortest = min_frames.max(1) - 1;
-    // The last frame within reach of `a`.
-    let mut reach = 0;
-    for a in 0..distinct.len() {
-        while reach + 1 < distinct.len() && distinct[reach + 1] - distinct[a] <= max_len {
-            reach += 1;
-        }
-        if reach < a + shortest {
-            continue;
-        }
+    for (a, reach) in burst_starts(frames, min_frames, max_len) {
         // Every burst from `a` holds at most the frames within reach and expects at least
         // the shortest one's votes: when even that bound cannot beat the best, none can.
-        let (mean, ln_mean) = expected(distinct[a], distinct[a + shortest]);
-        if mean > 0.0 && !beats(bound(reach - a + 1, mean, ln_mean), best.1) {
+        let (mean, ln_mean) = expected(frames[a], frames[a + shortest]);
+        if mean > 0.0 && !beats(point_surprise(reach - a + 1, mean, ln_mean), best.1) {
             continue;
         }
         for b in (a + shortest)..=reach {
-            let (k, (mean, ln_mean)) = (b - a + 1, expected(distinct[a], distinct[b]));
-            if mean > 0.0 && !beats(bound(k, mean, ln_mean), best.1) {
+            let (k, (mean, ln_mean)) = (b - a + 1, expected(frames[a], frames[b]));
+            if mean > 0.0 && !beats(point_surprise(k, mean, ln_mean), best.1) {
                 continue;
             }
             let s = tail_surprise(k, mean, ln_mean);
             if s > best.1 {
-                best = ((distinct[a], distinct[b]), s);
+                best = ((frames[a], frames[b]), s);
             }
         }
     }
@@ -643,28 +633,40 @@ fn densest_burst(
 /// and falls as the mean rises towards it.
 fn burst_bound(frames: &[u32], min_frames: usize, max_len: u32, expected: impl Fn(u32, u32) -> (f64, f64)) -> f64 {
     let shortest = min_frames.max(1) - 1;
-    let mut most = 0f64;
+    burst_starts(frames, min_frames, max_len)
+        .map(|(a, reach)| {
+            let k = reach - a + 1;
+            let (mean, ln_mean) = expected(frames[a], frames[a + shortest]);
+            if mean <= 0.0 {
+                f64::INFINITY
+            } else if (k as f64) <= mean {
+                0.0
+            } else {
+                point_surprise(k, mean, ln_mean)
+            }
+        })
+        .fold(0.0, f64::max)
+}
+
+/// Each frame of `frames` (ascending) from which a burst of `min_frames` fits within `max_len`,
+/// with the last frame within reach of it.
+fn burst_starts(frames: &[u32], min_frames: usize, max_len: u32) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let shortest = min_frames.max(1) - 1;
     let mut reach = 0;
-    for a in 0..frames.len() {
+    (0..frames.len()).filter_map(move |a| {
         reach = reach.max(a);
         while reach + 1 < frames.len() && frames[reach + 1] - frames[a] <= max_len {
             reach += 1;
         }
-        if reach < a + shortest {
-            continue;
-        }
-        let k = reach - a + 1;
-        let (mean, ln_mean) = expected(frames[a], frames[a + shortest]);
-        let bound = if mean <= 0.0 {
-            f64::INFINITY
-        } else if (k as f64) <= mean {
-            0.0
-        } else {
-            mean - k as f64 * ln_mean + ln_factorial(k)
-        };
-        most = most.max(bound);
-    }
-    most
+        (reach >= a + shortest).then_some((a, reach))
+    })
+}
+
+/// Minus the natural logarithm of the chance that a Poisson count of mean `mean` is exactly
+/// `k`: the chance of exactly `k` bounds the tail from below, so this bounds its surprise from
+/// above.
+fn point_surprise(k: usize, mean: f64, ln_mean: f64) -> f64 {
+    mean - k as f64 * ln_mean + ln_factorial(k)
 }
 
 /// Minus the natural logarithm of the probability that a Poisson count of mean `mean` reaches

@@ -14,7 +14,7 @@
 //! format or key does not match is counted as bad, removed and rebuilt.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -307,14 +307,18 @@ impl MatchStore for FeatureCache {
 }
 
 /// Landmark indexes live beside the features, one file per set of tracks and settings; the
-/// entry checks its own integrity and key ([`LandmarkIndex::decode`](crate::similarity::fingerprint::LandmarkIndex::decode)).
+/// entry checks its own integrity and key ([`LandmarkIndex::read`](crate::similarity::fingerprint::LandmarkIndex::read)).
+/// Both ways it streams through a buffer: an index of many hours of tracks is large.
 impl IndexStore for FeatureCache {
-    fn load_index(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
-        std::fs::read(self.index_path(key)).ok()
+    fn open_index(&self, key: &[u8; 32]) -> Option<Box<dyn Read + '_>> {
+        let file = File::open(self.index_path(key)).ok()?;
+        Some(Box::new(BufReader::with_capacity(1 << 16, file)))
     }
 
-    fn store_index(&self, key: &[u8; 32], bytes: &[u8]) {
-        self.write_unsynced(&self.index_path(key), bytes);
+    fn store_index(&self, key: &[u8; 32], write: &dyn Fn(&mut dyn Write) -> std::io::Result<()>) {
+        if write_entry_with(&self.index_path(key), write, false).is_err() {
+            self.write_failures.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn record_index(&self, reused: bool) {
@@ -479,11 +483,18 @@ fn decode_entry(bytes: &[u8], key: &CacheKey) -> Option<Entry> {
 /// Writes `bytes` to `entry` through a uniquely named temporary file in the same folder, synced
 /// to disk first when `sync`.
 fn write_entry(entry: &Path, bytes: &[u8], sync: bool) -> Result<()> {
+    write_entry_with(entry, &|w| w.write_all(bytes), sync)
+}
+
+/// [`write_entry`] of what `write` writes, through a buffer.
+fn write_entry_with(entry: &Path, write: &dyn Fn(&mut dyn Write) -> std::io::Result<()>, sync: bool) -> Result<()> {
     let wrap = |source: std::io::Error| Error::Write { path: entry.to_path_buf(), source };
     let dir = entry.parent().unwrap_or_else(|| Path::new("."));
     std::fs::create_dir_all(dir).map_err(wrap)?;
     let mut tmp = tempfile::Builder::new().prefix(".entry.").suffix(".tmp").tempfile_in(dir).map_err(wrap)?;
-    tmp.write_all(bytes).map_err(wrap)?;
+    let mut buffered = BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+    write(&mut buffered).and_then(|()| buffered.flush()).map_err(wrap)?;
+    drop(buffered);
     if sync {
         tmp.as_file().sync_data().map_err(wrap)?;
     }

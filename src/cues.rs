@@ -221,31 +221,54 @@ impl Cue {
     }
 }
 
-/// What cue detection needs of the tracks, built once for any number of episodes: their
-/// landmark index and their chroma matching sequences.
-pub struct TrackSet<'a> {
-    tracks: &'a [&'a Features],
-    index: LandmarkIndex,
-    table: HitTable,
-    sequences: Vec<MatchSequence>,
+/// What cue detection keeps of one track: its strongest peaks a frame (those the evidence
+/// reads) and its chroma matching sequence. A small part of its features, so that a library of
+/// many hours of tracks fits in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CueTrack {
+    peaks: SpectralPeaks,
+    sequence: MatchSequence,
 }
 
-impl<'a> TrackSet<'a> {
+impl CueTrack {
+    /// What detection with `cfg` reads of a track's `features`.
+    pub fn new(features: &Features, cfg: &CueConfig) -> Self {
+        Self {
+            peaks: features.peaks.strongest(cfg.fingerprint.evidence_peaks),
+            sequence: MatchSequence::new(features, &cfg.sequence_config()),
+        }
+    }
+
+    /// Frames of the track's peaks, as its landmark index counts them.
+    pub fn frames(&self) -> u32 {
+        self.peaks.frames() as u32
+    }
+}
+
+/// What cue detection needs of the tracks, built once for any number of episodes: what it
+/// reads of each track and their landmark index.
+pub struct TrackSet {
+    tracks: Vec<CueTrack>,
+    index: LandmarkIndex,
+    table: HitTable,
+}
+
+impl TrackSet {
+    /// The set of `tracks` and their landmark `index` (made of the same tracks' full peaks, in
+    /// the same order) for detection with `cfg`.
+    pub fn new(tracks: Vec<CueTrack>, index: LandmarkIndex, cfg: &CueConfig) -> Self {
+        Self { tracks, index, table: HitTable::new(&cfg.fingerprint) }
+    }
+
     /// Indexes `tracks` for detection with `cfg`; the landmark index is taken from `store`
     /// when it holds one for these tracks and settings, and kept there otherwise.
-    pub fn new(tracks: &'a [&'a Features], cfg: &CueConfig, store: Option<&dyn IndexStore>) -> Self {
+    pub fn from_features(tracks: &[&Features], cfg: &CueConfig, store: Option<&dyn IndexStore>) -> Self {
         let peaks: Vec<&SpectralPeaks> = tracks.iter().map(|t| &t.peaks).collect();
-        let seq_cfg = cfg.sequence_config();
         let index = match store {
             Some(store) => LandmarkIndex::cached(&peaks, &cfg.fingerprint, store).0,
             None => LandmarkIndex::build(&peaks, &cfg.fingerprint),
         };
-        Self {
-            tracks,
-            index,
-            table: HitTable::new(&cfg.fingerprint),
-            sequences: tracks.par_iter().map(|f| MatchSequence::new(f, &seq_cfg)).collect(),
-        }
+        Self::new(tracks.par_iter().map(|f| CueTrack::new(f, cfg)).collect(), index, cfg)
     }
 }
 
@@ -257,7 +280,7 @@ impl<'a> TrackSet<'a> {
 /// another key or arrangement, where the episode is not already explained by an exact one.
 pub fn detect(set: &TrackSet, episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
     let exact = exact_cues(set, episode, cfg);
-    let arranged = arranged_cues(&set.sequences, episode, cfg, &exact);
+    let arranged = arranged_cues(&set.tracks, episode, cfg, &exact);
     let mut cues = resolve_overlaps(exact.into_iter().chain(arranged));
     // Resolving overlaps may have cut an arranged cue short.
     cues.retain(|c| c.len() >= cfg.min_len_s && c.is_worth(cfg.min_len_s));
@@ -273,7 +296,7 @@ pub fn peak_config() -> PeakConfig {
 /// Cues where a track's own recording plays: landmark votes propose (track, offset) pairs, and
 /// the offset-locked evidence of each decides where, if anywhere, the track sounds.
 fn exact_cues(set: &TrackSet, episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
-    let (tracks, index, table) = (set.tracks, &set.index, &set.table);
+    let (tracks, index, table) = (&set.tracks, &set.index, &set.table);
     if episode.peaks.frames() == 0 || tracks.iter().all(|t| t.peaks.frames() == 0) {
         return Vec::new();
     }
@@ -610,7 +633,7 @@ fn found_share(track: &SpectralPeaks, coverage: &PeakCoverage, offset: i64, a: u
 /// the overlap to an exact one anyway); a match found there still grows into the whole
 /// episode, so one that continues an exact cue of its own track meets it and is dropped when
 /// overlaps are resolved, as it would have been had the whole episode been searched.
-fn arranged_cues(tracks: &[MatchSequence], episode: &Features, cfg: &CueConfig, exact: &[Cue]) -> Vec<Cue> {
+fn arranged_cues(tracks: &[CueTrack], episode: &Features, cfg: &CueConfig, exact: &[Cue]) -> Vec<Cue> {
     let seq_cfg = cfg.sequence_config();
     let ep = MatchSequence::new(episode, &seq_cfg);
     if ep.is_empty() {
@@ -629,7 +652,8 @@ fn arranged_cues(tracks: &[MatchSequence], episode: &Features, cfg: &CueConfig, 
     let mut candidates: Vec<Cue> = tracks
         .par_iter()
         .enumerate()
-        .flat_map_iter(|(t, seq)| {
+        .flat_map_iter(|(t, track)| {
+            let seq = &track.sequence;
             // Of all keys, as a tile's background: what the seeds of the search rise above.
             let background = pair_background(&seq.frames, &ep.frames, &align_cfg.shifts, 5_000);
             let found: Vec<Alignment> = free

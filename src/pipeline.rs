@@ -17,7 +17,7 @@ use crate::find;
 use crate::motif::{self, MotifConfig};
 use crate::progress::Hooks;
 use crate::report::{self, CueReport, EpisodeEntry, ErrorEntry, Params, Report, format_time};
-use crate::similarity::fingerprint::IndexStore;
+use crate::similarity::fingerprint::{self, IndexStore, Landmark, LandmarkIndex};
 use crate::similarity::memo::MatchStore;
 use crate::source::SampleSource;
 use crate::track::{InputError, StageTimings, Track, nothing_analysed, split_outcomes};
@@ -211,9 +211,21 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
 /// feature cache, reporting the work to their progress as `stage` in bytes of input: each file
 /// counts its size, advanced as its audio is decoded, so one long file does not sit at 0 of 1.
 fn load_files(stage: &str, files: &[PathBuf], cfg: &FeatureConfig, hooks: &Hooks) -> (Vec<Track>, Vec<InputError>) {
+    load_files_with(stage, files, cfg, hooks, &|t| t)
+}
+
+/// [`load_files`], each track turned into what `keep` makes of it as soon as it is loaded: a
+/// run that reads little of each track's features never holds all of them.
+fn load_files_with<T: Send>(
+    stage: &str,
+    files: &[PathBuf],
+    cfg: &FeatureConfig,
+    hooks: &Hooks,
+    keep: &(dyn Fn(Track) -> T + Sync),
+) -> (Vec<T>, Vec<InputError>) {
     let sizes: Vec<u64> = files.iter().map(|p| std::fs::metadata(p).map_or(1, |m| m.len().max(1))).collect();
     hooks.begin_bytes(stage, sizes.iter().sum());
-    let results: Vec<std::result::Result<Track, InputError>> = files
+    let results: Vec<std::result::Result<T, InputError>> = files
         .par_iter()
         .zip(&sizes)
         .map(|(p, &size)| {
@@ -227,6 +239,7 @@ fn load_files(stage: &str, files: &[PathBuf], cfg: &FeatureConfig, hooks: &Hooks
             };
             let loaded = hooks
                 .load(p, cfg, |p, c| load_track_reporting(p, c, &report))
+                .map(keep)
                 .map_err(|error| InputError { path: p.clone(), error });
             let before = reported.swap(size, Ordering::Relaxed);
             hooks.tick(size.saturating_sub(before));
@@ -293,8 +306,19 @@ pub fn load_tracks(
     cfg: &FeatureConfig,
     hooks: &Hooks,
 ) -> (Vec<Track>, Vec<InputError>) {
+    load_tracks_with(stage, inputs, cfg, hooks, &|t| t)
+}
+
+/// [`load_tracks`], each track turned into what `keep` makes of it as soon as it is loaded.
+pub fn load_tracks_with<T: Send>(
+    stage: &str,
+    inputs: &[PathBuf],
+    cfg: &FeatureConfig,
+    hooks: &Hooks,
+    keep: &(dyn Fn(Track) -> T + Sync),
+) -> (Vec<T>, Vec<InputError>) {
     let (files, mut errors) = expand_inputs(inputs);
-    let (tracks, load_errors) = load_files(stage, &files, cfg, hooks);
+    let (tracks, load_errors) = load_files_with(stage, &files, cfg, hooks, keep);
     errors.extend(load_errors);
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     (tracks, errors)
@@ -578,8 +602,8 @@ pub struct CuesConfig {
 }
 
 /// The median of the tracks' estimated tunings, in cents (0 when none is finite).
-fn median_tuning(tracks: &[Track]) -> f32 {
-    let mut cents: Vec<f32> = tracks.iter().map(|t| t.features.tuning_cents).filter(|c| c.is_finite()).collect();
+fn median_tuning(tunings: impl IntoIterator<Item = f32>) -> f32 {
+    let mut cents: Vec<f32> = tunings.into_iter().filter(|c| c.is_finite()).collect();
     if cents.is_empty() {
         return 0.0;
     }
@@ -587,6 +611,18 @@ fn median_tuning(tracks: &[Track]) -> f32 {
     let mid = cents.len() / 2;
     let median = if cents.len() % 2 == 0 { (cents[mid - 1] + cents[mid]) / 2.0 } else { cents[mid] };
     median.clamp(-50.0, 50.0)
+}
+
+/// What a cue run keeps of one track once it is loaded: its report entry, its tuning, what
+/// detection reads, and the digest of its peaks that keys the landmark index (with its
+/// landmarks when no store keeps the index).
+struct KeptTrack {
+    path: PathBuf,
+    entry: report::TrackEntry,
+    tuning_cents: f32,
+    cue: cues::CueTrack,
+    digest: [u8; 32],
+    landmarks: Option<Vec<Landmark>>,
 }
 
 /// Finds where the tracks play inside each episode.
@@ -599,7 +635,19 @@ pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
     cfg.cues.validate()?;
     // Verbatim cues are found by spectral peaks, which only cue detection reads.
     let features = FeatureConfig { peaks: Some(cues::peak_config()), ..cfg.features.clone() };
-    let (tracks, track_errors) = load_tracks("decoding tracks", &cfg.tracks, &features, &cfg.hooks);
+    let store = cfg.hooks.cache.as_deref().map(|c| c as &dyn IndexStore);
+    let fp = &cfg.cues.fingerprint;
+    // Each track is reduced to what detection reads as soon as it is loaded: the features of a
+    // thousand tracks take several hundred megabytes, what detection reads a fraction of it.
+    let keep = |t: Track| KeptTrack {
+        entry: report::track_entry(&t, 0),
+        tuning_cents: t.features.tuning_cents,
+        cue: cues::CueTrack::new(&t.features, &cfg.cues),
+        digest: fingerprint::peaks_digest(&t.features.peaks),
+        landmarks: store.is_none().then(|| fingerprint::landmarks(&t.features.peaks, fp)),
+        path: t.path,
+    };
+    let (mut tracks, track_errors) = load_tracks_with("decoding tracks", &cfg.tracks, &features, &cfg.hooks, &keep);
     if tracks.is_empty() {
         return Err(nothing_analysed(track_errors));
     }
@@ -607,7 +655,7 @@ pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
     // itself, dialogue pulls it off (by 33 cents on one generated episode). Unless the user
     // fixed it, episodes take the tracks' median tuning.
     let episode_tuning = match features.tuning {
-        Tuning::Estimate => Tuning::Fixed(median_tuning(&tracks)),
+        Tuning::Estimate => Tuning::Fixed(median_tuning(tracks.iter().map(|t| t.tuning_cents))),
         fixed @ Tuning::Fixed(_) => fixed,
     };
     let episode_features = FeatureConfig { tuning: episode_tuning, ..features.clone() };
@@ -615,9 +663,14 @@ pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
     if episodes.is_empty() {
         return Err(nothing_analysed(episode_errors));
     }
-    let refs: Vec<&Features> = tracks.iter().map(|t| &t.features).collect();
-    let store = cfg.hooks.cache.as_deref().map(|c| c as &dyn IndexStore);
-    let set = cues::TrackSet::new(&refs, &cfg.cues, store);
+    let index = landmark_index(&mut tracks, &features, cfg, store)?;
+    let mut track_entries = Vec::with_capacity(tracks.len());
+    let mut cue_tracks = Vec::with_capacity(tracks.len());
+    for (i, t) in tracks.into_iter().enumerate() {
+        track_entries.push(report::TrackEntry { id: i, ..t.entry });
+        cue_tracks.push(t.cue);
+    }
+    let set = cues::TrackSet::new(cue_tracks, index, &cfg.cues);
     cfg.hooks.begin("matching", Some(episodes.len()));
     let entries: Vec<EpisodeEntry> = episodes
         .par_iter()
@@ -625,7 +678,7 @@ pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
             path: ep.path.display().to_string(),
             duration_s: report::round_to(ep.duration_s, 3),
             cues: {
-                let found = report::cue_entries(cues::detect(&set, &ep.features, &cfg.cues), refs.len());
+                let found = report::cue_entries(cues::detect(&set, &ep.features, &cfg.cues), track_entries.len());
                 cfg.hooks.advance(&ep.path);
                 found
             },
@@ -645,8 +698,47 @@ pub fn cues(cfg: &CuesConfig) -> Result<CueReport> {
     }
     let mut errors: Vec<ErrorEntry> = track_errors.iter().chain(&episode_errors).map(report::error_entry).collect();
     errors.sort_by(|a, b| a.path.cmp(&b.path));
-    let track_entries = tracks.iter().enumerate().map(|(i, t)| report::track_entry(t, i)).collect();
     Ok(report::build_cue_report(track_entries, entries, params, errors))
+}
+
+/// The landmark index of the loaded `tracks`: from the store when it holds one for their
+/// peaks, else made of the landmarks kept while loading them (no store), or of their features
+/// read a second time, from the cache the first reading filled (the index needs every peak of
+/// a track, detection keeps only the strongest), and stored.
+fn landmark_index(
+    tracks: &mut [KeptTrack],
+    features: &FeatureConfig,
+    cfg: &CuesConfig,
+    store: Option<&dyn IndexStore>,
+) -> Result<LandmarkIndex> {
+    let fp = &cfg.cues.fingerprint;
+    let frames: Vec<u32> = tracks.iter().map(|t| t.cue.frames()).collect();
+    let Some(store) = store else {
+        let lists = tracks.iter_mut().map(|t| t.landmarks.take().unwrap_or_default()).collect();
+        return Ok(LandmarkIndex::from_landmarks(lists, frames));
+    };
+    let digests: Vec<[u8; 32]> = tracks.iter().map(|t| t.digest).collect();
+    let key = fingerprint::index_key(&digests, fp);
+    if let Some(found) = LandmarkIndex::load(&key, &frames, store) {
+        store.record_index(true);
+        return Ok(found);
+    }
+    let files: Vec<PathBuf> = tracks.iter().map(|t| t.path.clone()).collect();
+    let keep = |t: Track| (fingerprint::peaks_digest(&t.features.peaks), fingerprint::landmarks(&t.features.peaks, fp));
+    let (again, errors) = load_files_with("indexing tracks", &files, features, &cfg.hooks, &keep);
+    if let Some(e) = errors.into_iter().next() {
+        return Err(e.error);
+    }
+    // A file replaced between the two readings would index other peaks than detection reads.
+    let changed = files.iter().zip(&again).zip(&digests).find(|((_, (now, _)), before)| now != *before);
+    if let Some(((path, _), _)) = changed {
+        let source = std::io::Error::other("the file changed while the tracks were read; run again");
+        return Err(Error::Io { path: path.clone(), source });
+    }
+    let index = LandmarkIndex::from_landmarks(again.into_iter().map(|(_, lms)| lms).collect(), frames);
+    index.save(&key, store);
+    store.record_index(false);
+    Ok(index)
 }
 
 #[cfg(test)]

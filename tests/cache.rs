@@ -282,6 +282,9 @@ fn cues(music: &Path, episode: &Path, cache: &Path) -> (serde_json::Value, Strin
     json_of(leitmotif(&["cues"], cache).arg("--tracks").arg(music).arg("--").arg(episode))
 }
 
+/// The index is made three ways: of landmarks kept while the tracks load (no cache), of the
+/// tracks' features read again from the cache (first cached run), or read from the cache; the
+/// cue sheets must not tell them apart.
 #[test]
 fn the_landmark_index_of_the_tracks_is_kept_and_a_damaged_one_rebuilt() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -303,4 +306,9 @@ fn the_landmark_index_of_the_tracks_is_kept_and_a_damaged_one_rebuilt() {
     let (third, err3) = cues(&music, &episode, &cache);
     assert!(err3.contains("landmark index of the tracks: built and stored"), "{err3}");
     assert_eq!(first["episodes"], third["episodes"]);
+    let mut uncached = Command::cargo_bin("leitmotif").expect("binary");
+    uncached.args(["cues", "--no-cache", "--json", "-", "--tracks"]).arg(&music).arg("--").arg(&episode);
+    let (fourth, _) = json_of(&mut uncached);
+    assert_eq!(first["episodes"], fourth["episodes"], "an index built while loading finds the same");
+    assert!(!first["episodes"][0]["cues"].as_array().is_none_or(Vec::is_empty), "the episode's track is found");
 }

@@ -264,7 +264,7 @@ proptest! {
         let refs: Vec<&Features> = tracks.iter().collect();
         let cfg = CueConfig { min_len_s, ..CueConfig::default() };
         let ep_dur = duration(episode);
-        for cue in cues::detect(&cues::TrackSet::new(&refs, &cfg, None), episode, &cfg) {
+        for cue in cues::detect(&cues::TrackSet::from_features(&refs, &cfg, None), episode, &cfg) {
             prop_assert!(cue.track < refs.len(), "track {}", cue.track);
             prop_assert!(0.0 <= cue.start_s && cue.start_s < cue.end_s && cue.end_s <= ep_dur + 1e-9,
                 "cue {}..{} outside the episode of {ep_dur} s", cue.start_s, cue.end_s);
@@ -301,7 +301,10 @@ fn degenerate_features_give_no_motif_and_no_panic() {
     ] {
         assert!(motif::discover(&set, &config()).is_empty(), "{name}: a motif");
         let cfg = CueConfig::default();
-        assert!(cues::detect(&cues::TrackSet::new(&set, &cfg, None), set[0], &cfg).is_empty(), "{name}: a cue");
+        assert!(
+            cues::detect(&cues::TrackSet::from_features(&set, &cfg, None), set[0], &cfg).is_empty(),
+            "{name}: a cue"
+        );
         if name != "a zero hop" {
             assert!(leitmotif::find::find(set[0], 0.0, 1.0, &set, &config()).is_empty(), "{name}: found");
         }
@@ -380,7 +383,7 @@ fn an_excerpt_of_a_track_is_found_as_a_cue() {
         let episode = features(frames);
         let refs: Vec<&Features> = tracks.iter().collect();
         let cfg = CueConfig::default();
-        let cues = cues::detect(&cues::TrackSet::new(&refs, &cfg, None), &episode, &cfg);
+        let cues = cues::detect(&cues::TrackSet::from_features(&refs, &cfg, None), &episode, &cfg);
         let (start_s, end_s, track_start_s) = (start as f64 * HOP_S, end as f64 * HOP_S, from as f64 * HOP_S);
         // The cue's span overlaps the excerpt well past the contract's IoU of 0.5, and it lines
         // the episode up with the track at the excerpt's offset (to a matching frame).

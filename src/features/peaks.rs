@@ -108,6 +108,16 @@ impl SpectralPeaks {
         }
     }
 
+    /// The `n` strongest peaks of every frame, frames unchanged.
+    pub fn strongest(&self, n: usize) -> SpectralPeaks {
+        let mut out = SpectralPeaks::default();
+        for k in 0..self.frames() {
+            let frame = self.frame(k);
+            out.push_frame(&frame[..frame.len().min(n)]);
+        }
+        out
+    }
+
     /// Appends one frame's peaks.
     pub fn push_frame(&mut self, peaks: &[Peak]) {
         if self.starts.is_empty() {
@@ -176,6 +186,21 @@ mod tests {
             }
         }
         p
+    }
+
+    #[test]
+    fn the_strongest_peaks_keep_every_frame_and_its_first_peaks() {
+        let mut all = SpectralPeaks::default();
+        let peak = |bin: u16| Peak { bin, db: -f32::from(bin) };
+        for n in [5u16, 0, 2, 9] {
+            all.push_frame(&(0..n).map(peak).collect::<Vec<_>>());
+        }
+        let kept = all.strongest(3);
+        assert_eq!(kept.frames(), all.frames());
+        for k in 0..all.frames() {
+            let n = all.frame(k).len().min(3);
+            assert_eq!(kept.frame(k), &all.frame(k)[..n], "frame {k}");
+        }
     }
 
     #[test]

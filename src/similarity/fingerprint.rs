@@ -32,14 +32,13 @@
 //! the evidence a heard block is given overstates it, and the acceptance threshold
 //! ([`crate::cues::CueConfig::accept_nats`]) was checked on data, not derived alone.
 
+use std::io::{Read, Write};
 use std::ops::Range;
 
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::features::peaks::{Peak, SpectralPeaks};
-
-use super::memo::{Reader, seal, unseal};
 
 /// Parameters of landmark hashing and of offset-locked evidence.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -205,17 +204,33 @@ const INDEX_MAGIC: &[u8; 8] = b"LMLMIDX1";
 /// Where landmark indexes are kept between runs. Storing must never fail a run: a store keeps
 /// its own count of what it could not write.
 pub trait IndexStore: Sync {
-    /// The bytes stored under `key`, if any.
-    fn load_index(&self, key: &[u8; 32]) -> Option<Vec<u8>>;
-    /// Stores `bytes` under `key`, replacing what was there.
-    fn store_index(&self, key: &[u8; 32], bytes: &[u8]);
+    /// A reader of what is stored under `key`, if anything.
+    fn open_index(&self, key: &[u8; 32]) -> Option<Box<dyn Read + '_>>;
+    /// Stores what `write` writes under `key`, replacing what was there; nothing is kept when
+    /// `write` fails.
+    fn store_index(&self, key: &[u8; 32], write: &dyn Fn(&mut dyn Write) -> std::io::Result<()>);
     /// Told whether an index was reused or built, for the run's statistics.
     fn record_index(&self, reused: bool);
 }
 
-/// Key of the index of `tracks` made with `cfg`: a digest of every track's peaks, in order, and
-/// of the parameters landmarks depend on.
-pub fn index_key(tracks: &[&SpectralPeaks], cfg: &FingerprintConfig) -> [u8; 32] {
+/// Digest of one track's peaks, the part of [`index_key`] that track contributes.
+pub fn peaks_digest(peaks: &SpectralPeaks) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    let mut bytes = Vec::with_capacity(8 + 4 * peaks.starts.len() + 6 * peaks.peaks.len());
+    bytes.extend_from_slice(&(peaks.starts.len() as u64).to_le_bytes());
+    peaks.starts.iter().for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
+    for p in &peaks.peaks {
+        bytes.extend_from_slice(&p.bin.to_le_bytes());
+        bytes.extend_from_slice(&p.db.to_le_bytes());
+    }
+    h.update(&bytes);
+    *h.finalize().as_bytes()
+}
+
+/// Key of the index of tracks whose peaks have the digests `tracks` ([`peaks_digest`]), in
+/// order, made with `cfg`: it changes with any track's peaks and with the parameters landmarks
+/// depend on.
+pub fn index_key(tracks: &[[u8; 32]], cfg: &FingerprintConfig) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
     h.update(INDEX_MAGIC);
     h.update(&INDEX_REVISION.to_le_bytes());
@@ -224,18 +239,61 @@ pub fn index_key(tracks: &[&SpectralPeaks], cfg: &FingerprintConfig) -> [u8; 32]
     }
     h.update(&cfg.fresh_db.to_le_bytes());
     h.update(&(tracks.len() as u64).to_le_bytes());
-    let mut bytes = Vec::new();
-    for peaks in tracks {
-        bytes.clear();
-        bytes.extend_from_slice(&(peaks.starts.len() as u64).to_le_bytes());
-        peaks.starts.iter().for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
-        for p in &peaks.peaks {
-            bytes.extend_from_slice(&p.bin.to_le_bytes());
-            bytes.extend_from_slice(&p.db.to_le_bytes());
-        }
-        h.update(&bytes);
+    for digest in tracks {
+        h.update(digest);
     }
     *h.finalize().as_bytes()
+}
+
+/// Bytes read or written at a time when an index is stored or loaded.
+const IO_CHUNK: usize = 1 << 16;
+
+/// A reader that keeps the checksum of everything read through it.
+struct Summed<'r> {
+    inner: &'r mut dyn Read,
+    sum: blake3::Hasher,
+}
+
+impl Read for Summed<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sum.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// `n` values of `size` bytes each read off `r`, a chunk at a time. Room grows with what
+/// actually arrives, so a count that claims more than the entry holds costs nothing.
+fn read_values<T>(r: &mut dyn Read, n: usize, size: usize, value: impl Fn(&[u8]) -> T) -> Option<Vec<T>> {
+    let mut left = n.checked_mul(size)?;
+    let mut out = Vec::with_capacity(n.min(IO_CHUNK));
+    let mut buf = vec![0u8; IO_CHUNK - IO_CHUNK % size];
+    while left > 0 {
+        let k = left.min(buf.len());
+        r.read_exact(&mut buf[..k]).ok()?;
+        out.extend(buf[..k].chunks_exact(size).map(&value));
+        left -= k;
+    }
+    Some(out)
+}
+
+fn read_u32(r: &mut dyn Read) -> Option<u32> {
+    let mut b = [0u8; 4];
+    r.read_exact(&mut b).ok()?;
+    Some(u32::from_le_bytes(b))
+}
+
+/// Writes `words` little-endian to `w` a chunk at a time.
+fn write_words(w: &mut dyn Write, words: impl IntoIterator<Item = u32>) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(IO_CHUNK);
+    for v in words {
+        buf.extend_from_slice(&v.to_le_bytes());
+        if buf.len() >= IO_CHUNK {
+            w.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    w.write_all(&buf)
 }
 
 /// Votes for one (track, offset): query frame minus track frame.
@@ -257,11 +315,17 @@ pub struct OffsetVotes {
 impl LandmarkIndex {
     /// Indexes the landmarks of every track's peaks; track `i` is `tracks[i]`.
     pub fn build(tracks: &[&SpectralPeaks], cfg: &FingerprintConfig) -> Self {
-        let mut all: Vec<(u32, u32, u32)> = tracks
-            .par_iter()
-            .enumerate()
-            .flat_map_iter(|(t, peaks)| landmarks(peaks, cfg).into_iter().map(move |lm| (lm.hash, t as u32, lm.frame)))
-            .collect();
+        let lists = tracks.par_iter().map(|peaks| landmarks(peaks, cfg)).collect();
+        Self::from_landmarks(lists, tracks.iter().map(|p| p.frames() as u32).collect())
+    }
+
+    /// Indexes landmarks already made of each track's peaks ([`landmarks`]): track `i` has the
+    /// landmarks `lists[i]` and `track_frames[i]` frames.
+    pub fn from_landmarks(lists: Vec<Vec<Landmark>>, track_frames: Vec<u32>) -> Self {
+        let mut all: Vec<(u32, u32, u32)> = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+        for (t, list) in lists.into_iter().enumerate() {
+            all.extend(list.into_iter().map(|lm| (lm.hash, t as u32, lm.frame)));
+        }
         all.par_sort_unstable();
         let mut hashes = Vec::new();
         let mut starts = Vec::new();
@@ -273,25 +337,36 @@ impl LandmarkIndex {
         }
         starts.push(all.len() as u32);
         let places = all.into_iter().map(|(_, t, f)| (t, f)).collect();
-        let track_frames = tracks.iter().map(|p| p.frames() as u32).collect();
         Self { hashes, starts, places, track_frames }
     }
 
     /// The index of `tracks` kept in `store` under their peaks and `cfg`, or built and stored
     /// there when it holds none (or a damaged one); says whether it came from the store.
     pub fn cached(tracks: &[&SpectralPeaks], cfg: &FingerprintConfig, store: &dyn IndexStore) -> (Self, bool) {
-        let key = index_key(tracks, cfg);
-        // An entry is taken only for tracks of the very lengths it was made for: a crafted
-        // file with a right key and checksum must not point past a track.
-        let fits = |found: &Self| found.track_frames.iter().copied().eq(tracks.iter().map(|p| p.frames() as u32));
-        if let Some(found) = store.load_index(&key).and_then(|bytes| Self::decode(&bytes, &key)).filter(fits) {
+        let digests: Vec<[u8; 32]> = tracks.par_iter().map(|p| peaks_digest(p)).collect();
+        let key = index_key(&digests, cfg);
+        let frames: Vec<u32> = tracks.iter().map(|p| p.frames() as u32).collect();
+        if let Some(found) = Self::load(&key, &frames, store) {
             store.record_index(true);
             return (found, true);
         }
         let built = Self::build(tracks, cfg);
-        store.store_index(&key, &built.encode(&key));
+        built.save(&key, store);
         store.record_index(false);
         (built, false)
+    }
+
+    /// The index `store` holds under `key`, if it is a sound one made for tracks of exactly
+    /// `track_frames` frames: a crafted entry with the right key and checksum must not point
+    /// past a track.
+    pub fn load(key: &[u8; 32], track_frames: &[u32], store: &dyn IndexStore) -> Option<Self> {
+        let mut reader = store.open_index(key)?;
+        Self::read(&mut reader, key).filter(|found| found.track_frames == track_frames)
+    }
+
+    /// Keeps the index in `store` under `key`.
+    pub fn save(&self, key: &[u8; 32], store: &dyn IndexStore) {
+        store.store_index(key, &|w| self.write(key, w));
     }
 
     /// Landmarks held.
@@ -314,39 +389,66 @@ impl LandmarkIndex {
 
     /// The index as bytes: a magic tag, a checksum of the rest, `key`, then the arrays.
     pub fn encode(&self, key: &[u8; 32]) -> Vec<u8> {
-        let words = 4 + self.track_frames.len() + self.hashes.len() + self.starts.len() + 2 * self.places.len();
-        let mut body = Vec::with_capacity(32 + 4 * words);
-        body.extend_from_slice(key);
-        for list in [&self.track_frames, &self.hashes, &self.starts] {
-            body.extend_from_slice(&(list.len() as u32).to_le_bytes());
-            list.iter().for_each(|v| body.extend_from_slice(&v.to_le_bytes()));
-        }
-        body.extend_from_slice(&(self.places.len() as u32).to_le_bytes());
-        for &(t, f) in &self.places {
-            body.extend_from_slice(&t.to_le_bytes());
-            body.extend_from_slice(&f.to_le_bytes());
-        }
-        seal(INDEX_MAGIC, &body)
+        let mut out = Vec::new();
+        // Writing to memory cannot fail.
+        let _ = self.write(key, &mut out);
+        out
     }
 
-    /// The index in `bytes`, if they are a sound entry for `key`; `None` for anything else (cut
-    /// short, altered, foreign, or arrays that do not fit together).
+    /// Writes the entry [`LandmarkIndex::encode`] makes to `w`, without holding it: the body is
+    /// written twice, once into its checksum (which comes first) and once out.
+    pub fn write(&self, key: &[u8; 32], w: &mut dyn Write) -> std::io::Result<()> {
+        let mut sum = blake3::Hasher::new();
+        self.write_body(key, &mut sum)?;
+        w.write_all(INDEX_MAGIC)?;
+        w.write_all(sum.finalize().as_bytes())?;
+        self.write_body(key, w)
+    }
+
+    fn write_body(&self, key: &[u8; 32], w: &mut dyn Write) -> std::io::Result<()> {
+        w.write_all(key)?;
+        for list in [&self.track_frames, &self.hashes, &self.starts] {
+            write_words(w, std::iter::once(list.len() as u32).chain(list.iter().copied()))?;
+        }
+        let places = self.places.iter().flat_map(|&(t, f)| [t, f]);
+        write_words(w, std::iter::once(self.places.len() as u32).chain(places))
+    }
+
+    /// The index in `bytes`, if they are a sound entry for `key` (see [`LandmarkIndex::read`]).
     pub fn decode(bytes: &[u8], key: &[u8; 32]) -> Option<Self> {
-        let mut r = unseal(bytes, INDEX_MAGIC, key)?;
-        let list = |r: &mut Reader| -> Option<Vec<u32>> {
-            let n = r.u32()? as usize;
-            let raw = r.take(n.checked_mul(4)?)?;
-            Some(raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+        Self::read(&mut &bytes[..], key)
+    }
+
+    /// The index of the entry read from `r`, if it is a sound entry for `key`; `None` for
+    /// anything else (cut short, altered, foreign, or arrays that do not fit together). Read a
+    /// chunk at a time: the entry is never held whole beside the arrays it becomes.
+    pub fn read(r: &mut dyn Read, key: &[u8; 32]) -> Option<Self> {
+        let mut head = [0u8; 8 + 32];
+        r.read_exact(&mut head).ok()?;
+        let (magic, sum) = head.split_at(8);
+        if magic != INDEX_MAGIC {
+            return None;
+        }
+        let mut body = Summed { inner: r, sum: blake3::Hasher::new() };
+        let mut stored = [0u8; 32];
+        body.read_exact(&mut stored).ok()?;
+        if &stored != key {
+            return None;
+        }
+        let u32_at = |c: &[u8]| u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        let list = |r: &mut Summed| -> Option<Vec<u32>> {
+            let n = read_u32(r)? as usize;
+            read_values(r, n, 4, u32_at)
         };
-        let (track_frames, hashes, starts) = (list(&mut r)?, list(&mut r)?, list(&mut r)?);
-        let n = r.u32()? as usize;
-        let raw = r.take(n.checked_mul(8)?)?;
-        let places: Vec<(u32, u32)> = raw
-            .chunks_exact(8)
-            .map(|c| (u32::from_le_bytes([c[0], c[1], c[2], c[3]]), u32::from_le_bytes([c[4], c[5], c[6], c[7]])))
-            .collect();
-        let fits = r.0.is_empty()
-            && starts.len() == hashes.len() + 1
+        let (track_frames, hashes, starts) = (list(&mut body)?, list(&mut body)?, list(&mut body)?);
+        let n = read_u32(&mut body)? as usize;
+        let places = read_values(&mut body, n, 8, |c| (u32_at(&c[..4]), u32_at(&c[4..])))?;
+        // Nothing may follow, and the checksum must hold.
+        let mut more = [0u8; 1];
+        if body.read(&mut more).ok()? != 0 || body.sum.finalize().as_bytes() != sum {
+            return None;
+        }
+        let fits = starts.len() == hashes.len() + 1
             && starts.first() == Some(&0)
             && starts.last() == Some(&(places.len() as u32))
             && starts.windows(2).all(|w| w[0] < w[1])
@@ -1130,11 +1232,15 @@ mod tests {
     struct Shelf(std::sync::Mutex<Shelved>);
 
     impl IndexStore for Shelf {
-        fn load_index(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
-            self.0.lock().ok()?.0.get(key).cloned()
+        fn open_index(&self, key: &[u8; 32]) -> Option<Box<dyn Read + '_>> {
+            let bytes = self.0.lock().ok()?.0.get(key).cloned()?;
+            Some(Box::new(std::io::Cursor::new(bytes)))
         }
-        fn store_index(&self, key: &[u8; 32], bytes: &[u8]) {
-            self.0.lock().expect("lock").0.insert(*key, bytes.to_vec());
+        fn store_index(&self, key: &[u8; 32], write: &dyn Fn(&mut dyn Write) -> std::io::Result<()>) {
+            let mut bytes = Vec::new();
+            if write(&mut bytes).is_ok() {
+                self.0.lock().expect("lock").0.insert(*key, bytes);
+            }
         }
         fn record_index(&self, reused: bool) {
             let mut shelf = self.0.lock().expect("lock");
@@ -1160,7 +1266,8 @@ mod tests {
                 assert!(built.places_of(lm.hash).contains(&(t as u32, lm.frame)));
             }
         }
-        let key = index_key(&refs, &cfg);
+        let digests: Vec<[u8; 32]> = refs.iter().map(|p| peaks_digest(p)).collect();
+        let key = index_key(&digests, &cfg);
         let bytes = built.encode(&key);
         // A flipped byte anywhere, a cut, or another key: refused.
         for at in [0, 9, 45, 80, bytes.len() / 2, bytes.len() - 1] {
@@ -1182,18 +1289,18 @@ mod tests {
         let at = swapped.starts[shared] as usize;
         swapped.places.swap(at, at + 1);
         assert_eq!(LandmarkIndex::decode(&swapped.encode(&key), &key), None);
-        shelf.store_index(&key, &bytes[..bytes.len() / 2]);
+        shelf.store_index(&key, &|w| w.write_all(&bytes[..bytes.len() / 2]));
         let (rebuilt, reused) = LandmarkIndex::cached(&refs, &cfg, &shelf);
         assert!(!reused);
         assert_eq!(rebuilt, built);
         // A sound entry under this key that was made for other tracks is not taken.
-        shelf.store_index(&key, &LandmarkIndex::build(&refs[..1], &cfg).encode(&key));
+        LandmarkIndex::build(&refs[..1], &cfg).save(&key, &shelf);
         let (rebuilt, reused) = LandmarkIndex::cached(&refs, &cfg, &shelf);
         assert!(!reused);
         assert_eq!(rebuilt, built);
         // Other tracks, or other landmark settings, have another key.
-        assert_ne!(index_key(&refs[..1], &cfg), key);
-        assert_ne!(index_key(&refs, &FingerprintConfig { fan_out: 4, ..cfg.clone() }), key);
+        assert_ne!(index_key(&digests[..1], &cfg), key);
+        assert_ne!(index_key(&digests, &FingerprintConfig { fan_out: 4, ..cfg.clone() }), key);
         assert_eq!(shelf.0.lock().map(|s| (s.1, s.2)).ok(), Some((1, 3)));
     }
 

@@ -26,7 +26,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::features::Features;
-use crate::features::peaks::{PeakConfig, SpectralPeaks};
+use crate::features::peaks::{PeakBins, PeakConfig, SpectralPeaks};
 use crate::similarity::align::{AlignConfig, Alignment, align_coarse, pair_background};
 use crate::similarity::clock::FrameClock;
 use crate::similarity::fingerprint::{
@@ -226,7 +226,7 @@ impl Cue {
 /// many hours of tracks fits in memory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CueTrack {
-    peaks: SpectralPeaks,
+    peaks: PeakBins,
     sequence: MatchSequence,
 }
 
@@ -234,7 +234,7 @@ impl CueTrack {
     /// What detection with `cfg` reads of a track's `features`.
     pub fn new(features: &Features, cfg: &CueConfig) -> Self {
         Self {
-            peaks: features.peaks.strongest(cfg.fingerprint.evidence_peaks),
+            peaks: PeakBins::strongest(&features.peaks, cfg.fingerprint.evidence_peaks),
             sequence: MatchSequence::new(features, &cfg.sequence_config()),
         }
     }
@@ -577,7 +577,7 @@ fn positive_runs(ev: &[f32], min_nats: f32) -> Vec<(usize, usize, f32)> {
 /// value: the burst widened by `margin` frames on either side, and again wherever a stretch
 /// rising to `min_nats` reaches the edge, up to the frames the track overlaps.
 fn raw_around_burst(
-    track: &SpectralPeaks,
+    track: &PeakBins,
     coverage: &PeakCoverage,
     cand: &OffsetVotes,
     table: &HitTable,
@@ -614,14 +614,14 @@ fn rising_regions(ev: &[f32], min_nats: f32) -> Vec<Range<usize>> {
 
 /// Share of the track's strongest peaks found in the episode over episode frames `a..b`
 /// beyond those found by chance: 0 for chance, 1 when every one is found.
-fn found_share(track: &SpectralPeaks, coverage: &PeakCoverage, offset: i64, a: usize, b: usize, peaks: usize) -> f32 {
+fn found_share(track: &PeakBins, coverage: &PeakCoverage, offset: i64, a: usize, b: usize, peaks: usize) -> f32 {
     let (mut found, mut expected, mut all) = (0f64, 0f64, 0f64);
     for j in a..b.min(coverage.frames()) {
         let Ok(i) = usize::try_from(j as i64 - offset) else { continue };
-        for p in track.frame(i).iter().take(peaks) {
+        for &bin in track.frame(i).iter().take(peaks) {
             all += 1.0;
-            expected += coverage.chance(j, p.bin);
-            found += f64::from(u8::from(coverage.covers(j, p.bin)));
+            expected += coverage.chance(j, bin);
+            found += f64::from(u8::from(coverage.covers(j, bin)));
         }
     }
     if all <= expected { 0.0 } else { ((found - expected) / (all - expected)).clamp(0.0, 1.0) as f32 }

@@ -108,16 +108,6 @@ impl SpectralPeaks {
         }
     }
 
-    /// The `n` strongest peaks of every frame, frames unchanged.
-    pub fn strongest(&self, n: usize) -> SpectralPeaks {
-        let mut out = SpectralPeaks::default();
-        for k in 0..self.frames() {
-            let frame = self.frame(k);
-            out.push_frame(&frame[..frame.len().min(n)]);
-        }
-        out
-    }
-
     /// Appends one frame's peaks.
     pub fn push_frame(&mut self, peaks: &[Peak]) {
         if self.starts.is_empty() {
@@ -125,6 +115,42 @@ impl SpectralPeaks {
         }
         self.peaks.extend_from_slice(peaks);
         self.starts.push(u32::try_from(self.peaks.len()).unwrap_or(u32::MAX));
+    }
+}
+
+/// The steps of the strongest peaks of every frame, strongest first: what measuring a recording
+/// against other audio reads of it, in a quarter of the memory of its [`SpectralPeaks`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PeakBins {
+    /// Where each frame's steps begin; one more entry than frames.
+    starts: Vec<u32>,
+    bins: Vec<u16>,
+}
+
+impl PeakBins {
+    /// The steps of the `n` strongest peaks of every frame of `peaks`.
+    pub fn strongest(peaks: &SpectralPeaks, n: usize) -> Self {
+        let mut starts = Vec::with_capacity(peaks.frames() + 1);
+        let mut bins = Vec::new();
+        starts.push(0);
+        for k in 0..peaks.frames() {
+            bins.extend(peaks.frame(k).iter().take(n).map(|p| p.bin));
+            starts.push(u32::try_from(bins.len()).unwrap_or(u32::MAX));
+        }
+        Self { starts, bins }
+    }
+
+    /// Number of frames.
+    pub fn frames(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
+    /// The steps of frame `k`'s peaks, strongest first; empty beyond the end.
+    pub fn frame(&self, k: usize) -> &[u16] {
+        match (self.starts.get(k), self.starts.get(k + 1)) {
+            (Some(&a), Some(&b)) => self.bins.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
     }
 }
 
@@ -189,18 +215,19 @@ mod tests {
     }
 
     #[test]
-    fn the_strongest_peaks_keep_every_frame_and_its_first_peaks() {
+    fn the_strongest_peak_bins_keep_every_frame_and_its_first_peaks() {
         let mut all = SpectralPeaks::default();
         let peak = |bin: u16| Peak { bin, db: -f32::from(bin) };
         for n in [5u16, 0, 2, 9] {
             all.push_frame(&(0..n).map(peak).collect::<Vec<_>>());
         }
-        let kept = all.strongest(3);
+        let kept = PeakBins::strongest(&all, 3);
         assert_eq!(kept.frames(), all.frames());
         for k in 0..all.frames() {
-            let n = all.frame(k).len().min(3);
-            assert_eq!(kept.frame(k), &all.frame(k)[..n], "frame {k}");
+            let bins: Vec<u16> = all.frame(k).iter().take(3).map(|p| p.bin).collect();
+            assert_eq!(kept.frame(k), &bins[..], "frame {k}");
         }
+        assert!(kept.frame(4).is_empty());
     }
 
     #[test]

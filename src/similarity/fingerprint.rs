@@ -38,7 +38,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::features::peaks::{Peak, SpectralPeaks};
+use crate::features::peaks::{Peak, PeakBins, SpectralPeaks};
 
 /// Parameters of landmark hashing and of offset-locked evidence.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -535,17 +535,13 @@ impl LandmarkIndex {
             first = end;
             // One word a vote, per track: the offset (shifted by the track's length, so never
             // negative) above the query frame, so that sorting makes each offset a run of
-            // ascending frames. Places are sorted by track, so each part reads its own slice.
+            // ascending frames. Places are sorted by track and parts come in track order, so
+            // each part takes what is left of each landmark's places up to its last track.
             let mut votes: Vec<Vec<u64>> = tracks.clone().map(|t| Vec::with_capacity(per_track[t])).collect();
-            let whole = tracks.len() == per_track.len();
-            for &(frame, places) in &found {
-                let mine = if whole {
-                    places
-                } else {
-                    let lo = places.partition_point(|p| (p.0 as usize) < tracks.start);
-                    let hi = places.partition_point(|p| (p.0 as usize) < tracks.end);
-                    places.get(lo..hi).unwrap_or_default()
-                };
+            for &mut (frame, ref mut places) in &mut found {
+                let n = places.iter().take_while(|p| (p.0 as usize) < tracks.end).count();
+                let (mine, rest) = places.split_at(n);
+                *places = rest;
                 for &(track, at) in mine {
                     let shifted = u64::from(frame) + u64::from(self.track_frames[track as usize]) - u64::from(at);
                     votes[track as usize - tracks.start].push(shifted << 32 | u64::from(frame));
@@ -629,8 +625,8 @@ impl LandmarkIndex {
     }
 }
 
-/// Votes held at once by [`LandmarkIndex::query`], 8 bytes each: 64 MB.
-const VOTES_PER_PART: usize = 8 << 20;
+/// Votes held at once by [`LandmarkIndex::query`], 8 bytes each: 16 MB.
+const VOTES_PER_PART: usize = 2 << 20;
 
 /// Offsets searched by [`LandmarkIndex::query`] between two looks at the weakest candidate
 /// held.
@@ -920,13 +916,13 @@ impl PeakCoverage {
 /// The log-likelihood ratio (nats) of track frame `j - offset` sounding in query frame `j`,
 /// with the chance of each peak's being found taken from the coverage around it; `None` where
 /// the track has no peak or lies outside.
-fn frame_llr(track: &SpectralPeaks, query: &PeakCoverage, j: usize, offset: i64, table: &HitTable) -> Option<f64> {
+fn frame_llr(track: &PeakBins, query: &PeakCoverage, j: usize, offset: i64, table: &HitTable) -> Option<f64> {
     let i = usize::try_from(j as i64 - offset).ok()?;
-    let peaks = track.frame(i);
-    if peaks.is_empty() {
+    let bins = track.frame(i);
+    if bins.is_empty() {
         return None;
     }
-    Some(peaks.iter().take(table.peaks).map(|pk| table.llr[usize::from(query.code(j, pk.bin))]).sum())
+    Some(bins.iter().take(table.peaks).map(|&bin| table.llr[usize::from(query.code(j, bin))]).sum())
 }
 
 const WIDEST: usize = 2 * CHANCE_REACH + 1;
@@ -957,7 +953,7 @@ impl HitTable {
 }
 
 /// The query frames that track frames overlap at `offset`.
-pub fn overlap(track: &SpectralPeaks, query: &PeakCoverage, offset: i64) -> Range<usize> {
+pub fn overlap(track: &PeakBins, query: &PeakCoverage, offset: i64) -> Range<usize> {
     let n = query.frames() as i64;
     offset.clamp(0, n) as usize..(offset + track.frames() as i64).clamp(0, n) as usize
 }
@@ -966,7 +962,7 @@ pub fn overlap(track: &SpectralPeaks, query: &PeakCoverage, offset: i64) -> Rang
 /// each query frame in `frames` (the first value is frame `frames.start`); 0 where the track
 /// has no peak or lies outside.
 pub fn raw_evidence(
-    track: &SpectralPeaks,
+    track: &PeakBins,
     query: &PeakCoverage,
     offset: i64,
     table: &HitTable,
@@ -1001,7 +997,7 @@ const RANK_DECOYS: [i64; 20] =
 /// passing coincidence. Blocks chosen for the offset's own rising evidence rank higher than
 /// that (see the module notes).
 pub fn decoy_ranks(
-    track: &SpectralPeaks,
+    track: &PeakBins,
     query: &PeakCoverage,
     offset: i64,
     table: &HitTable,
@@ -1146,13 +1142,16 @@ mod tests {
         let mut query = piece(1000, 6);
         query = splice(&mut query, &track, 300);
         let coverage = PeakCoverage::new(&query, 260);
-        let ev = raw_evidence(&track, &coverage, 300, &HitTable::new(&cfg), 0..1000);
+        let ev = raw_evidence(&PeakBins::strongest(&track, usize::MAX), &coverage, 300, &HitTable::new(&cfg), 0..1000);
         let inside: f32 = ev[300..700].iter().sum();
         let before: f32 = ev[..300].iter().sum();
         assert!(inside > 400.0, "more than a nat a frame where the track sounds: {inside}");
         assert_eq!(before, 0.0, "no track frame lies before the offset");
         // At a wrong offset the same track gives negative evidence.
-        let wrong: f32 = raw_evidence(&track, &coverage, 350, &HitTable::new(&cfg), 0..1000).iter().sum();
+        let wrong: f32 =
+            raw_evidence(&PeakBins::strongest(&track, usize::MAX), &coverage, 350, &HitTable::new(&cfg), 0..1000)
+                .iter()
+                .sum();
         assert!(wrong < 0.0, "{wrong}");
     }
 
@@ -1163,7 +1162,8 @@ mod tests {
         let mut query = piece(1500, 8);
         query = splice(&mut query, &track, 400);
         let coverage = PeakCoverage::new(&query, 260);
-        let ranks = decoy_ranks(&track, &coverage, 400, &HitTable::new(&cfg), 400..1000, 10);
+        let ranks =
+            decoy_ranks(&PeakBins::strongest(&track, usize::MAX), &coverage, 400, &HitTable::new(&cfg), 400..1000, 10);
         assert_eq!(ranks.len(), 60);
         // The first and last blocks have too few decoys on one side to be ranked; the rest
         // all are.
@@ -1173,7 +1173,8 @@ mod tests {
         assert!(heard >= 45, "the copied track beats its decoys in {heard} of 48 ranked blocks");
         // Where the query holds other music, the track at a wrong offset is one more decoy:
         // it beats all twenty about once in 21 blocks.
-        let wrong = decoy_ranks(&track, &coverage, 0, &HitTable::new(&cfg), 0..400, 10);
+        let wrong =
+            decoy_ranks(&PeakBins::strongest(&track, usize::MAX), &coverage, 0, &HitTable::new(&cfg), 0..400, 10);
         let wrong_heard = wrong.iter().flatten().filter(|r| !r.beaten).count();
         assert!(wrong_heard <= 6, "a wrong offset beats its decoys in {wrong_heard} of {} blocks", wrong.len());
     }

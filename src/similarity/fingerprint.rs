@@ -134,9 +134,12 @@ pub struct Landmark {
     pub frame: u32,
 }
 
+/// Bits of a hash below its first peak's step ([`pack`]).
+const HASH_STEP_SHIFT: u32 = 14;
+
 fn pack(bin: u16, df: i32, dt: usize) -> u32 {
     let df = (df + i32::from(MAX_DF)) as u32; // 0..=254
-    (u32::from(bin) << 14) | (df << 6) | dt as u32
+    (u32::from(bin) << HASH_STEP_SHIFT) | (df << 6) | dt as u32
 }
 
 /// The fresh peaks of every frame, strongest first.
@@ -322,21 +325,60 @@ impl LandmarkIndex {
     /// Indexes landmarks already made of each track's peaks ([`landmarks`]): track `i` has the
     /// landmarks `lists[i]` and `track_frames[i]` frames.
     pub fn from_landmarks(lists: Vec<Vec<Landmark>>, track_frames: Vec<u32>) -> Self {
-        let mut all: Vec<(u32, u32, u32)> = Vec::with_capacity(lists.iter().map(Vec::len).sum());
-        for (t, list) in lists.into_iter().enumerate() {
-            all.extend(list.into_iter().map(|lm| (lm.hash, t as u32, lm.frame)));
+        // Sorted by a bucket sort on the first peak's step (the hash's top bits), the lists
+        // placed a track at a time and each freed once placed. Every bucket fills from its
+        // front, so the zeroed arrays take memory only as they fill, and the landmarks are held
+        // about once rather than as lists beside a sorted copy.
+        let bucket = |hash: u32| (hash >> HASH_STEP_SHIFT) as usize;
+        let buckets = lists.iter().flatten().map(|lm| bucket(lm.hash) + 1).max().unwrap_or(0);
+        let mut edges = vec![0usize; buckets + 1];
+        for lm in lists.iter().flatten() {
+            edges[bucket(lm.hash) + 1] += 1;
         }
-        all.par_sort_unstable();
+        for b in 0..buckets {
+            edges[b + 1] += edges[b];
+        }
+        let total = edges[buckets];
+        let mut all_hashes = vec![0u32; total];
+        let mut all_places = vec![[0u32; 2]; total];
+        let mut next = edges.clone();
+        for (t, list) in lists.into_iter().enumerate() {
+            for lm in list {
+                let b = bucket(lm.hash);
+                all_hashes[next[b]] = lm.hash;
+                all_places[next[b]] = [t as u32, lm.frame];
+                next[b] += 1;
+            }
+        }
+        // Within a bucket by hash; the sort is stable, so each hash's places keep the track and
+        // frame order they were placed in.
+        let mut parts: Vec<(&mut [u32], &mut [[u32; 2]])> = Vec::with_capacity(buckets);
+        let (mut hs, mut ps) = (&mut all_hashes[..], &mut all_places[..]);
+        for b in 0..buckets {
+            let n = edges[b + 1] - edges[b];
+            let (h, h_rest) = hs.split_at_mut(n);
+            let (p, p_rest) = ps.split_at_mut(n);
+            parts.push((h, p));
+            (hs, ps) = (h_rest, p_rest);
+        }
+        parts.into_par_iter().for_each(|(h, p)| {
+            let mut pairs: Vec<(u32, [u32; 2])> = h.iter().copied().zip(p.iter().copied()).collect();
+            pairs.sort_by_key(|&(hash, _)| hash);
+            for ((hk, pk), (hash, place)) in h.iter_mut().zip(p.iter_mut()).zip(pairs) {
+                (*hk, *pk) = (hash, place);
+            }
+        });
         let mut hashes = Vec::new();
         let mut starts = Vec::new();
-        for (k, &(hash, _, _)) in all.iter().enumerate() {
+        for (k, &hash) in all_hashes.iter().enumerate() {
             if hashes.last() != Some(&hash) {
                 hashes.push(hash);
                 starts.push(k as u32);
             }
         }
-        starts.push(all.len() as u32);
-        let places = all.into_iter().map(|(_, t, f)| (t, f)).collect();
+        starts.push(total as u32);
+        drop(all_hashes);
+        let places = all_places.into_iter().map(|[t, f]| (t, f)).collect();
         Self { hashes, starts, places, track_frames }
     }
 

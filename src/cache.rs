@@ -12,6 +12,12 @@
 //! folder and renamed over the final name, so a reader sees a whole entry or none, and two runs
 //! storing the same entry at once each rename a complete copy. An entry whose length, checksum,
 //! format or key does not match is counted as bad, removed and rebuilt.
+//!
+//! Finding an entry needs the file's content hash. It is remembered per path (`hashes-v1`)
+//! while the file's size, modification and change times, inode and device stay what they were,
+//! so a run over an unchanged library does not read every file through; a file changed in the
+//! last two seconds is not remembered, since a second change within the same clock tick could
+//! leave its times as they were.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -58,6 +64,13 @@ const SUBDIR: &str = "features-v1";
 const MATCH_SUBDIR: &str = "matches-v1";
 /// The subfolder of landmark indexes of sets of tracks.
 const INDEX_SUBDIR: &str = "landmarks-v1";
+/// Subfolder of remembered content hashes, one file per path.
+const HASH_SUBDIR: &str = "hashes-v1";
+const HASH_MAGIC: &[u8; 8] = b"LMHASH01";
+
+/// How long a file must have stood unchanged before its content hash is remembered: a change
+/// within the same tick of the clock as the one remembered could leave its times as they were.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What identifies one cache entry: the file's content and the extraction parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,15 +85,8 @@ impl CacheKey {
     /// # Errors
     /// [`Error::Io`] naming `path` when it cannot be read.
     pub fn for_file(path: &Path, cfg: &FeatureConfig) -> Result<Self> {
-        let io = |source| Error::Io { path: path.to_path_buf(), source };
-        // Only regular files are hashed: opening a FIFO blocks, and a device never ends.
-        if !std::fs::metadata(path).map_err(io)?.is_file() {
-            return Err(io(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file")));
-        }
-        let mut file = File::open(path).map_err(io)?;
-        let mut content = blake3::Hasher::new();
-        let size = std::io::copy(&mut file, &mut content).map_err(io)?;
-        Ok(Self::from_parts(content.finalize().as_bytes(), size, cfg))
+        let (content, size) = hash_file(path)?;
+        Ok(Self::from_parts(&content, size, cfg))
     }
 
     /// The key of content with BLAKE3 hash `content` and `size` bytes, read with `cfg`.
@@ -142,6 +148,7 @@ pub struct FeatureCache {
     write_failures: AtomicUsize,
     pairs: [AtomicUsize; 4],
     indexes: [AtomicUsize; 2],
+    settle: std::time::Duration,
 }
 
 /// Everything of a [`Track`] except its path and timings, as stored.
@@ -178,6 +185,7 @@ impl FeatureCache {
             write_failures: AtomicUsize::new(0),
             pairs: Default::default(),
             indexes: Default::default(),
+            settle: SETTLE,
         }
     }
 
@@ -272,7 +280,7 @@ impl FeatureCache {
         cfg: &FeatureConfig,
         analyse: impl FnOnce() -> Result<Entry>,
     ) -> Result<(Entry, bool)> {
-        let Ok(key) = CacheKey::for_file(path, cfg) else {
+        let Ok(key) = self.key_for(path, cfg) else {
             return analyse().map(|e| (e, false));
         };
         if let Some(found) = self.load(&key) {
@@ -282,6 +290,111 @@ impl FeatureCache {
         let _ = self.store(&key, &found);
         Ok((found, false))
     }
+}
+
+impl FeatureCache {
+    /// [`CacheKey::for_file`], with the file's content hash remembered per path while its size,
+    /// times, inode and device stay the same (the file's change time moves with every write and
+    /// cannot be set back), so an unchanged library is not read through on every run. Only
+    /// files unchanged for a while are remembered (see [`SETTLE`]); elsewhere than on Unix
+    /// every file is hashed.
+    fn key_for(&self, path: &Path, cfg: &FeatureConfig) -> Result<CacheKey> {
+        let stamp = file_stamp(path);
+        let memo = stamp.as_ref().and_then(|_| std::path::absolute(path).ok()).map(|p| self.hash_path(&p));
+        if let (Some(stamp), Some(memo)) = (&stamp, &memo)
+            && let Some((content, size)) = std::fs::read(memo).ok().and_then(|b| read_hash_memo(&b, stamp))
+        {
+            return Ok(CacheKey::from_parts(&content, size, cfg));
+        }
+        let (content, size) = hash_file(path)?;
+        if let (Some(stamp), Some(memo)) = (stamp, memo)
+            && stamp.settled(self.settle)
+        {
+            self.write_unsynced(&memo, &hash_memo(&stamp, &content, size));
+        }
+        Ok(CacheKey::from_parts(&content, size, cfg))
+    }
+
+    /// Where the content hash of the file at `absolute` is remembered.
+    fn hash_path(&self, absolute: &Path) -> PathBuf {
+        let name = blake3::hash(absolute.as_os_str().as_encoded_bytes()).to_hex();
+        self.dir.join(HASH_SUBDIR).join(format!("{name}.lmh"))
+    }
+}
+
+/// What a file's metadata says of its content: size, modification and change times to the
+/// nanosecond, inode and device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp([i64; 7]);
+
+impl FileStamp {
+    /// Whether the file last changed at least `settle` ago.
+    fn settled(&self, settle: std::time::Duration) -> bool {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let changed = std::time::Duration::new(self.0[3].max(0) as u64, self.0[4].clamp(0, 999_999_999) as u32);
+        now.saturating_sub(changed) >= settle
+    }
+}
+
+/// The stamp of the regular file `path`; `None` where it cannot be read (or off Unix).
+#[cfg(unix)]
+fn file_stamp(path: &Path) -> Option<FileStamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok().filter(std::fs::Metadata::is_file)?;
+    Some(FileStamp([
+        m.size() as i64,
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec(),
+        m.ino() as i64,
+        m.dev() as i64,
+    ]))
+}
+
+#[cfg(not(unix))]
+fn file_stamp(_path: &Path) -> Option<FileStamp> {
+    None
+}
+
+/// BLAKE3 of a regular file's bytes, and their number.
+fn hash_file(path: &Path) -> Result<([u8; 32], u64)> {
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
+    // Only regular files are hashed: opening a FIFO blocks, and a device never ends.
+    if !std::fs::metadata(path).map_err(io)?.is_file() {
+        return Err(io(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file")));
+    }
+    let mut file = File::open(path).map_err(io)?;
+    let mut content = blake3::Hasher::new();
+    let size = std::io::copy(&mut file, &mut content).map_err(io)?;
+    Ok((*content.finalize().as_bytes(), size))
+}
+
+/// A remembered hash: magic, the stamp, the content hash and size, and a checksum of them.
+fn hash_memo(stamp: &FileStamp, content: &[u8; 32], size: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + 56 + 32 + 8 + 32);
+    out.extend_from_slice(HASH_MAGIC);
+    stamp.0.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    out.extend_from_slice(content);
+    out.extend_from_slice(&size.to_le_bytes());
+    let sum = blake3::hash(&out);
+    out.extend_from_slice(sum.as_bytes());
+    out
+}
+
+/// The content hash and size a memo remembers, if it is sound and made for `stamp`.
+fn read_hash_memo(bytes: &[u8], stamp: &FileStamp) -> Option<([u8; 32], u64)> {
+    let (body, sum) = bytes.split_at_checked(bytes.len().checked_sub(32)?)?;
+    if body.len() != 8 + 56 + 32 + 8 || blake3::hash(body).as_bytes() != sum || &body[..8] != HASH_MAGIC {
+        return None;
+    }
+    let expected: Vec<u8> = stamp.0.iter().flat_map(|v| v.to_le_bytes()).collect();
+    if body[8..64] != expected[..] {
+        return None;
+    }
+    let content: [u8; 32] = body[64..96].try_into().ok()?;
+    let size = u64::from_le_bytes(body[96..104].try_into().ok()?);
+    Some((content, size))
 }
 
 /// Pairwise matching entries live beside the features, in their own subfolder; the entry
@@ -534,6 +647,41 @@ mod tests {
             skipped_packets: 2,
             duration_s: 1.49,
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_remembered_hash_serves_only_while_the_file_is_unchanged() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("a.wav");
+        std::fs::write(&file, b"first content").expect("write");
+        let cfg = FeatureConfig::default();
+        let memos = |cache: &FeatureCache| std::fs::read_dir(cache.dir().join(HASH_SUBDIR)).map_or(0, Iterator::count);
+        // A file changed a moment ago is hashed and not remembered.
+        let fresh = FeatureCache::new(dir.path().join("c1"));
+        assert_eq!(fresh.key_for(&file, &cfg).ok(), CacheKey::for_file(&file, &cfg).ok());
+        assert_eq!(memos(&fresh), 0);
+        // Settled at once: remembered, then served.
+        let cache = FeatureCache { settle: std::time::Duration::ZERO, ..FeatureCache::new(dir.path().join("c2")) };
+        let first = cache.key_for(&file, &cfg).expect("key");
+        assert_eq!(memos(&cache), 1);
+        assert_eq!(cache.key_for(&file, &cfg).ok(), Some(first));
+        // Rewritten with other bytes of the same length, a clock tick later (the very race
+        // `SETTLE` keeps out): the stamp moves, the content is hashed.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::fs::write(&file, b"other content").expect("write");
+        let second = cache.key_for(&file, &cfg).expect("key");
+        assert_ne!(second, first);
+        assert_eq!(Some(second), CacheKey::for_file(&file, &cfg).ok());
+        // A damaged memo is not trusted.
+        let memo = std::fs::read_dir(cache.dir().join(HASH_SUBDIR)).expect("dir").next().expect("memo").expect("entry");
+        let mut bytes = std::fs::read(memo.path()).expect("read");
+        bytes[70] ^= 1;
+        std::fs::write(memo.path(), &bytes).expect("write");
+        assert_eq!(cache.key_for(&file, &cfg).ok(), Some(second));
+        let stamp = file_stamp(&file).expect("stamp");
+        assert_eq!(read_hash_memo(&bytes, &stamp), None);
+        assert!(read_hash_memo(&hash_memo(&stamp, &[3; 32], 13), &stamp).is_some());
     }
 
     #[test]

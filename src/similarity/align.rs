@@ -543,17 +543,43 @@ fn max_sum_span(
     let reach = 4 * len;
     let lo = line.i.saturating_sub(reach);
     let hi = (line.i + len + reach).min(a.len());
-    // Profile of (similarity - cut) along the line, leaving out rows where the line is outside `b`.
-    let gains: Vec<(usize, f32)> = (lo..hi).filter_map(|i| line.sim(a, b, i).map(|v| (i, v - cut))).collect();
-    let centre = gains.iter().position(|&(i, _)| i >= centre)?;
-    let mut prefix = Vec::with_capacity(gains.len() + 1);
-    prefix.push(0f32);
-    for &(_, g) in &gains {
-        prefix.push(prefix.last().copied().unwrap_or(0.0) + g);
+    // The profile of (similarity - cut) along the line, leaving out rows where the line is
+    // outside `b`: those lie at the ends, so the rows kept run on from the first, `first`.
+    // One pass over its prefix sums: the lowest at or before the centre (the latest of equals)
+    // starts the stretch, the highest after it (the earliest of equals) ends it.
+    let mut first = None;
+    let (mut sum, mut n) = (0f32, 0usize);
+    let (mut start, mut low) = (0usize, 0f32);
+    let mut end: Option<(usize, f32)> = None;
+    let mut centre_at = None;
+    for i in lo..hi {
+        let Some(v) = line.sim(a, b, i) else {
+            if first.is_some() {
+                break;
+            }
+            continue;
+        };
+        first.get_or_insert(i);
+        if centre_at.is_none() && i >= centre {
+            centre_at = Some(n);
+        }
+        // Prefix `n` (the sum before row `i`) may start the stretch while `n` is at or before
+        // the centre's position.
+        if centre_at.is_none_or(|c| n <= c) && sum <= low {
+            (start, low) = (n, sum);
+        }
+        sum += v - cut;
+        n += 1;
+        if let Some(c) = centre_at
+            && n > c
+            && end.is_none_or(|(_, high)| sum > high)
+        {
+            end = Some((n, sum));
+        }
     }
-    let start = (0..=centre).min_by(|&x, &y| prefix[x].total_cmp(&prefix[y]).then(y.cmp(&x)))?;
-    let end = (centre + 1..prefix.len()).max_by(|&x, &y| prefix[x].total_cmp(&prefix[y]).then(y.cmp(&x)))?;
-    Some((gains[start].0, gains[end - 1].0 + 1, (prefix[end] - prefix[start]) / (end - start) as f32))
+    let (first, _) = (first?, centre_at?);
+    let (end, high) = end?;
+    Some((first + start, first + end, (high - low) / (end - start) as f32))
 }
 
 /// The best mean similarity of lines parallel to an alignment's, offset by about a second:
@@ -609,6 +635,38 @@ mod tests {
                 f.map(|v| v / n)
             })
             .collect()
+    }
+
+    #[test]
+    fn the_span_is_the_best_stretch_through_the_centre_of_the_rows_inside_both() {
+        let (a, b) = (random_frames(300, 5), random_frames(260, 9));
+        for (k, (x, tempo, shift)) in
+            [(40.0, 1.0, 0), (-30.5, 1.1, 3), (200.0, 0.9, 7), (5.2, 1.25, 11)].into_iter().enumerate()
+        {
+            let line = Line { i: 60 + 20 * k, x, tempo, shift };
+            let (centre, len, cut) = (line.i + 4, 10, 0.35);
+            // The stretch of rows, by brute force over every start at or before the centre and
+            // every end after it, among the rows where the line lies inside `b`.
+            let rows: Vec<(usize, f32)> = (line.i.saturating_sub(4 * len)..(line.i + 5 * len).min(a.len()))
+                .filter_map(|i| line.sim(&a, &b, i).map(|v| (i, v - cut)))
+                .collect();
+            let Some(c) = rows.iter().position(|&(i, _)| i >= centre) else {
+                assert_eq!(max_sum_span(&a, &b, line, centre, len, cut), None);
+                continue;
+            };
+            let mut best = (f32::MIN, 0, 0);
+            for s in 0..=c {
+                for e in c + 1..=rows.len() {
+                    let total: f32 = rows[s..e].iter().map(|r| r.1).sum();
+                    if total > best.0 {
+                        best = (total, s, e);
+                    }
+                }
+            }
+            let (start, end, mean) = max_sum_span(&a, &b, line, centre, len, cut).expect("a span");
+            assert_eq!((start, end), (rows[best.1].0, rows[best.2 - 1].0 + 1), "line {k}");
+            assert!((mean - best.0 / (best.2 - best.1) as f32).abs() < 1e-4, "line {k}");
+        }
     }
 
     fn cfg() -> AlignConfig {

@@ -429,9 +429,7 @@ impl IndexStore for FeatureCache {
     }
 
     fn store_index(&self, key: &[u8; 32], write: &dyn Fn(&mut dyn Write) -> std::io::Result<()>) {
-        if write_entry_with(&self.index_path(key), write, false).is_err() {
-            self.write_failures.fetch_add(1, Ordering::Relaxed);
-        }
+        self.write_unsynced_with(&self.index_path(key), write);
     }
 
     fn record_index(&self, reused: bool) {
@@ -444,7 +442,12 @@ impl FeatureCache {
     /// run. Not synced: an entry lost or cut short by a crash is refused by its checksum and
     /// rebuilt, and syncing thousands of files would cost more than they save.
     fn write_unsynced(&self, path: &Path, bytes: &[u8]) {
-        if write_entry(path, bytes, false).is_err() {
+        self.write_unsynced_with(path, &|w| w.write_all(bytes));
+    }
+
+    /// [`FeatureCache::write_unsynced`] of what `write` writes.
+    fn write_unsynced_with(&self, path: &Path, write: &dyn Fn(&mut dyn Write) -> std::io::Result<()>) {
+        if write_entry_with(path, write, false).is_err() {
             self.write_failures.fetch_add(1, Ordering::Relaxed);
         }
     }

@@ -719,26 +719,23 @@ fn landmark_index(
     };
     let digests: Vec<[u8; 32]> = tracks.iter().map(|t| t.digest).collect();
     let key = fingerprint::index_key(&digests, fp);
-    if let Some(found) = LandmarkIndex::load(&key, &frames, store) {
-        store.record_index(true);
-        return Ok(found);
-    }
-    let files: Vec<PathBuf> = tracks.iter().map(|t| t.path.clone()).collect();
-    let keep = |t: Track| (fingerprint::peaks_digest(&t.features.peaks), fingerprint::landmarks(&t.features.peaks, fp));
-    let (again, errors) = load_files_with("indexing tracks", &files, features, &cfg.hooks, &keep);
-    if let Some(e) = errors.into_iter().next() {
-        return Err(e.error);
-    }
-    // A file replaced between the two readings would index other peaks than detection reads.
-    let changed = files.iter().zip(&again).zip(&digests).find(|((_, (now, _)), before)| now != *before);
-    if let Some(((path, _), _)) = changed {
-        let source = std::io::Error::other("the file changed while the tracks were read; run again");
-        return Err(Error::Io { path: path.clone(), source });
-    }
-    let index = LandmarkIndex::from_landmarks(again.into_iter().map(|(_, lms)| lms).collect(), frames);
-    index.save(&key, store);
-    store.record_index(false);
-    Ok(index)
+    let read_again = || {
+        let files: Vec<PathBuf> = tracks.iter().map(|t| t.path.clone()).collect();
+        let keep =
+            |t: Track| (fingerprint::peaks_digest(&t.features.peaks), fingerprint::landmarks(&t.features.peaks, fp));
+        let (again, errors) = load_files_with("indexing tracks", &files, features, &cfg.hooks, &keep);
+        if let Some(e) = errors.into_iter().next() {
+            return Err(e.error);
+        }
+        // A file replaced between the two readings would index other peaks than detection reads.
+        let changed = files.iter().zip(&again).zip(&digests).find(|((_, (now, _)), before)| now != *before);
+        if let Some(((path, _), _)) = changed {
+            let source = std::io::Error::other("the file changed while the tracks were read; run again");
+            return Err(Error::Io { path: path.clone(), source });
+        }
+        Ok(LandmarkIndex::from_landmarks(again.into_iter().map(|(_, lms)| lms).collect(), frames.clone()))
+    };
+    Ok(LandmarkIndex::load_or_build(&key, &frames, store, read_again)?.0)
 }
 
 #[cfg(test)]

@@ -102,10 +102,7 @@ impl SpectralPeaks {
 
     /// The peaks of frame `k`, strongest first; empty beyond the end.
     pub fn frame(&self, k: usize) -> &[Peak] {
-        match (self.starts.get(k), self.starts.get(k + 1)) {
-            (Some(&a), Some(&b)) => self.peaks.get(a as usize..b as usize).unwrap_or(&[]),
-            _ => &[],
-        }
+        frame_of(&self.starts, &self.peaks, k)
     }
 
     /// Appends one frame's peaks.
@@ -147,10 +144,16 @@ impl PeakBins {
 
     /// The steps of frame `k`'s peaks, strongest first; empty beyond the end.
     pub fn frame(&self, k: usize) -> &[u16] {
-        match (self.starts.get(k), self.starts.get(k + 1)) {
-            (Some(&a), Some(&b)) => self.bins.get(a as usize..b as usize).unwrap_or(&[]),
-            _ => &[],
-        }
+        frame_of(&self.starts, &self.bins, k)
+    }
+}
+
+/// Frame `k` of values laid out frame after frame, frame `k` at `starts[k]..starts[k + 1]`;
+/// empty beyond the end.
+fn frame_of<'a, T>(starts: &[u32], values: &'a [T], k: usize) -> &'a [T] {
+    match (starts.get(k), starts.get(k + 1)) {
+        (Some(&a), Some(&b)) => values.get(a as usize..b as usize).unwrap_or(&[]),
+        _ => &[],
     }
 }
 

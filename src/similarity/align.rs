@@ -577,8 +577,8 @@ fn max_sum_span(
             end = Some((n, sum));
         }
     }
-    let (first, _) = (first?, centre_at?);
-    let (end, high) = end?;
+    // An end is only taken once the centre and so the first row are known.
+    let ((end, high), first) = (end?, first?);
     Some((first + start, first + end, (high - low) / (end - start) as f32))
 }
 

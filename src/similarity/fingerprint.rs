@@ -388,14 +388,30 @@ impl LandmarkIndex {
         let digests: Vec<[u8; 32]> = tracks.par_iter().map(|p| peaks_digest(p)).collect();
         let key = index_key(&digests, cfg);
         let frames: Vec<u32> = tracks.iter().map(|p| p.frames() as u32).collect();
-        if let Some(found) = Self::load(&key, &frames, store) {
+        let Ok(found) =
+            Self::load_or_build::<std::convert::Infallible>(&key, &frames, store, || Ok(Self::build(tracks, cfg)));
+        found
+    }
+
+    /// The index `store` holds under `key` (see [`LandmarkIndex::load`]), or the one `build`
+    /// makes, then stored there; says whether it came from the store, and tells the store.
+    ///
+    /// # Errors
+    /// Whatever `build` returns.
+    pub fn load_or_build<E>(
+        key: &[u8; 32],
+        track_frames: &[u32],
+        store: &dyn IndexStore,
+        build: impl FnOnce() -> std::result::Result<Self, E>,
+    ) -> std::result::Result<(Self, bool), E> {
+        if let Some(found) = Self::load(key, track_frames, store) {
             store.record_index(true);
-            return (found, true);
+            return Ok((found, true));
         }
-        let built = Self::build(tracks, cfg);
-        built.save(&key, store);
+        let built = build()?;
+        built.save(key, store);
         store.record_index(false);
-        (built, false)
+        Ok((built, false))
     }
 
     /// The index `store` holds under `key`, if it is a sound one made for tracks of exactly

@@ -30,6 +30,10 @@
 #            ratios to the no-cache run (needs analyze)
 #   cues     `cues --no-cache` of one 60-minute episode against the 40 tracks (target < 20 s),
 #            with peak memory, and its cue score for reference
+#   realset  builds real2h/: the recordings looped and cut into 40 files of 3 min (8 each as mp3,
+#            flac, ogg, m4a, wav; much repeated material) = 2 hours, then `analyze --no-cache`
+#            of it (target < 15 s), and with a cache: filled once, then a stricter and a looser
+#            threshold (target < 2 s each)
 #   library  the same episode against 1,000 tracks (the 40 of seed 21 and 24 more 40-track scores,
 #            seeds 2001-2024, FLAC/OGG/MP3, about 22.9 hours; generating them takes about an hour):
 #            once with an empty cache (decoding and indexing everything), then REPEAT runs with
@@ -296,6 +300,34 @@ step_cues() {
   summary cues_60 "$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$ep")"
   stages cues_60
   "$bin" eval --truth "$work/ep60/cuetruth.json" "$work/cues_60.json" | tail -1 | sed 's/^/    /'
+}
+
+step_realset() {
+  make_base
+  mkdir -p "$work/real2h"
+  local base_s formats=(mp3 flac ogg m4a wav)
+  base_s=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$work/base.wav")
+  for i in $(seq 0 39); do
+    local fmt=${formats[$((i % 5))]}
+    local out; out=$(printf '%s/real2h/cut%02d.%s' "$work" "$i" "$fmt")
+    [ -f "$out" ] && continue
+    local off; off=$(python3 -c "print(($i * 97) % int($base_s))")
+    # shellcheck disable=SC2046
+    ff -ss "$off" -t 180 -i "$work/base3.wav" $(codec_args "$fmt") "$out"
+  done
+  read -r n s <<<"$(dir_s "$work/real2h")"
+  echo "realset: $n files, $s s"
+  repeat_timed analyze_real2h "$bin" analyze "$work/real2h" --no-cache -v --quiet --json "$work/analyze_real2h.json"
+  summary analyze_real2h "$s"
+  stages analyze_real2h
+  rm -rf "$work/cache-real2h"
+  repeat=1 repeat_timed analyze_real2h_fill "$bin" analyze "$work/real2h" --cache "$work/cache-real2h" -v --quiet --json "$work/analyze_real2h_fill.json"
+  summary analyze_real2h_fill "$s"
+  for t in 0.5 0.35; do
+    repeat=1 repeat_timed "analyze_real2h_t$t" "$bin" analyze "$work/real2h" --cache "$work/cache-real2h" --threshold "$t" -v --quiet --json "$work/analyze_real2h_t$t.json"
+    summary "analyze_real2h_t$t" "$s"
+    stages "analyze_real2h_t$t"
+  done
 }
 
 step_library() {

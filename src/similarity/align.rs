@@ -232,11 +232,18 @@ fn keep_strongest(seeds: &mut Vec<Seed>) -> bool {
 /// Collects the seeds whose start cell lies in rows `rows.start..r_end`, columns
 /// `cols.start..c_end`; `rows` and `cols` extend past them by the smoothing reach.
 ///
+/// A line's mean similarity in its best key can be no higher than the mean, along the line, of
+/// each cell's best similarity over all keys. So each tempo's lines are first summed over that
+/// best-key similarity alone, and the sums in every key are taken only where this bound reaches
+/// the cut: between unrelated frames the bound stays near the background, and most cells are
+/// settled by one sum per tempo instead of one per tempo and key. The seeds are those of summing
+/// every key everywhere.
+///
 /// A tempo's smoothing lines are anchored to the tile: line `l` passes through column
-/// `l + d[r]` of row `r`, with `d[r]` the row's offset at that slope. Each line's window sum is
-/// then carried from one row to the next by adding the row that enters the window and
-/// subtracting the one that leaves it: two passes over contiguous memory per row, shift and
-/// tempo, whatever the window's length.
+/// `l + d[r]` of row `r`, with `d[r]` the row's offset at that slope. Each line's bound is
+/// carried from one row to the next by adding the row that enters the window and subtracting
+/// the one that leaves it: two passes over contiguous memory per row and tempo, whatever the
+/// window's length.
 #[allow(clippy::too_many_arguments)]
 fn tile_seeds(
     a: &[Frame],
@@ -270,75 +277,113 @@ fn tile_seeds(
     // A fresh product is laid out row by row; the copy is only a safeguard.
     let sim = if sim.is_standard_layout() { sim } else { sim.as_standard_layout().into_owned() };
     let Some(sim) = sim.as_slice() else { return };
-    // Row `r` of shift `si`: the similarity of frame `r` with every column, in that key.
-    let row = |r: usize, si: usize| &sim[(r * ns + si) * nc..(r * ns + si + 1) * nc];
     let background = tile_background(sim, ns, nc, a, b, &rows, &cols);
     // Window sums below this cannot clear the threshold; those above are checked exactly, as
     // means, the way [`Seeds::at`] checks them.
     let cut = (background + cfg.threshold * (1.0 - background)) * len as f32 * (1.0 - 1e-5);
+    // The bound is carried in f32 over up to a tile of rows; this margin is far above its
+    // rounding, so no cell whose exact bound reaches the cut is passed over.
+    let bound_cut = cut - 1e-3 * len as f32;
+
+    // Row `r`: each column's best similarity over all shifts.
+    let mut best_key = vec![f32::MIN; nr * nc];
+    for r in 0..nr {
+        let out = &mut best_key[r * nc..(r + 1) * nc];
+        for si in 0..ns {
+            let row = &sim[(r * ns + si) * nc..(r * ns + si + 1) * nc];
+            for (m, &v) in out.iter_mut().zip(row) {
+                *m = if v > *m { v } else { *m };
+            }
+        }
+    }
+    let best_row = |r: usize| &best_key[r * nc..(r + 1) * nc];
+    let at = |k: usize, si: usize, c: usize| if c < nc { sim[(k * ns + si) * nc + c] } else { 0.0 };
 
     let start_rows = (r_end - rows.start).min(nr + 1 - len);
     let start_cols = c_end - cols.start;
     let offsets: Vec<Vec<usize>> =
         cfg.tempos.iter().map(|&t| (0..nr).map(|r| (r as f32 * t).round() as usize).collect()).collect();
-    // One window sum per line, tempo and shift; line `l` sits at index `l + reach`, where
-    // `reach` is the tempo's largest offset (lines may enter the tile from the left).
-    let mut windows: Vec<Vec<f32>> = Vec::with_capacity(cfg.tempos.len() * ns);
-    for d in &offsets {
-        let reach = d[nr - 1];
-        for si in 0..ns {
+    // One bound per line and tempo; line `l` sits at index `l + reach`, where `reach` is the
+    // tempo's largest offset (lines may enter the tile from the left).
+    let mut bounds: Vec<Vec<f32>> = offsets
+        .iter()
+        .map(|d| {
+            let reach = d[nr - 1];
             let mut w = vec![0f32; start_cols + reach];
             for (k, &dk) in d.iter().enumerate().take(len) {
-                add_row(&mut w, row(k, si), dk, reach, 1.0);
+                add_row(&mut w, best_row(k), dk, reach, 1.0);
             }
-            windows.push(w);
-        }
-    }
-    let mut best = vec![f32::MIN; start_cols];
+            w
+        })
+        .collect();
+    // Rounding of the carried bound, as a margin: a bound is only ever used as an upper limit.
+    let slack = 1e-3 * len as f32;
+    let mut line_best = vec![f32::MIN; start_cols];
     for r in 0..start_rows {
         let i = rows.start + r;
-        best.fill(f32::MIN);
-        for (ti, d) in offsets.iter().enumerate() {
+        line_best.fill(f32::MIN);
+        for (w, d) in bounds.iter().zip(&offsets) {
             let at = d[nr - 1] - d[r];
-            for w in &windows[ti * ns..(ti + 1) * ns] {
-                for (m, &v) in best.iter_mut().zip(&w[at..at + start_cols]) {
-                    *m = if v > *m { v } else { *m };
-                }
+            for (m, &v) in line_best.iter_mut().zip(&w[at..at + start_cols]) {
+                *m = if v > *m { v } else { *m };
             }
         }
         // In one sequence against itself, the second stretch starts after the first ends.
         let first_col = if same { (i + len).saturating_sub(cols.start) } else { 0 };
-        for (c, &top) in best.iter().enumerate().skip(first_col) {
-            if top < cut {
+        for c in first_col..start_cols {
+            if line_best[c] < bound_cut {
                 continue;
             }
-            // The first tempo and shift (in grid order) that reaches the best value.
-            let found = offsets.iter().enumerate().find_map(|(ti, d)| {
-                let at = d[nr - 1] - d[r] + c;
-                (0..ns).find(|&si| windows[ti * ns + si][at] >= top).map(|si| (ti, si))
-            });
-            if let Some((ti, si)) = found {
-                let seed = Seed {
-                    i,
-                    j: cols.start + c,
-                    shift: cfg.shifts[si],
-                    tempo: cfg.tempos[ti],
-                    value: top / len as f32,
-                    background,
-                };
-                if seed.clears(cfg.threshold) {
-                    seeds.push(seed);
+            // The first tempo and shift (in grid order) with the highest sum.
+            let mut top: Option<(f32, usize, usize)> = None;
+            for (ti, d) in offsets.iter().enumerate() {
+                let bound = bounds[ti][d[nr - 1] - d[r] + c] + slack;
+                if bound < cut {
+                    continue;
                 }
+                for si in 0..ns {
+                    // Each frame's shortfall from its best key lowers what this key can reach;
+                    // a key is left as soon as it can no longer reach the cut or the best so far.
+                    let floor = top.map_or(cut, |(v, _, _)| v.max(cut));
+                    let mut reach = bound;
+                    let mut sum = 0f32;
+                    for k in r..r + len {
+                        let col = c + d[k] - d[r];
+                        let v = at(k, si, col);
+                        sum += v;
+                        if col < nc {
+                            reach -= best_key[k * nc + col] - v;
+                        }
+                        if reach < floor {
+                            break;
+                        }
+                    }
+                    if reach >= floor && top.is_none_or(|(v, _, _)| sum > v) {
+                        top = Some((sum, ti, si));
+                    }
+                }
+            }
+            let Some((sum, ti, si)) = top else { continue };
+            if sum < cut {
+                continue;
+            }
+            let seed = Seed {
+                i,
+                j: cols.start + c,
+                shift: cfg.shifts[si],
+                tempo: cfg.tempos[ti],
+                value: sum / len as f32,
+                background,
+            };
+            if seed.clears(cfg.threshold) {
+                seeds.push(seed);
             }
         }
         if r + 1 < start_rows {
-            for (ti, d) in offsets.iter().enumerate() {
+            for (w, d) in bounds.iter_mut().zip(&offsets) {
                 let reach = d[nr - 1];
-                for si in 0..ns {
-                    let w = &mut windows[ti * ns + si];
-                    add_row(w, row(r, si), d[r], reach, -1.0);
-                    add_row(w, row(r + len, si), d[r + len], reach, 1.0);
-                }
+                add_row(w, best_row(r), d[r], reach, -1.0);
+                add_row(w, best_row(r + len), d[r + len], reach, 1.0);
             }
         }
     }
@@ -405,11 +450,14 @@ fn trace_all(
     // Usually sorted already; a stable sort of sorted input is one pass.
     seeds.sort_by(seed_order);
     let mut found: Vec<Alignment> = Vec::new();
+    // `b` in each key a seed asks for, rotated once: a trace reads thousands of its frames.
+    let mut keys: Vec<Option<Vec<Frame>>> = vec![None; 12];
     for seed in seeds {
         if found.iter().any(|al| covers(al, &seed)) {
             continue;
         }
-        if let Some(al) = trace(a, b, same, len, cfg, &seed) {
+        let b_key = keys[seed.shift % 12].get_or_insert_with(|| b.iter().map(|f| rotate(f, seed.shift)).collect());
+        if let Some(al) = trace(a, b_key, same, len, cfg, &seed) {
             found.push(al);
         }
     }
@@ -425,18 +473,19 @@ fn covers(al: &Alignment, seed: &Seed) -> bool {
     (seed.j as f64 - on_line).abs() <= 2.0
 }
 
-/// Similarity of frame `i` of `a` with the frame of `b` nearest to the fractional frame `x`,
-/// shifted by `shift`. The nearest frame rather than an interpolation: a line of a tempo other
+/// Similarity of frame `i` of `a` with the frame of `b` nearest to the fractional frame `x`
+/// (`b` already in the key of the comparison, see [`rotate`]). The nearest frame rather than an interpolation: a line of a tempo other
 /// than 1 falls between frames, and blending two frames of different notes matches neither.
-fn sim_at(a: &[Frame], b: &[Frame], i: usize, x: f64, shift: usize) -> Option<f32> {
+fn sim_at(a: &[Frame], b: &[Frame], i: usize, x: f64) -> Option<f32> {
     if x < -0.5 {
         return None;
     }
     let fb = b.get(x.round() as usize)?;
-    Some(dot(&a[i], &rotate(fb, shift)))
+    Some(dot(&a[i], fb))
 }
 
-/// Follows a seed's line outwards and keeps the maximum-sum stretch around it.
+/// Follows a seed's line outwards and keeps the maximum-sum stretch around it; `b` is already
+/// in the seed's key (rotated by its shift), as in every function a trace calls.
 fn trace(a: &[Frame], b: &[Frame], same: bool, len: usize, cfg: &AlignConfig, seed: &Seed) -> Option<Alignment> {
     let cut = seed.background + cfg.threshold * (1.0 - seed.background);
     let centre = seed.i + len / 2;
@@ -501,7 +550,7 @@ fn aligned(
     let mean = gain + cut;
     let score = ((mean - background) / (1.0 - background)).clamp(0.0, 1.0);
     let rise = (mean - background).max(f32::EPSILON);
-    let distinct = (mean - off_line_mean(a, b, a_start, a_end, b_start, tempo, line.shift)) / rise;
+    let distinct = (mean - off_line_mean(a, b, a_start, a_end, b_start, tempo)) / rise;
     if distinct < MIN_DISTINCTNESS {
         return None;
     }
@@ -524,9 +573,9 @@ impl Line {
         self.x + (i as f64 - self.i as f64) * self.tempo
     }
 
-    /// Similarity at row `i` on the line, if the line is inside `b` there.
+    /// Similarity at row `i` on the line, if the line is inside `b` (in the line's key) there.
     fn sim(&self, a: &[Frame], b: &[Frame], i: usize) -> Option<f32> {
-        sim_at(a, b, i, self.at(i), self.shift)
+        sim_at(a, b, i, self.at(i))
     }
 }
 
@@ -585,20 +634,12 @@ fn max_sum_span(
 /// The best mean similarity of lines parallel to an alignment's, offset by about a second:
 /// music that matches itself there too (a held chord, a repeated accompaniment figure) is not
 /// a distinctive melodic match.
-fn off_line_mean(
-    a: &[Frame],
-    b: &[Frame],
-    a_start: usize,
-    a_end: usize,
-    b_start: f64,
-    tempo: f64,
-    shift: usize,
-) -> f32 {
+fn off_line_mean(a: &[Frame], b: &[Frame], a_start: usize, a_end: usize, b_start: f64, tempo: f64) -> f32 {
     let mut best = f32::MIN;
     for off in [-4.0, -3.0, 3.0, 4.0] {
         let (mut acc, mut n) = (0f32, 0usize);
         for i in a_start..a_end {
-            if let Some(v) = sim_at(a, b, i, b_start + off + (i - a_start) as f64 * tempo, shift) {
+            if let Some(v) = sim_at(a, b, i, b_start + off + (i - a_start) as f64 * tempo) {
                 acc += v;
                 n += 1;
             }
@@ -698,43 +739,48 @@ mod tests {
     }
 
     #[test]
-    fn sliding_window_sums_match_direct_sums() {
+    fn the_seeds_are_the_cells_whose_direct_sums_clear_the_cut() {
         let a = random_frames(90, 21);
         let mut b = random_frames(110, 22);
         // A transposed, slower copy of part of `a`, so that some cells clear the cut.
         let copy: Vec<Frame> = (0..33).map(|k| rotate(&a[20 + (k as f64 / 1.1) as usize], 9)).collect();
         b.splice(40..40, copy);
-        let cfg = AlignConfig { threshold: 0.1, ..cfg() };
-        let len = cfg.len;
-        let (rows, cols) = (0..a.len(), 0..b.len());
-        let mut seeds = Vec::new();
-        tile_seeds(&a, &b, rows.clone(), cols.clone(), a.len(), b.len(), false, len, &cfg, &mut seeds);
-        assert!(!seeds.is_empty());
-        // The same window sums, summed directly along each anchored line.
-        let direct = |i: usize, j: usize, t: f32, shift: usize| {
-            let d = |r: usize| (r as f32 * t).round() as usize;
-            (0..len)
-                .filter_map(|k| b.get(j + d(i + k) - d(i)).map(|fb| dot(&a[i + k], &rotate(fb, shift))))
-                .sum::<f32>()
-                / len as f32
-        };
-        for seed in &seeds {
-            let best = cfg
-                .tempos
-                .iter()
-                .flat_map(|&t| cfg.shifts.iter().map(move |&s| (t, s)))
-                .map(|(t, s)| direct(seed.i, seed.j, t, s))
-                .fold(f32::MIN, f32::max);
-            assert!((seed.value - best).abs() < 1e-4, "{seed:?} vs {best}");
-            assert!((seed.value - direct(seed.i, seed.j, seed.tempo, seed.shift)).abs() < 1e-4);
+        // A low threshold (many cells reach the key-free bound) and the default one.
+        for threshold in [0.1, 0.4] {
+            let cfg = AlignConfig { threshold, ..cfg() };
+            let len = cfg.len;
+            let (rows, cols) = (0..a.len(), 0..b.len());
+            let mut seeds = Vec::new();
+            tile_seeds(&a, &b, rows.clone(), cols.clone(), a.len(), b.len(), false, len, &cfg, &mut seeds);
+            assert!(!seeds.is_empty());
+            // The same window sums, summed directly along each anchored line.
+            let direct = |i: usize, j: usize, t: f32, shift: usize| {
+                let d = |r: usize| (r as f32 * t).round() as usize;
+                (0..len)
+                    .filter_map(|k| b.get(j + d(i + k) - d(i)).map(|fb| dot(&a[i + k], &rotate(fb, shift))))
+                    .sum::<f32>()
+                    / len as f32
+            };
+            for seed in &seeds {
+                let best = cfg
+                    .tempos
+                    .iter()
+                    .flat_map(|&t| cfg.shifts.iter().map(move |&s| (t, s)))
+                    .map(|(t, s)| direct(seed.i, seed.j, t, s))
+                    .fold(f32::MIN, f32::max);
+                assert!((seed.value - best).abs() < 1e-4, "{seed:?} vs {best}");
+                assert!((seed.value - direct(seed.i, seed.j, seed.tempo, seed.shift)).abs() < 1e-4);
+            }
+            // Every start cell whose best direct sum clears the cut is a seed.
+            let cut = seeds[0].background + cfg.threshold * (1.0 - seeds[0].background);
+            let expected = (0..=a.len() - len)
+                .flat_map(|i| (0..b.len()).map(move |j| (i, j)))
+                .filter(|&(i, j)| {
+                    cfg.tempos.iter().any(|&t| cfg.shifts.iter().any(|&s| direct(i, j, t, s) >= cut + 1e-4))
+                })
+                .count();
+            assert!(seeds.len() >= expected, "{} seeds, {expected} cells above the cut", seeds.len());
         }
-        // Every start cell whose best direct sum clears the cut is a seed.
-        let cut = seeds[0].background + cfg.threshold * (1.0 - seeds[0].background);
-        let expected = (0..=a.len() - len)
-            .flat_map(|i| (0..b.len()).map(move |j| (i, j)))
-            .filter(|&(i, j)| cfg.tempos.iter().any(|&t| cfg.shifts.iter().any(|&s| direct(i, j, t, s) >= cut + 1e-4)))
-            .count();
-        assert!(seeds.len() >= expected, "{} seeds, {expected} cells above the cut", seeds.len());
     }
 
     #[test]

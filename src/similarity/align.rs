@@ -596,10 +596,11 @@ fn trace(a: &[Frame], b: &[Frame], same: bool, len: usize, cfg: &AlignConfig, se
     // a match at their grid tempo get this search: most seeds make none.
     let total = |s: &(usize, usize, f32)| s.2 * (s.1 - s.0) as f32;
     let mut best: Option<(Line, (usize, usize, f32))> = None;
+    let mut near = NearSims::new(a, b, &first, len);
     for m in [0.0, -0.5, 0.5, -1.0, 1.0] {
         for f in TEMPO_FACTORS {
             let line = Line { tempo: first.tempo * f, x: first.x + m, ..first };
-            if let Some(span) = max_sum_span(a, b, line, centre, len, cut)
+            if let Some(span) = max_sum_span(&line, a.len(), centre, len, cut, |i| near.sim(i, line.at(i)))
                 && best.as_ref().is_none_or(|(_, s)| total(&span) > total(s) + 1e-6)
             {
                 best = Some((line, span));
@@ -626,7 +627,7 @@ fn aligned(
     line: Line,
     centre: usize,
 ) -> Option<Alignment> {
-    let (mut a_start, mut a_end, gain) = max_sum_span(a, b, line, centre, len, cut)?;
+    let (mut a_start, mut a_end, gain) = max_sum_span(&line, a.len(), centre, len, cut, |i| line.sim(a, b, i))?;
     // In one sequence against itself, a stretch that runs into its own copy is a phrase
     // repeated back to back matched one repeat later: keep the one repeat around the centre,
     // so each copy is linked to the next instead of the whole run being dropped.
@@ -677,19 +678,75 @@ impl Line {
     }
 }
 
+/// The similarities a trace's search around one line reads, each computed once: the lines
+/// through a seed at nearby tempi and offsets cross the same few frames of `b` on each row, so
+/// the search reads each similarity several times over. Row `i`'s frames from `start[i - lo]`
+/// on are kept (NaN until computed); others are computed as asked.
+struct NearSims<'s> {
+    a: &'s [Frame],
+    b: &'s [Frame],
+    lo: usize,
+    start: Vec<i64>,
+    width: usize,
+    kept: Vec<f32>,
+}
+
+impl<'s> NearSims<'s> {
+    /// The store for the lines through `line`'s seed row at its tempo times
+    /// [`TEMPO_FACTORS`] and offsets of up to a frame, over the rows a span may cover.
+    fn new(a: &'s [Frame], b: &'s [Frame], line: &Line, len: usize) -> Self {
+        let lo = line.i.saturating_sub(4 * len);
+        let hi = (line.i + 5 * len).min(a.len());
+        let (slow, fast) = TEMPO_FACTORS.iter().fold((1f64, 1f64), |(s, f), &t| (s.min(t), f.max(t)));
+        // Row `i`'s lines lie between the slowest and the fastest, a frame to either side.
+        let start: Vec<i64> = (lo..hi)
+            .map(|i| {
+                let di = i as f64 - line.i as f64;
+                let t = line.tempo * if di >= 0.0 { slow } else { fast };
+                (line.x + di * t).floor() as i64 - 2
+            })
+            .collect();
+        let spread = line.tempo * (fast - slow) * (5 * len) as f64;
+        let width = spread.ceil() as usize + 6;
+        Self { a, b, lo, start, width, kept: vec![f32::NAN; (hi - lo) * width] }
+    }
+
+    /// The similarity of row `i` with the frame of `b` nearest to `x` (see [`sim_at`]).
+    fn sim(&mut self, i: usize, x: f64) -> Option<f32> {
+        if x < -0.5 {
+            return None;
+        }
+        let j = x.round() as usize;
+        let fb = self.b.get(j)?;
+        let slot = i.checked_sub(self.lo).and_then(|r| {
+            let col = usize::try_from(j as i64 - self.start.get(r)?).ok().filter(|&c| c < self.width)?;
+            Some(r * self.width + col)
+        });
+        let Some(slot) = slot else {
+            return Some(dot(&self.a[i], fb));
+        };
+        if self.kept[slot].is_nan() {
+            self.kept[slot] = dot(&self.a[i], fb);
+        }
+        Some(self.kept[slot])
+    }
+}
+
 /// The maximum-sum stretch of (similarity - `cut`) along `line`, among those containing row
-/// `centre`: its start and end rows in `a`, and its mean gain.
+/// `centre`: its start and end rows in the first sequence (`a_len` frames), and its mean gain.
+/// `sim(i)` is the similarity at row `i` on the line, `None` where the line is outside the
+/// second sequence.
 fn max_sum_span(
-    a: &[Frame],
-    b: &[Frame],
-    line: Line,
+    line: &Line,
+    a_len: usize,
     centre: usize,
     len: usize,
     cut: f32,
+    mut sim: impl FnMut(usize) -> Option<f32>,
 ) -> Option<(usize, usize, f32)> {
     let reach = 4 * len;
     let lo = line.i.saturating_sub(reach);
-    let hi = (line.i + len + reach).min(a.len());
+    let hi = (line.i + len + reach).min(a_len);
     // The profile of (similarity - cut) along the line, leaving out rows where the line is
     // outside `b`: those lie at the ends, so the rows kept run on from the first, `first`.
     // One pass over its prefix sums: the lowest at or before the centre (the latest of equals)
@@ -700,7 +757,7 @@ fn max_sum_span(
     let mut end: Option<(usize, f32)> = None;
     let mut centre_at = None;
     for i in lo..hi {
-        let Some(v) = line.sim(a, b, i) else {
+        let Some(v) = sim(i) else {
             if first.is_some() {
                 break;
             }
@@ -790,7 +847,7 @@ mod tests {
                 .filter_map(|i| line.sim(&a, &b, i).map(|v| (i, v - cut)))
                 .collect();
             let Some(c) = rows.iter().position(|&(i, _)| i >= centre) else {
-                assert_eq!(max_sum_span(&a, &b, line, centre, len, cut), None);
+                assert_eq!(max_sum_span(&line, a.len(), centre, len, cut, |i| line.sim(&a, &b, i)), None);
                 continue;
             };
             let mut best = (f32::MIN, 0, 0);
@@ -802,7 +859,8 @@ mod tests {
                     }
                 }
             }
-            let (start, end, mean) = max_sum_span(&a, &b, line, centre, len, cut).expect("a span");
+            let (start, end, mean) =
+                max_sum_span(&line, a.len(), centre, len, cut, |i| line.sim(&a, &b, i)).expect("a span");
             assert_eq!((start, end), (rows[best.1].0, rows[best.2 - 1].0 + 1), "line {k}");
             assert!((mean - best.0 / (best.2 - best.1) as f32).abs() < 1e-4, "line {k}");
         }
@@ -889,6 +947,26 @@ mod tests {
                 })
                 .count();
             assert!(seeds.len() >= expected, "{} seeds, {expected} cells above the cut", seeds.len());
+        }
+    }
+
+    #[test]
+    fn kept_similarities_are_the_similarities_on_the_line() {
+        let (a, b) = (random_frames(200, 31), random_frames(180, 32));
+        for (x, tempo) in [(50.0, 1.0), (3.0, 1.25), (170.0, 0.8), (-4.0, 1.12)] {
+            let first = Line { i: 70, x, tempo, shift: 0 };
+            let mut near = NearSims::new(&a, &b, &first, 15);
+            // Twice over, so the second reading comes from what the first kept.
+            for _ in 0..2 {
+                for m in [0.0, -0.5, 0.5, -1.0, 1.0, 3.0] {
+                    for f in TEMPO_FACTORS.iter().chain(&[0.7, 1.4]) {
+                        let line = Line { tempo: tempo * f, x: x + m, ..first };
+                        for i in 0..a.len() {
+                            assert_eq!(near.sim(i, line.at(i)), line.sim(&a, &b, i), "row {i} of {line:?}");
+                        }
+                    }
+                }
+            }
         }
     }
 

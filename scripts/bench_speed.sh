@@ -127,20 +127,26 @@ codec_args() {
   esac
 }
 
-step_corpus() {
+# cut_loop DIR NAME COUNT SECONDS STEP: COUNT files DIR/NAMEnn.FORMAT of SECONDS each, cut from the
+# looped recordings at offsets STEP seconds apart (wrapping round the loop, so that the files do
+# not all start alike), the formats in turn: mp3, flac, ogg, m4a, wav. Files already there are kept.
+cut_loop() {
   make_base
-  mkdir -p "$work/hour"
+  mkdir -p "$work/$1"
   local base_s formats=(mp3 flac ogg m4a wav)
   base_s=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$work/base.wav")
-  for i in $(seq 0 14); do
+  for i in $(seq 0 $(($3 - 1))); do
     local fmt=${formats[$((i % 5))]}
-    local out; out=$(printf '%s/hour/part%02d.%s' "$work" "$i" "$fmt")
+    local out; out=$(printf '%s/%s/%s%02d.%s' "$work" "$1" "$2" "$i" "$fmt")
     [ -f "$out" ] && continue
-    # Offsets spread over the loop so that the files do not all start alike.
-    local off; off=$(python3 -c "print(($i * 173) % int($base_s))")
+    local off; off=$(python3 -c "print(($i * $5) % int($base_s))")
     # shellcheck disable=SC2046
-    ff -ss "$off" -t 240 -i "$work/base3.wav" $(codec_args "$fmt") "$out"
+    ff -ss "$off" -t "$4" -i "$work/base3.wav" $(codec_args "$fmt") "$out"
   done
+}
+
+step_corpus() {
+  cut_loop hour part 15 240 173
   local total; total=$(for f in "$work"/hour/*; do ffprobe -v error -show_entries format=duration -of csv=p=0 "$f"; done |
     awk '{s += $1} END {printf "%.0f", s}')
   local files=("$work"/hour/*)
@@ -303,18 +309,7 @@ step_cues() {
 }
 
 step_realset() {
-  make_base
-  mkdir -p "$work/real2h"
-  local base_s formats=(mp3 flac ogg m4a wav)
-  base_s=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$work/base.wav")
-  for i in $(seq 0 39); do
-    local fmt=${formats[$((i % 5))]}
-    local out; out=$(printf '%s/real2h/cut%02d.%s' "$work" "$i" "$fmt")
-    [ -f "$out" ] && continue
-    local off; off=$(python3 -c "print(($i * 97) % int($base_s))")
-    # shellcheck disable=SC2046
-    ff -ss "$off" -t 180 -i "$work/base3.wav" $(codec_args "$fmt") "$out"
-  done
+  cut_loop real2h cut 40 180 97
   read -r n s <<<"$(dir_s "$work/real2h")"
   echo "realset: $n files, $s s"
   repeat_timed analyze_real2h "$bin" analyze "$work/real2h" --no-cache -v --quiet --json "$work/analyze_real2h.json"

@@ -95,6 +95,8 @@ def cmd_score(args) -> int:
         channels=args.channels,
         formats=args.formats,
         album=f"Leitmotif Synthetic Score (seed {args.seed})",
+        renderer=args.renderer,
+        speech=args.speech,
     )
     _prepare_out(args.out, "truth.json")
     t0 = time.time()
@@ -167,6 +169,21 @@ def main(argv=None) -> int:
     )
     sc.add_argument("--sr", type=int, default=44100, help="sample rate (default 44100)")
     sc.add_argument("--channels", type=int, choices=(1, 2), default=2, help="default 2")
+    sc.add_argument(
+        "--renderer",
+        choices=("synth", "sampled"),
+        default="synth",
+        help="instruments: synth (numpy tones, default) or sampled (General MIDI samples through "
+        "FluidSynth, Debian fluidsynth fluid-soundfont-gm; adds voice, choir, square and saw "
+        "leads, oboe, sax, vibraphone)",
+    )
+    sc.add_argument(
+        "--speech",
+        choices=("babble", "tts"),
+        default="babble",
+        help="the dialogue tier: babble (formant babble, music 0-6 dB over it, default) or tts "
+        "(espeak-ng in English and Korean, speech -3 to +6 dB over the music)",
+    )
     sc.set_defaults(func=cmd_score)
 
     ep = sub.add_parser("episodes", help="episodes with track excerpts and cuetruth.json")

@@ -22,15 +22,15 @@ from .harmony import (
     reharmonize,
     scale_pitch_classes,
 )
-from .speech import dialogue, room_noise
+from .speech import dialogue, random_tts_voice, room_noise, tts_dialogue
 from .synth import (
     ARPEGGIO_INSTRUMENTS,
     BASS_INSTRUMENTS,
     BLOCK_INSTRUMENTS,
-    MELODY_INSTRUMENTS,
     PULSE_INSTRUMENTS,
     Note,
     NoteRenderer,
+    SampledRenderer,
     add_reverb,
     db,
     rms,
@@ -99,6 +99,11 @@ class ScoreConfig:
     every_track_has_motif: bool = False
     album: str = ""
     artist: str = "Leitmotif Synthetic Ensemble"
+    # "synth": numpy tones; "sampled": General MIDI samples through FluidSynth, with more leads.
+    renderer: str = "synth"
+    # The dialogue tier's speech: "babble" (formant babble, music 0 to 6 dB over it) or "tts"
+    # (espeak-ng lines in English and Korean, speech 3 dB under to 6 dB over the music).
+    speech: str = "babble"
 
     def motif_count(self) -> int:
         if self.motifs is not None:
@@ -197,7 +202,7 @@ def _pan(stem: np.ndarray, pan: float, channels: int) -> np.ndarray:
 # ---------------------------------------------------------------- motifs
 
 
-def make_motifs(cfg: ScoreConfig, rng: np.random.Generator) -> list[Motif]:
+def make_motifs(cfg: ScoreConfig, rng: np.random.Generator, renderer: NoteRenderer) -> list[Motif]:
     """Picks phrases from the corpus and sets up each motif's reference arrangement."""
     phrases = pick_phrases(cfg.motif_count(), rng)
     motifs = []
@@ -215,7 +220,7 @@ def make_motifs(cfg: ScoreConfig, rng: np.random.Generator) -> list[Motif]:
                 shift,
                 tonic,
                 ph.tune.mode,
-                _choice(rng, MELODY_INSTRUMENTS),
+                _choice(rng, renderer.melody_instruments),
                 acc,
                 float(rng.uniform(3, 8)),
                 spans,
@@ -386,7 +391,7 @@ def make_filler(
     mel_notes: list[Note] = []
     instrument = None
     if kind == "melody":
-        instrument = _choice(rng, MELODY_INSTRUMENTS)
+        instrument = _choice(rng, renderer.melody_instruments)
         t0 = float(rng.uniform(0.3, 1.0))
         t1 = length - float(rng.uniform(0.3, 1.0))
         for _ in range(60):
@@ -508,11 +513,12 @@ def plan_occurrences(
     return occs
 
 
-def render_occurrence(o: Occurrence, m: Motif, renderer: NoteRenderer, rng) -> Rendering:
+def render_occurrence(o: Occurrence, m: Motif, renderer: NoteRenderer, rng, speech: str = "babble") -> Rendering:
     """The rendering for an occurrence's tier (the reference for `exact` and `dialogue`)."""
     if o.tier in ("exact", "dialogue"):
         if o.tier == "dialogue":
-            o.params["snr_db"] = round(float(rng.uniform(0.0, 6.0)), 2)
+            lo, hi = (-6.0, 3.0) if speech == "tts" else (0.0, 6.0)
+            o.params["snr_db"] = round(float(rng.uniform(lo, hi)), 2)
         return m.reference
     if o.tier == "transpose":
         t = int(_choice(rng, [x for x in range(-5, 7) if x != 0]))
@@ -528,7 +534,7 @@ def render_occurrence(o: Occurrence, m: Motif, renderer: NoteRenderer, rng) -> R
             acc, open_voicing=not m.acc.open_voicing, center=m.acc.center + int(_choice(rng, [-5, -4, 4, 5]))
         )
         return render_motif(
-            m, renderer, rng, instrument=_choice(rng, MELODY_INSTRUMENTS, (m.instrument,)), acc=acc
+            m, renderer, rng, instrument=_choice(rng, renderer.melody_instruments, (m.instrument,)), acc=acc
         )
     if o.tier == "reharmonized":
         notes = [
@@ -569,7 +575,7 @@ def build_track(
     """Renders one track (channels x samples) and sets the occurrences' times."""
     sr = renderer.sr
     for o in occs:
-        o.rendering = render_occurrence(o, motifs[o.motif], renderer, rng)
+        o.rendering = render_occurrence(o, motifs[o.motif], renderer, rng, cfg.speech)
     occ_total = sum(o.rendering.end for o in occs)
     if length < occ_total + 3.0 * len(occs) + 6.0:
         length = occ_total + 3.5 * len(occs) + 8.0
@@ -610,7 +616,7 @@ def build_track(
     mix *= db(np.interp(np.arange(n), knots, rng.uniform(-2, 2, knots.size))).astype(np.float32)[None, :]
     for o in occs:
         if o.tier == "dialogue":
-            _overlay_dialogue(mix, o, sr, rng)
+            _overlay_dialogue(mix, o, sr, rng, cfg.speech)
     fade_out = float(rng.uniform(1.5, 3.0))
     ramp = np.clip((total + 1.5 - np.arange(n) / sr) / fade_out, 0, 1)
     ramp *= np.clip(np.arange(n) / (0.02 * sr), 0, 1)
@@ -623,11 +629,16 @@ def build_track(
     return mix, info
 
 
-def _overlay_dialogue(mix: np.ndarray, o: Occurrence, sr: int, rng) -> None:
-    """Adds babble and room noise over an occurrence at its SNR (music over speech+noise)."""
+def _overlay_dialogue(mix: np.ndarray, o: Occurrence, sr: int, rng, kind: str = "babble") -> None:
+    """Adds speech (babble, or espeak-ng lines with `kind` "tts") and room noise over an
+    occurrence at its SNR (music over speech+noise)."""
     a = max(0.0, o.start_s - float(rng.uniform(0.0, 1.5)))
     b = min(mix.shape[1] / sr, o.end_s + float(rng.uniform(0.0, 1.5)))
-    speech, _ = dialogue(b - a, sr, rng, density=0.85)
+    if kind == "tts":
+        voices = [random_tts_voice(rng) for _ in range(int(rng.integers(2, 4)))]
+        speech, _ = tts_dialogue(b - a, sr, rng, voices, density=0.85)
+    else:
+        speech, _ = dialogue(b - a, sr, rng, density=0.85)
     noise = room_noise(speech.size, sr, rng) * db(-float(rng.uniform(12, 20)))
     over = speech + noise
     i0, i1 = int(o.start_s * sr), int(o.end_s * sr)
@@ -645,8 +656,8 @@ def generate(cfg: ScoreConfig, out: Path, log=print) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     seeds = np.random.SeedSequence(cfg.seed).spawn(3 + cfg.tracks)
     plan_rng, motif_rng, name_rng = (np.random.default_rng(s) for s in seeds[:3])
-    renderer = NoteRenderer(cfg.sr)
-    motifs = make_motifs(cfg, motif_rng)
+    renderer = SampledRenderer(cfg.sr) if cfg.renderer == "sampled" else NoteRenderer(cfg.sr)
+    motifs = make_motifs(cfg, motif_rng, renderer)
     lengths = plan_rng.uniform(cfg.track_min_s, cfg.track_max_s, cfg.tracks).tolist()
     occs = plan_occurrences(cfg, motifs, lengths, plan_rng)
     names = _track_names(cfg, name_rng)

@@ -1,9 +1,14 @@
-"""Numpy instrument synthesis: note renderers, melody/accompaniment stems, reverb and noise."""
+"""Instrument synthesis: note renderers (numpy tones, or General MIDI samples through
+FluidSynth), melody/accompaniment stems, reverb and noise."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import fft as sfft
@@ -15,6 +20,36 @@ BLOCK_INSTRUMENTS = ("strings", "organ", "pad")
 PULSE_INSTRUMENTS = ("piano", "guitar")
 ARPEGGIO_INSTRUMENTS = ("piano", "guitar", "harp", "celesta")
 BASS_INSTRUMENTS = ("bass", "cello")
+
+# With sampled instruments, leads the numpy renderer has no tone for: voice and choir "oohs",
+# square and saw leads, reeds, vibraphone.
+SAMPLED_MELODY_INSTRUMENTS = MELODY_INSTRUMENTS + ("voice", "choir", "square", "saw", "oboe", "sax", "vibraphone")
+
+# General MIDI program (0-based) of each instrument, for the sampled renderer.
+GM_PROGRAMS = {
+    "piano": 0,
+    "celesta": 8,
+    "vibraphone": 11,
+    "organ": 19,
+    "guitar": 24,
+    "bass": 32,
+    "cello": 42,
+    "harp": 46,
+    "strings": 48,
+    "choir": 52,
+    "voice": 53,
+    "brass": 61,
+    "sax": 65,
+    "oboe": 68,
+    "clarinet": 71,
+    "flute": 73,
+    "square": 80,
+    "saw": 81,
+    "pad": 89,
+}
+
+# Where Debian's fluid-soundfont-gm puts the FluidR3 General MIDI soundfont.
+DEFAULT_SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 
 # Partials above this are skipped: they cost time and add nothing to chroma or realism.
 MAX_PARTIAL_HZ = 9000.0
@@ -250,6 +285,9 @@ class NoteRenderer:
     from its key: the result never depends on the order notes are requested in.
     """
 
+    # The leads a score may draw from with this renderer.
+    melody_instruments = MELODY_INSTRUMENTS
+
     def __init__(self, sr: int):
         self.sr = sr
         self._cache: dict[tuple, np.ndarray] = {}
@@ -258,16 +296,23 @@ class NoteRenderer:
         key = (instrument, round(pitch * 100), length_s)
         hit = self._cache.get(key)
         if hit is None:
-            rng = np.random.default_rng(stable_seed(*key, self.sr))
-            render, _ = INSTRUMENTS[instrument]
-            x = render(midi_hz(pitch), int(length_s * self.sr), self.sr, rng)
+            x = self._render_held(instrument, pitch, length_s, key)
             hit = (x / (np.max(np.abs(x)) or 1.0)).astype(np.float32)
             self._cache[key] = hit
         return hit
 
+    def _render_held(self, instrument: str, pitch: float, length_s: float, key: tuple) -> np.ndarray:
+        rng = np.random.default_rng(stable_seed(*key, self.sr))
+        render, _ = INSTRUMENTS[instrument]
+        return render(midi_hz(pitch), int(length_s * self.sr), self.sr, rng)
+
+    def release(self, instrument: str) -> float:
+        """Seconds a note of `instrument` takes to fade after note-off."""
+        return INSTRUMENTS[instrument][1]
+
     def note(self, instrument: str, pitch: float, dur: float) -> np.ndarray:
         """One note: held for `dur` seconds, then released; unit peak before release."""
-        release = INSTRUMENTS[instrument][1]
+        release = self.release(instrument)
         need = dur + release
         length = HELD_S if need <= HELD_S else float(np.ceil(need))
         held = self._held(instrument, pitch, length)
@@ -293,6 +338,57 @@ class NoteRenderer:
                 i = 0
             out[i : i + x.size] += n.vel * x
         return out
+
+
+class SampledRenderer(NoteRenderer):
+    """Renders held notes from a General MIDI soundfont with the `fluidsynth` command (Debian
+    `fluidsynth fluid-soundfont-gm`): recorded instrument samples instead of numpy tones. Each
+    held tone is one FluidSynth run, without its reverb and chorus (the mix adds a room), at the
+    nearest MIDI note bent to the exact pitch."""
+
+    melody_instruments = SAMPLED_MELODY_INSTRUMENTS
+
+    def __init__(self, sr: int, soundfont: Path = DEFAULT_SOUNDFONT):
+        super().__init__(sr)
+        if shutil.which("fluidsynth") is None:
+            raise SystemExit("the sampled renderer needs fluidsynth: apt-get install fluidsynth fluid-soundfont-gm")
+        if not soundfont.is_file():
+            raise SystemExit(f"soundfont not found: {soundfont} (apt-get install fluid-soundfont-gm)")
+        self.soundfont = soundfont
+
+    def release(self, instrument: str) -> float:
+        # Sampled tones carry their own decay; the cut at note-off only needs to be click-free.
+        return 0.25 if instrument in ("piano", "celesta", "vibraphone", "harp", "guitar") else 0.12
+
+    def _render_held(self, instrument: str, pitch: float, length_s: float, key: tuple) -> np.ndarray:
+        import mido
+        import soundfile
+
+        note = int(round(pitch))
+        # Default bend range: two semitones either way over 8192 steps.
+        bend = int(np.clip(round((pitch - note) / 2.0 * 8192), -8192, 8191))
+        mid = mido.MidiFile(ticks_per_beat=480)
+        tr = mido.MidiTrack()
+        mid.tracks.append(tr)
+        ticks = int(round(length_s * 2 * 480))  # 120 bpm: two beats a second
+        tr.append(mido.MetaMessage("set_tempo", tempo=500000, time=0))
+        tr.append(mido.Message("program_change", program=GM_PROGRAMS[instrument], time=0))
+        tr.append(mido.Message("pitchwheel", pitch=bend, time=0))
+        tr.append(mido.Message("note_on", note=note, velocity=100, time=0))
+        tr.append(mido.Message("note_off", note=note, velocity=0, time=ticks))
+        with tempfile.TemporaryDirectory() as tmp:
+            mid_path, wav_path = Path(tmp) / "n.mid", Path(tmp) / "n.wav"
+            mid.save(mid_path)
+            subprocess.run(
+                ["fluidsynth", "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.5", "-r", str(self.sr),
+                 "-F", str(wav_path), str(self.soundfont), str(mid_path)],
+                check=True,
+                capture_output=True,
+            )
+            x, _ = soundfile.read(wav_path, dtype="float32", always_2d=True)
+        x = x.mean(axis=1)
+        n = int(length_s * self.sr)
+        return np.pad(x[:n], (0, max(0, n - x.shape[0])))
 
 
 def room_ir(sr: int, rt60: float, rng: np.random.Generator, channels: int) -> np.ndarray:

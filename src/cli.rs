@@ -16,6 +16,7 @@ use leitmotif::eval;
 use leitmotif::export::{self, ChromaConfig, ChromaFormat, ChromaKind, ChromaLayout};
 use leitmotif::features::FeatureConfig;
 use leitmotif::interchange;
+use leitmotif::library::Library;
 use leitmotif::motif::MotifConfig;
 use leitmotif::pipeline::{self, AnalyzeConfig, CuesConfig, FindConfig, QuerySpec};
 use leitmotif::progress::{Hooks, Progress, StageClock, TerminalProgress};
@@ -50,6 +51,12 @@ pub enum Command {
     Chroma(ChromaArgs),
     /// Score a report against ground truth; the last line is the F1 summary.
     Eval(EvalArgs),
+    /// Keep a collection as a library: its features, pair matching, motifs and named themes.
+    #[command(subcommand)]
+    Index(IndexCommand),
+    /// Name the themes of a library, or list them; `analyze --lib` then names its motifs.
+    #[command(subcommand)]
+    Themes(ThemesCommand),
     /// Print a shell completion script (e.g. `leitmotif completions bash > ~/.local/share/bash-completion/completions/leitmotif`).
     Completions(CompletionsArgs),
     /// Print the manual page in roff (e.g. `leitmotif man > leitmotif.1; man ./leitmotif.1`).
@@ -121,12 +128,62 @@ pub struct InterchangeArgs {
     pub jams: Option<PathBuf>,
 }
 
-/// Options of `analyze`.
+/// The `index` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Add files to a library (made if missing) and find the motifs of all its files. Only what
+    /// is new is decoded and matched: the new files, and their pairs with the files already
+    /// there. Stopped part way (Ctrl-C), the library stays as it was and a new run goes on
+    /// from what the cache kept.
+    Build(IndexBuildArgs),
+}
+
+/// Options of `index build`.
 #[derive(Debug, Args)]
-pub struct AnalyzeArgs {
-    /// Audio files, or folders searched recursively for audio files.
-    #[arg(required = true, value_name = "PATH")]
+pub struct IndexBuildArgs {
+    /// Audio files, or folders searched recursively, to add (none: the library's files again).
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// The library folder.
+    #[arg(long, value_name = "LIB")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub motif: MotifArgs,
+    /// Print no summary and no progress bar (errors are still reported on standard error).
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Say on standard error what came from the cache and how long the run took.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// The `themes` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ThemesCommand {
+    /// Name a motif of the library's last build (its number as `index build` printed it); the
+    /// theme is the motif's first occurrence, and every later motif heard there takes the name.
+    Name {
+        /// The library folder.
+        #[arg(value_name = "LIB")]
+        lib: PathBuf,
+        /// The motif's number, from 1.
+        #[arg(value_name = "MOTIF")]
+        motif: usize,
+        /// The theme's name.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// List the named themes of a library.
+    List {
+        /// The library folder.
+        #[arg(value_name = "LIB")]
+        lib: PathBuf,
+    },
+}
+
+/// The settings of motif discovery (`analyze`, `index build`).
+#[derive(Debug, Args)]
+pub struct MotifArgs {
     /// Shortest motif reported, in seconds.
     #[arg(long, allow_negative_numbers = true, value_name = "SECONDS", default_value_t = MotifConfig::default().min_len_s, value_parser = positive_seconds)]
     pub min_len: f64,
@@ -136,6 +193,31 @@ pub struct AnalyzeArgs {
     /// Report at most this many motifs (the most frequent first).
     #[arg(long, allow_negative_numbers = true, value_name = "N", default_value_t = MotifConfig::default().max_motifs, value_parser = at_least_one)]
     pub max_motifs: usize,
+}
+
+impl MotifArgs {
+    fn config(&self) -> MotifConfig {
+        MotifConfig {
+            min_len_s: self.min_len,
+            threshold: self.threshold,
+            max_motifs: self.max_motifs,
+            ..MotifConfig::default()
+        }
+    }
+}
+
+/// Options of `analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Audio files, or folders searched recursively for audio files.
+    #[arg(required_unless_present = "lib", value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Analyse a library's files too (see `index build`), with its cache unless `--cache` or
+    /// `--no-cache` says otherwise; motifs heard where a named theme is take its name.
+    #[arg(long, value_name = "LIB")]
+    pub lib: Option<PathBuf>,
+    #[command(flatten)]
+    pub motif: MotifArgs,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -312,19 +394,28 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Analyze(a) => {
             check_outputs(&a.output, Some(&a.interchange))?;
             let t0 = Instant::now();
+            let lib = a.lib.as_deref().map(Library::open).transpose()?;
+            let mut output = a.output;
+            if let Some(lib) = &lib
+                && output.cache.cache.is_none()
+                && !output.cache.no_cache
+            {
+                output.cache.cache = Some(lib.cache_dir());
+            }
+            let a = AnalyzeArgs { output, ..a };
             let (hooks, clock) = run_hooks(&a.output);
+            let mut inputs = lib.as_ref().map(|l| l.files.clone()).unwrap_or_default();
+            inputs.extend(a.paths.iter().cloned());
             let cfg = AnalyzeConfig {
-                inputs: a.paths,
+                inputs,
                 features: FeatureConfig::default(),
-                motif: MotifConfig {
-                    min_len_s: a.min_len,
-                    threshold: a.threshold,
-                    max_motifs: a.max_motifs,
-                    ..MotifConfig::default()
-                },
+                motif: a.motif.config(),
                 hooks: hooks.clone(),
             };
-            let (report, tracks) = pipeline::analyze(&cfg)?;
+            let (mut report, tracks) = pipeline::analyze(&cfg)?;
+            if let Some(lib) = &lib {
+                lib.apply_names(&mut report);
+            }
             drop(cfg);
             verbose_note(&a.output, &hooks, clock.as_deref(), t0);
             drop(hooks);
@@ -350,6 +441,8 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
             emit_report(&report, &tracks, true, &f.output)
         }
         Command::Cues(c) => run_cues(c),
+        Command::Index(IndexCommand::Build(b)) => run_index_build(b),
+        Command::Themes(t) => run_themes(t),
         Command::Chroma(c) => run_chroma(c),
         Command::Eval(e) => {
             let evaluation = eval::evaluate_files(&e.truth, &e.report)?;
@@ -576,6 +669,110 @@ fn split_cue_inputs(tracks: Vec<PathBuf>, episodes: Vec<PathBuf>) -> Result<(Vec
 
 fn join_paths(paths: &[PathBuf]) -> String {
     paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// `index build`: the library's files and the new ones analysed with the library's cache; the
+/// motifs and then the library document written (in that order, each whole, so a stopped run
+/// leaves the document as it was).
+fn run_index_build(b: IndexBuildArgs) -> Result<ExitCode> {
+    let t0 = Instant::now();
+    let mut lib = Library::open_or_new(&b.out)?;
+    let (files, input_errors) = pipeline::expand_inputs(&b.paths);
+    for e in &input_errors {
+        eprintln!("leitmotif: {}", e.error);
+    }
+    let before = lib.files.len();
+    let added = lib.add_files(&files)?;
+    if lib.files.is_empty() {
+        return Err(Error::NothingAnalysed { failures: input_errors.into_iter().map(|e| e.error).collect() }.into());
+    }
+    let output = OutputArgs {
+        json: None,
+        html: None,
+        quiet: b.quiet,
+        verbose: b.verbose,
+        cache: CacheArgs { cache: Some(lib.cache_dir()), no_cache: false },
+    };
+    let (hooks, clock) = run_hooks(&output);
+    let cfg = AnalyzeConfig {
+        inputs: lib.files.clone(),
+        features: FeatureConfig::default(),
+        motif: b.motif.config(),
+        hooks: hooks.clone(),
+    };
+    let (mut report, tracks) = pipeline::analyze(&cfg)?;
+    drop(cfg);
+    verbose_note(&output, &hooks, clock.as_deref(), t0);
+    drop(hooks);
+    lib.apply_names(&mut report);
+    output::write_atomic(&lib.motifs_path(), json::to_json(&report).as_bytes())?;
+    lib.save()?;
+    report_errors(&report.errors);
+    if !b.quiet {
+        let hours = tracks.iter().map(|t| t.duration_s).sum::<f64>() / 3600.0;
+        let bytes = dir_bytes(&lib.cache_dir());
+        let per_hour =
+            if hours > 0.0 { format!(", {:.1} MB per hour", bytes as f64 / 1e6 / hours) } else { String::new() };
+        print_stdout(&format!(
+            "library {}: {} files ({added} new, {before} before), {hours:.2} h of audio, {} motif{}; \
+             cache {:.1} MB{per_hour}; {:.1} s\n",
+            lib.dir().display(),
+            lib.files.len(),
+            report.motifs.len(),
+            if report.motifs.len() == 1 { "" } else { "s" },
+            bytes as f64 / 1e6,
+            t0.elapsed().as_secs_f64()
+        ))?;
+    }
+    Ok(if report.errors.is_empty() && input_errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Bytes of the files under `dir` (0 for what cannot be read).
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// `themes name` and `themes list`.
+fn run_themes(t: ThemesCommand) -> Result<ExitCode> {
+    match t {
+        ThemesCommand::Name { lib, motif, name } => {
+            let mut lib = Library::open(&lib)?;
+            let path = lib.motifs_path();
+            let report: report::Report = json::from_value(&path, json::read_value(&path)?)?;
+            let theme = lib.name_theme(&report, motif, &name)?.clone();
+            lib.save()?;
+            print_stdout(&format!(
+                "theme \"{}\" = motif {motif}: {} {:.2}-{:.2} s\n",
+                theme.name,
+                theme.path.display(),
+                theme.start_s,
+                theme.end_s
+            ))?;
+        }
+        ThemesCommand::List { lib } => {
+            let lib = Library::open(&lib)?;
+            let mut text = String::new();
+            for theme in &lib.themes {
+                text.push_str(&format!(
+                    "{}\t{}\t{:.2}\t{:.2}\n",
+                    theme.name,
+                    theme.path.display(),
+                    theme.start_s,
+                    theme.end_s
+                ));
+            }
+            print_stdout(&text)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_cues(c: CuesArgs) -> Result<ExitCode> {

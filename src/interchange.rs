@@ -39,13 +39,16 @@ pub fn occurrence_label(motif: usize, o: &OccurrenceEntry) -> String {
 }
 
 /// The Audacity label track of track `track`: one line per occurrence on it, sorted by start,
-/// `start<TAB>end<TAB>label` with times in seconds.
+/// `start<TAB>end<TAB>label` with times in seconds; a named motif's label ends with its name.
 pub fn label_text(report: &Report, track: usize) -> String {
     let mut rows: Vec<(f64, f64, String)> = report
         .motifs
         .iter()
         .flat_map(|m| {
-            m.occurrences.iter().filter(|o| o.track == track).map(|o| (o.start_s, o.end_s, occurrence_label(m.id, o)))
+            m.occurrences.iter().filter(|o| o.track == track).map(|o| {
+                let label = occurrence_label(m.id, o);
+                (o.start_s, o.end_s, m.name.as_deref().map_or(label.clone(), |n| format!("{label} {n}")))
+            })
         })
         .collect();
     rows.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
@@ -310,8 +313,12 @@ mod tests {
             score: 0.8,
         };
         r.motifs = vec![
-            MotifEntry { id: 0, occurrences: vec![occ(0, 12.0, 0, 1.0), occ(0, 2.0, -3, 0.9), occ(1, 5.0, 2, 1.1)] },
-            MotifEntry { id: 1, occurrences: vec![occ(0, 7.0, 0, 1.0), occ(1, 1.0, 0, 1.0)] },
+            MotifEntry {
+                name: None,
+                id: 0,
+                occurrences: vec![occ(0, 12.0, 0, 1.0), occ(0, 2.0, -3, 0.9), occ(1, 5.0, 2, 1.1)],
+            },
+            MotifEntry { name: None, id: 1, occurrences: vec![occ(0, 7.0, 0, 1.0), occ(1, 1.0, 0, 1.0)] },
         ];
         r
     }

@@ -16,6 +16,7 @@ pub mod export;
 pub mod features;
 pub mod find;
 pub mod interchange;
+pub mod library;
 pub mod motif;
 pub mod pipeline;
 pub mod progress;

@@ -67,7 +67,7 @@ fn write_pair(dir: &Path) -> (PathBuf, PathBuf) {
 fn help_lists_every_command_and_documents_defaults() {
     let out = leitmotif().arg("--help").assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
-    for cmd in ["analyze", "find", "cues", "chroma", "eval"] {
+    for cmd in ["analyze", "find", "cues", "chroma", "eval", "index", "themes"] {
         assert!(text.contains(cmd), "{cmd} missing from help:\n{text}");
     }
     leitmotif()
@@ -669,4 +669,62 @@ fn back_to_back_copies_of_a_phrase_are_separate_occurrences() {
     assert_eq!(occurrences.len(), 3, "{occurrences:?}");
     let (first_s, copy_s) = (intro.len() as f64 * f64::from(note_s), phrase.len() as f64 * f64::from(note_s));
     assert_consecutive_copies(occurrences, first_s, copy_s);
+}
+
+#[test]
+fn a_library_names_its_themes_and_matches_only_what_is_new() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (first, later) = (dir.path().join("first"), dir.path().join("later"));
+    std::fs::create_dir_all(&first).expect("mkdir");
+    std::fs::create_dir_all(&later).expect("mkdir");
+    write_pair(&first);
+    write_melody(&later.join("c.wav"), &[filler(5), theme(-1), filler(6)].concat(), 0.35);
+    let lib = dir.path().join("lib");
+
+    leitmotif()
+        .args(["index", "build"])
+        .arg(&first)
+        .arg("--out")
+        .arg(&lib)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 files (2 new, 0 before)"));
+    leitmotif()
+        .args(["themes", "name"])
+        .arg(&lib)
+        .args(["1", "Love theme"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Love theme"));
+    leitmotif().args(["themes", "name"]).arg(&lib).args(["9", "No such"]).assert().code(2);
+
+    // The third track costs its own pairs only: with the two before, and with itself.
+    leitmotif()
+        .args(["index", "build", "-v"])
+        .arg(&later)
+        .arg("--out")
+        .arg(&lib)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("3 files (1 new, 2 before)"))
+        .stderr(predicate::str::contains("3 of 6 pairs reused, 0 traced again from stored seeds, 3 computed"));
+
+    let out = leitmotif().args(["analyze", "--json", "-", "-q", "--lib"]).arg(&lib).assert().success();
+    let report: Report = serde_json::from_slice(&out.get_output().stdout).expect("a report");
+    assert_eq!(report.tracks.len(), 3);
+    let named: Vec<&leitmotif::report::MotifEntry> =
+        report.motifs.iter().filter(|m| m.name.as_deref() == Some("Love theme")).collect();
+    assert_eq!(named.len(), 1, "{:?}", report.motifs);
+    assert_eq!(named[0].occurrences.len(), 3, "the theme in all three tracks: {:?}", named[0]);
+
+    // A library document changed behind its back is refused, naming it.
+    let doc = lib.join("library.json");
+    let text = std::fs::read_to_string(&doc).expect("read").replace("Love theme", "Lost theme");
+    std::fs::write(&doc, text).expect("write");
+    leitmotif()
+        .args(["analyze", "--lib"])
+        .arg(&lib)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("library.json").and(predicate::str::contains("checksum")));
 }

@@ -35,8 +35,8 @@ fn hostile_report() -> Report {
     let errors = vec![ErrorEntry { path: format!("bad {HOSTILE}.mp3"), message: format!("broken {HOSTILE}") }];
     let mut r = build_report(tracks, vec![], params, errors);
     r.motifs = vec![
-        MotifEntry { id: 0, occurrences: vec![occ(0, 3.0, 0), occ(0, 30.0, 2), occ(1, 10.0, -1)] },
-        MotifEntry { id: 1, occurrences: vec![occ(0, 5.0, 0), occ(1, 20.0, 0)] },
+        MotifEntry { name: None, id: 0, occurrences: vec![occ(0, 3.0, 0), occ(0, 30.0, 2), occ(1, 10.0, -1)] },
+        MotifEntry { name: None, id: 1, occurrences: vec![occ(0, 5.0, 0), occ(1, 20.0, 0)] },
     ];
     r
 }
@@ -126,6 +126,7 @@ fn forty_tracks_and_fifteen_motifs_get_distinct_colours_and_lanes() {
     let mut r = build_report(tracks, vec![], Params::new(), vec![]);
     r.motifs = (0..15)
         .map(|m| MotifEntry {
+            name: None,
             id: m,
             occurrences: (0..4).map(|k| occ((m * 7 + k * 11) % 40, 5.0 + k as f64 * 20.0, 0)).collect(),
         })
@@ -268,8 +269,8 @@ fn sections_are_drawn_above_the_lanes_and_listed() {
     let mut r = build_report(tracks, vec![], Params::new(), vec![]);
     // Two motifs that follow each other, both heard again 40 s later: one section of two places.
     r.motifs = vec![
-        MotifEntry { id: 0, occurrences: vec![occ(0, 5.0, 0), occ(0, 45.0, 0)] },
-        MotifEntry { id: 1, occurrences: vec![occ(0, 10.0, 0), occ(0, 50.0, 0)] },
+        MotifEntry { name: None, id: 0, occurrences: vec![occ(0, 5.0, 0), occ(0, 45.0, 0)] },
+        MotifEntry { name: None, id: 1, occurrences: vec![occ(0, 10.0, 0), occ(0, 50.0, 0)] },
     ];
     r.sections = section_entries(&r.motifs);
     assert_eq!(r.sections.len(), 1, "{:?}", r.sections);

@@ -511,13 +511,14 @@ fn motif_tables(out: &mut String, inputs: &HtmlInputs<'_>, is_query: bool) {
     for m in &report.motifs {
         let _ = writeln!(
             out,
-            "<section class=\"motif\" id=\"motif-{0}\"><h3><span class=\"sw\" style=\"{1}\"></span> Motif {4} \
+            "<section class=\"motif\" id=\"motif-{0}\"><h3><span class=\"sw\" style=\"{1}\"></span> Motif {4}{5} \
              <span class=\"muted\">({2} occurrence{3})</span></h3>",
             m.id,
             fill(m.id),
             m.occurrences.len(),
             plural(m.occurrences.len()),
-            m.id + 1
+            m.id + 1,
+            m.name.as_deref().map(|n| format!(": {}", escape(n))).unwrap_or_default()
         );
         out.push_str(
             "<table>\n<tr><th></th><th>track</th><th>start</th><th>end</th><th>length</th><th>key shift</th>\

@@ -221,6 +221,9 @@ pub struct MotifEntry {
     pub id: usize,
     /// Where it sounds; the first is the reference for `transpose` and `tempo_ratio`.
     pub occurrences: Vec<OccurrenceEntry>,
+    /// The name of the library theme it plays (extra field; see [`crate::library`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// One place where a section sounds.
@@ -500,7 +503,8 @@ pub fn build_report(
         .map(|occ| occ.iter().map(to_entry).collect())
         .collect();
     entries.sort_by(|a, b| motif_order(a, b));
-    let motifs = entries.into_iter().enumerate().map(|(id, occurrences)| MotifEntry { id, occurrences }).collect();
+    let motifs =
+        entries.into_iter().enumerate().map(|(id, occurrences)| MotifEntry { name: None, id, occurrences }).collect();
     let mut report = Report {
         schema: REPORT_SCHEMA.to_owned(),
         tool: Tool::current(),
@@ -575,7 +579,7 @@ pub fn query_motif(
     rest.sort_by(|a, b| occurrence_order(a, b).then(b.score.total_cmp(&a.score)));
     rest.dedup_by(|b, a| a.track == b.track && a.start_s == b.start_s && a.end_s == b.end_s);
     let occurrences = std::iter::once(&query).chain(&rest).map(to_entry).collect();
-    Some(MotifEntry { id: 0, occurrences })
+    Some(MotifEntry { name: None, id: 0, occurrences })
 }
 
 /// Intersection over union of two time spans (0 when either is empty).

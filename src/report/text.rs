@@ -80,7 +80,8 @@ pub fn summary(report: &Report, list_errors: bool) -> String {
     let name = |t: usize| names.get(t).map_or("?", String::as_str);
     let width = report.motifs.iter().flat_map(|m| &m.occurrences).map(|o| name(o.track).width()).max().unwrap_or(0);
     for m in &report.motifs {
-        let _ = writeln!(out, "\nmotif {} ({} occurrences)", m.id + 1, m.occurrences.len());
+        let named = m.name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
+        let _ = writeln!(out, "\nmotif {}{named} ({} occurrences)", m.id + 1, m.occurrences.len());
         for o in &m.occurrences {
             let span = format!("{}-{}", format_time(o.start_s), format_time(o.end_s));
             let _ = writeln!(
@@ -219,7 +220,11 @@ mod tests {
             tool: crate::report::Tool::default(),
             params: crate::report::Params::new(),
             tracks: tracks(),
-            motifs: vec![MotifEntry { id: 0, occurrences: vec![occurrence(0, 5.0, 0), occurrence(2, 61.2, 2)] }],
+            motifs: vec![MotifEntry {
+                name: None,
+                id: 0,
+                occurrences: vec![occurrence(0, 5.0, 0), occurrence(2, 61.2, 2)],
+            }],
             errors: vec![ErrorEntry { path: "ost/broken.mp3".to_owned(), message: "empty file".to_owned() }],
             sections: Vec::new(),
         };

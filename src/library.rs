@@ -122,6 +122,22 @@ impl Library {
         self.dir.join(MOTIFS_FILE)
     }
 
+    /// Bytes the library's cache takes on disk (what cannot be read counts as nothing).
+    pub fn cache_bytes(&self) -> u64 {
+        fn bytes(dir: &Path) -> u64 {
+            let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+            entries
+                .flatten()
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => bytes(&e.path()),
+                    Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
+                    _ => 0,
+                })
+                .sum()
+        }
+        bytes(&self.cache_dir())
+    }
+
     /// Adds `files` (made absolute); returns how many were not there yet.
     ///
     /// # Errors
@@ -258,6 +274,17 @@ mod tests {
         let err = Library::open(dir.path()).expect_err("refused");
         assert!(matches!(err, Error::BadDocument { .. }), "{err}");
         assert!(err.to_string().contains("checksum"), "{err}");
+    }
+
+    #[test]
+    fn cache_bytes_counts_the_files_under_the_cache() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lib = library(dir.path());
+        assert_eq!(lib.cache_bytes(), 0);
+        std::fs::create_dir_all(lib.cache_dir().join("features-v1")).expect("mkdir");
+        std::fs::write(lib.cache_dir().join("features-v1").join("x"), [0u8; 1000]).expect("write");
+        std::fs::write(lib.cache_dir().join("y"), [0u8; 24]).expect("write");
+        assert_eq!(lib.cache_bytes(), 1024);
     }
 
     #[test]

@@ -572,8 +572,9 @@ fn covers(al: &Alignment, seed: &Seed) -> bool {
 }
 
 /// Similarity of frame `i` of `a` with the frame of `b` nearest to the fractional frame `x`
-/// (`b` already in the key of the comparison, see [`rotate`]). The nearest frame rather than an interpolation: a line of a tempo other
-/// than 1 falls between frames, and blending two frames of different notes matches neither.
+/// (`b` already in the key of the comparison, see [`rotate`]). The nearest frame rather than an
+/// interpolation: a line of a tempo other than 1 falls between frames, and blending two frames
+/// of different notes matches neither.
 fn sim_at(a: &[Frame], b: &[Frame], i: usize, x: f64) -> Option<f32> {
     if x < -0.5 {
         return None;

@@ -251,8 +251,12 @@ pub struct FindArgs {
     `cues --tracks a.flac b.flac ep01.mkv`, `cues --tracks a.flac b.flac -- ep01.mkv ep02.mkv`. Options go before `--`: after it every value is an episode.")]
 pub struct CuesArgs {
     /// The tracks (files, or folders searched recursively) to look for.
-    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    #[arg(long, required_unless_present = "lib", num_args = 1.., value_name = "PATH")]
     pub tracks: Vec<PathBuf>,
+    /// Look for a library's files too (see `index build`), with its cache unless `--cache` or
+    /// `--no-cache` says otherwise; each cue lists the named themes it plays.
+    #[arg(long, value_name = "LIB")]
+    pub lib: Option<PathBuf>,
     /// Episode audio or video files (or folders) to search.
     #[arg(value_name = "EPISODE")]
     pub episodes: Vec<PathBuf>,
@@ -761,15 +765,25 @@ fn run_themes(t: ThemesCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_cues(c: CuesArgs) -> Result<ExitCode> {
+fn run_cues(mut c: CuesArgs) -> Result<ExitCode> {
     check_outputs(&c.output, None)?;
+    let lib = c.lib.as_deref().map(Library::open).transpose()?;
+    if let Some(lib) = &lib
+        && c.output.cache.cache.is_none()
+        && !c.output.cache.no_cache
+    {
+        c.output.cache.cache = Some(lib.cache_dir());
+    }
     if let Some(path) = &c.csv {
         output::check_file_destination(path)?;
     }
     if let Some(dir) = &c.labels {
         output::check_folder_destination(dir)?;
     }
-    let (tracks, episodes, guessed) = split_cue_inputs(c.tracks, c.episodes)?;
+    let (mut tracks, episodes, guessed) = split_cue_inputs(c.tracks, c.episodes)?;
+    if let Some(lib) = &lib {
+        tracks.splice(0..0, lib.files.iter().cloned());
+    }
     // With one value each there is nothing to choose; otherwise say how the values were split.
     if guessed && tracks.len() + episodes.len() > 2 && !c.output.quiet {
         eprintln!(
@@ -787,7 +801,10 @@ fn run_cues(c: CuesArgs) -> Result<ExitCode> {
         cues: CueConfig { min_len_s: c.min_len, threshold: c.threshold, ..CueConfig::default() },
         hooks: hooks.clone(),
     };
-    let report = pipeline::cues(&cfg)?;
+    let mut report = pipeline::cues(&cfg)?;
+    if let Some(lib) = &lib {
+        lib.apply_cue_names(&mut report);
+    }
     drop(cfg);
     verbose_note(&c.output, &hooks, clock.as_deref(), t0);
     drop(hooks);

@@ -202,7 +202,7 @@ fn in_order(cues: &[CueEntry]) -> Vec<&CueEntry> {
 }
 
 /// The columns of [`cue_csv`].
-pub const CUE_CSV_HEADER: &str = "cue,episode,in,out,duration,title,artist,album,file,match,score";
+pub const CUE_CSV_HEADER: &str = "cue,episode,in,out,duration,title,artist,album,file,match,score,themes";
 
 /// A field of a CSV row, quoted when it holds a comma, a quote or a line break (RFC 4180).
 fn csv_field(text: &str) -> String {
@@ -212,7 +212,8 @@ fn csv_field(text: &str) -> String {
 /// The cue sheet as CSV, one row per cue in episode order: cue number within its episode (from
 /// 1), episode file name, in and out timecodes and duration (`hh:mm:ss.mmm`), the track's title
 /// (its file name when untagged), artist and album (empty when untagged), file, match kind
-/// (`exact` or `arranged`) and score.
+/// (`exact` or `arranged`), score, and the library themes the cue plays (`; ` between them;
+/// empty without `cues --lib`).
 pub fn cue_csv(report: &CueReport) -> String {
     let mut out = String::from(CUE_CSV_HEADER);
     out.push('\n');
@@ -231,6 +232,7 @@ pub fn cue_csv(report: &CueReport) -> String {
                 track.map_or(String::new(), |t| t.path.clone()),
                 c.match_kind.clone().unwrap_or_default(),
                 format!("{:.3}", c.score),
+                c.themes.join("; "),
             ];
             let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
             out.push_str(&row.join(","));
@@ -241,7 +243,8 @@ pub fn cue_csv(report: &CueReport) -> String {
 }
 
 /// The Audacity label track of episode `episode`: one line per cue, sorted by start,
-/// `start<TAB>end<TAB>cue N: title` (with the key shift when there is one).
+/// `start<TAB>end<TAB>cue N: title` (with the key shift when there is one, and the library
+/// themes it plays in brackets).
 pub fn cue_label_text(report: &CueReport, episode: usize) -> String {
     let Some(ep) = report.episodes.get(episode) else {
         return String::new();
@@ -250,7 +253,8 @@ pub fn cue_label_text(report: &CueReport, episode: usize) -> String {
     for (n, c) in in_order(&ep.cues).into_iter().enumerate() {
         let title = report.tracks.get(c.track).map_or("?", |t| t.display_name());
         let shift = if c.transpose == 0 { String::new() } else { format!(" ({:+})", c.transpose) };
-        let _ = writeln!(out, "{:.6}\t{:.6}\tcue {}: {title}{shift}", c.start_s, c.end_s, n + 1);
+        let themes = if c.themes.is_empty() { String::new() } else { format!(" [{}]", c.themes.join("; ")) };
+        let _ = writeln!(out, "{:.6}\t{:.6}\tcue {}: {title}{shift}{themes}", c.start_s, c.end_s, n + 1);
     }
     out
 }

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::report::Report;
 use crate::report::output::write_atomic;
+use crate::report::{CueReport, Report};
 
 /// The `schema` of a library document.
 pub const LIBRARY_SCHEMA: &str = "leitmotif.library/1";
@@ -214,6 +214,22 @@ impl Library {
                     })
                 })
                 .map(|theme| theme.name.clone());
+        }
+    }
+
+    /// Gives each cue of `report` the names of the themes it plays: themes in the cue's track
+    /// whose defining place the cue's stretch of the track covers at least half of.
+    pub fn apply_cue_names(&self, report: &mut CueReport) {
+        let paths: Vec<Option<PathBuf>> = report.tracks.iter().map(|t| absolute(Path::new(&t.path)).ok()).collect();
+        for cue in report.episodes.iter_mut().flat_map(|e| e.cues.iter_mut()) {
+            let Some(Some(path)) = paths.get(cue.track) else { continue };
+            let (from, to) = (cue.track_start_s, cue.track_start_s + (cue.end_s - cue.start_s));
+            cue.themes = self
+                .themes
+                .iter()
+                .filter(|t| &t.path == path && (to.min(t.end_s) - from.max(t.start_s)) >= 0.5 * (t.end_s - t.start_s))
+                .map(|t| t.name.clone())
+                .collect();
         }
     }
 }

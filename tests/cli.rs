@@ -625,7 +625,7 @@ fn cues_write_a_csv_cue_sheet_and_label_tracks_per_episode() {
 
     let text = std::fs::read_to_string(&csv).expect("csv");
     let rows: Vec<&str> = text.lines().collect();
-    assert_eq!(rows[0], "cue,episode,in,out,duration,title,artist,album,file,match,score");
+    assert_eq!(rows[0], "cue,episode,in,out,duration,title,artist,album,file,match,score,themes");
     assert_eq!(rows.len(), cues.len() + 1, "{text}");
     let first = cues
         .iter()
@@ -727,4 +727,40 @@ fn a_library_names_its_themes_and_matches_only_what_is_new() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("library.json").and(predicate::str::contains("checksum")));
+}
+
+#[test]
+fn cues_with_a_library_name_the_themes_each_cue_plays() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (lib, csv, labels) = (dir.path().join("lib"), dir.path().join("sheet.csv"), dir.path().join("labels"));
+    leitmotif()
+        .args(["index", "build", "-q"])
+        .arg(root.join("fixtures/score"))
+        .arg("--out")
+        .arg(&lib)
+        .assert()
+        .success();
+    let out = leitmotif().args(["themes", "name"]).arg(&lib).args(["1", "Main theme"]).assert().success();
+    let said = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    // The theme's file: the episode is that track itself, so a cue covers the theme's place.
+    let file = Path::new(said.split(": ").nth(1).and_then(|rest| rest.split(' ').next()).expect("the theme's file"));
+    leitmotif()
+        .args(["cues", "--quiet", "--lib"])
+        .arg(&lib)
+        .arg("--csv")
+        .arg(&csv)
+        .arg("--labels")
+        .arg(&labels)
+        .arg("--")
+        .arg(file)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    let named: Vec<&str> = text.lines().skip(1).filter(|row| row.ends_with(",Main theme")).collect();
+    assert!(!named.is_empty(), "no cue names the theme:\n{text}");
+    assert!(named.iter().all(|row| row.contains(&*file.to_string_lossy())), "{text}");
+    let stem = file.file_stem().expect("stem").to_string_lossy().into_owned();
+    let label = std::fs::read_to_string(labels.join(format!("{stem}.labels.txt"))).expect("label track");
+    assert!(label.contains("[Main theme]"), "{label}");
 }

@@ -159,6 +159,7 @@ fn cue_sheet_has_an_episode_timeline_and_escapes_names() {
         score: 0.9,
         match_kind: Some("exact".to_owned()),
         evidence_nats: Some(120.0),
+        themes: Vec::new(),
     };
     let episodes = vec![EpisodeEntry {
         path: format!("ep01 {HOSTILE}.mkv"),

@@ -298,6 +298,10 @@ pub struct CueEntry {
     /// the episode is with the track playing there than without).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence_nats: Option<f64>,
+    /// The library themes the cue plays (extra field, with `cues --lib`; see
+    /// [`crate::library`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub themes: Vec<String>,
 }
 
 /// One episode of a cue sheet.
@@ -610,6 +614,7 @@ pub fn cue_entries(cues: Vec<Cue>, n_tracks: usize) -> Vec<CueEntry> {
                 MatchKind::Arranged => "arranged".to_owned(),
             }),
             evidence_nats: (c.kind == MatchKind::Exact && c.evidence.is_finite()).then(|| round_to(c.evidence, 1)),
+            themes: Vec::new(),
         })
         .collect()
 }

@@ -253,6 +253,7 @@ not analysed:
             score: 0.9,
             match_kind: None,
             evidence_nats: None,
+            themes: Vec::new(),
         };
         let report = CueReport {
             schema: crate::report::CUES_SCHEMA.to_owned(),

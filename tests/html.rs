@@ -150,7 +150,7 @@ fn cue_sheet_has_an_episode_timeline_and_escapes_names() {
         title: Some(HOSTILE.to_owned()),
         ..TrackEntry::default()
     }];
-    let cue = |start_s: f64| CueEntry {
+    let cue = |start_s: f64, themes: Vec<String>| CueEntry {
         track: 0,
         start_s,
         end_s: start_s + 30.0,
@@ -159,12 +159,12 @@ fn cue_sheet_has_an_episode_timeline_and_escapes_names() {
         score: 0.9,
         match_kind: Some("exact".to_owned()),
         evidence_nats: Some(120.0),
-        themes: Vec::new(),
+        themes,
     };
     let episodes = vec![EpisodeEntry {
         path: format!("ep01 {HOSTILE}.mkv"),
         duration_s: 1800.0,
-        cues: vec![cue(100.0), cue(900.0)],
+        cues: vec![cue(100.0, Vec::new()), cue(900.0, vec![HOSTILE.to_owned()])],
         ..EpisodeEntry::default()
     }];
     let report: CueReport = build_cue_report(tracks, episodes, Params::new(), vec![]);
@@ -186,6 +186,8 @@ fn cue_sheet_has_an_episode_timeline_and_escapes_names() {
     // Each cue's length is listed.
     assert!(html.contains("<th>length</th>"));
     assert_eq!(count(&html, "<td class=\"n\">30.0 s</td>"), 2);
+    // A library theme the cue plays follows the track's name, escaped like it.
+    assert_eq!(count(&html, &format!("<span class=\"muted\">({ESCAPED})</span>")), 1);
 }
 
 /// A mono 16-bit WAV of `notes` (MIDI numbers), each `note_s` long, with a RIFF LIST/INFO

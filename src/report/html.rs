@@ -848,11 +848,17 @@ pub fn render_cues(inputs: &CueHtmlInputs<'_>) -> String {
             let name = track_name(&report.tracks, c.track);
             let track_playable = inputs.track_urls.get(c.track).is_some_and(Option::is_some);
             let track_end = c.track_start_s + (c.end_s - c.start_s);
+            // The library themes the cue plays (`cues --lib`), after the track's name.
+            let themes = if c.themes.is_empty() {
+                String::new()
+            } else {
+                format!(" <span class=\"muted\">({})</span>", escape(&c.themes.join("; ")))
+            };
             let _ = writeln!(
                 b,
                 "<tr><td><button type=\"button\" class=\"play\" data-kind=\"episode\" data-track=\"{e}\" data-start=\"{}\" \
                  data-end=\"{}\" data-label=\"{}\"{}>&#9654;</button></td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-                 <td class=\"n\">{:.1} s</td><td><span class=\"sw\" style=\"{}\"></span> {}</td><td class=\"n\">{}</td>\
+                 <td class=\"n\">{:.1} s</td><td><span class=\"sw\" style=\"{}\"></span> {}{themes}</td><td class=\"n\">{}</td>\
                  <td><button type=\"button\" class=\"play\" data-kind=\"track\" data-track=\"{}\" data-start=\"{}\" \
                  data-end=\"{}\" data-label=\"{}\"{}>&#9654;</button></td><td class=\"n\">{}</td><td class=\"n\">{:.2}</td></tr>",
                 c.start_s,

@@ -398,13 +398,7 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Analyze(mut a) => {
             check_outputs(&a.output, Some(&a.interchange))?;
             let t0 = Instant::now();
-            let lib = a.lib.as_deref().map(Library::open).transpose()?;
-            if let Some(lib) = &lib
-                && a.output.cache.cache.is_none()
-                && !a.output.cache.no_cache
-            {
-                a.output.cache.cache = Some(lib.cache_dir());
-            }
+            let lib = open_library(a.lib.as_deref(), &mut a.output.cache)?;
             let (hooks, clock) = run_hooks(&a.output);
             let mut inputs = lib.as_ref().map(|l| l.files.clone()).unwrap_or_default();
             inputs.extend(a.paths.iter().cloned());
@@ -673,6 +667,17 @@ fn join_paths(paths: &[PathBuf]) -> String {
     paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
 }
 
+/// The library of `--lib`, if given; its cache becomes the run's unless `--cache` or
+/// `--no-cache` says otherwise.
+fn open_library(dir: Option<&std::path::Path>, cache: &mut CacheArgs) -> Result<Option<Library>> {
+    let Some(dir) = dir else { return Ok(None) };
+    let lib = Library::open(dir)?;
+    if cache.cache.is_none() && !cache.no_cache {
+        cache.cache = Some(lib.cache_dir());
+    }
+    Ok(Some(lib))
+}
+
 /// `index build`: the library's files and the new ones analysed with the library's cache; the
 /// motifs and then the library document written (in that order, each whole, so a stopped run
 /// leaves the document as it was).
@@ -767,13 +772,7 @@ fn run_themes(t: ThemesCommand) -> Result<ExitCode> {
 
 fn run_cues(mut c: CuesArgs) -> Result<ExitCode> {
     check_outputs(&c.output, None)?;
-    let lib = c.lib.as_deref().map(Library::open).transpose()?;
-    if let Some(lib) = &lib
-        && c.output.cache.cache.is_none()
-        && !c.output.cache.no_cache
-    {
-        c.output.cache.cache = Some(lib.cache_dir());
-    }
+    let lib = open_library(c.lib.as_deref(), &mut c.output.cache)?;
     if let Some(path) = &c.csv {
         output::check_file_destination(path)?;
     }

@@ -46,8 +46,11 @@ pub fn label_text(report: &Report, track: usize) -> String {
         .iter()
         .flat_map(|m| {
             m.occurrences.iter().filter(|o| o.track == track).map(|o| {
-                let label = occurrence_label(m.id, o);
-                (o.start_s, o.end_s, m.name.as_deref().map_or(label.clone(), |n| format!("{label} {n}")))
+                let label = match &m.name {
+                    Some(name) => format!("{} {name}", occurrence_label(m.id, o)),
+                    None => occurrence_label(m.id, o),
+                };
+                (o.start_s, o.end_s, label)
             })
         })
         .collect();

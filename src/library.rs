@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::report::output::write_atomic;
-use crate::report::{CueReport, Report};
+use crate::report::{CueReport, Report, TrackEntry, span_iou};
 
 /// The `schema` of a library document.
 pub const LIBRARY_SCHEMA: &str = "leitmotif.library/1";
@@ -202,7 +202,7 @@ impl Library {
     /// Gives each motif of `report` the name of the first theme one of its occurrences plays
     /// (same file, overlapping the theme's defining place by at least half their union).
     pub fn apply_names(&self, report: &mut Report) {
-        let paths: Vec<Option<PathBuf>> = report.tracks.iter().map(|t| absolute(Path::new(&t.path)).ok()).collect();
+        let paths = track_paths(&report.tracks);
         for motif in &mut report.motifs {
             motif.name = self
                 .themes
@@ -210,7 +210,7 @@ impl Library {
                 .find(|theme| {
                     motif.occurrences.iter().any(|o| {
                         paths.get(o.track).and_then(Option::as_ref) == Some(&theme.path)
-                            && iou((o.start_s, o.end_s), (theme.start_s, theme.end_s)) >= NAME_IOU
+                            && span_iou(o.start_s, o.end_s, theme.start_s, theme.end_s) >= NAME_IOU
                     })
                 })
                 .map(|theme| theme.name.clone());
@@ -220,7 +220,7 @@ impl Library {
     /// Gives each cue of `report` the names of the themes it plays: themes in the cue's track
     /// whose defining place the cue's stretch of the track covers at least half of.
     pub fn apply_cue_names(&self, report: &mut CueReport) {
-        let paths: Vec<Option<PathBuf>> = report.tracks.iter().map(|t| absolute(Path::new(&t.path)).ok()).collect();
+        let paths = track_paths(&report.tracks);
         for cue in report.episodes.iter_mut().flat_map(|e| e.cues.iter_mut()) {
             let Some(Some(path)) = paths.get(cue.track) else { continue };
             let (from, to) = (cue.track_start_s, cue.track_start_s + (cue.end_s - cue.start_s));
@@ -245,10 +245,9 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     std::path::absolute(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })
 }
 
-fn iou(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let inter = (a.1.min(b.1) - a.0.max(b.0)).max(0.0);
-    let union = a.1.max(b.1) - a.0.min(b.0);
-    if union > 0.0 { inter / union } else { 0.0 }
+/// Each report track's path made absolute, as the library keeps them (`None` when it cannot be).
+fn track_paths(tracks: &[TrackEntry]) -> Vec<Option<PathBuf>> {
+    tracks.iter().map(|t| absolute(Path::new(&t.path)).ok()).collect()
 }
 
 #[cfg(test)]

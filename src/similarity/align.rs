@@ -355,21 +355,26 @@ fn tile_seeds(
             }
         }
     };
-    let survivors = {
+    // Whether more cells reach the bound than the bound search pays for; counting stops as soon
+    // as they do.
+    let mut too_many_survivors = || {
         let mut carried = bounds.clone();
         let mut n = 0;
         for r in 0..start_rows {
             best_bound(&mut line_best, &carried, r);
             n += line_best[first_col(r).min(start_cols)..].iter().filter(|&&v| v >= bound_cut).count();
+            if n * BOUND_SEARCH_SHARE > start_rows * start_cols {
+                return true;
+            }
             if r + 1 < start_rows {
                 carry(&mut carried, &offsets, r, len, best_row);
             }
         }
-        n
+        false
     };
 
     let carried = match search {
-        Search::Either => survivors * BOUND_SEARCH_SHARE > start_rows * start_cols,
+        Search::Either => too_many_survivors(),
         Search::Carried => true,
         Search::Bound => false,
     };
@@ -576,11 +581,13 @@ fn covers(al: &Alignment, seed: &Seed) -> bool {
 /// interpolation: a line of a tempo other than 1 falls between frames, and blending two frames
 /// of different notes matches neither.
 fn sim_at(a: &[Frame], b: &[Frame], i: usize, x: f64) -> Option<f32> {
-    if x < -0.5 {
-        return None;
-    }
-    let fb = b.get(x.round() as usize)?;
-    Some(dot(&a[i], fb))
+    Some(dot(&a[i], &b[nearest(b, x)?]))
+}
+
+/// The frame of `b` nearest to the fractional frame `x`, if `x` lies inside `b`.
+fn nearest(b: &[Frame], x: f64) -> Option<usize> {
+    let j = x.round();
+    (x >= -0.5 && (j as usize) < b.len()).then_some(j as usize)
 }
 
 /// Follows a seed's line outwards and keeps the maximum-sum stretch around it; `b` is already
@@ -714,11 +721,8 @@ impl<'s> NearSims<'s> {
 
     /// The similarity of row `i` with the frame of `b` nearest to `x` (see [`sim_at`]).
     fn sim(&mut self, i: usize, x: f64) -> Option<f32> {
-        if x < -0.5 {
-            return None;
-        }
-        let j = x.round() as usize;
-        let fb = self.b.get(j)?;
+        let j = nearest(self.b, x)?;
+        let fb = &self.b[j];
         let slot = i.checked_sub(self.lo).and_then(|r| {
             let col = usize::try_from(j as i64 - self.start.get(r)?).ok().filter(|&c| c < self.width)?;
             Some(r * self.width + col)

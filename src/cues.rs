@@ -3,8 +3,8 @@
 //! **Verbatim cues** (the recording itself, at its own pitch and speed) are found by spectral
 //! peaks ([`crate::similarity::fingerprint`]): landmark votes propose (track, offset) pairs,
 //! taken in the order of how unlikely their densest burst of votes is by chance; around each,
-//! the stretches where the track's peaks are found more often than chance are ranked a second
-//! at a time against decoy offsets of the same track; pieces at one offset chain across
+//! where the track's peaks are found more often than chance somewhere, every second of the
+//! stretch is ranked against decoy offsets of the same track; pieces at one offset chain across
 //! dialogue into cues, and where cues overlap the one with the most evidence takes its frames
 //! and every other is judged again on the frames left to it.
 //!
@@ -72,14 +72,14 @@ pub struct CueConfig {
     pub vote_window_s: f64,
     /// Evidence, in nats, a verbatim cue must gather: the logarithm of how many times likelier
     /// its blocks' ranks among the decoys are with the track playing than without (see
-    /// [`crate::similarity::fingerprint`]). Were a block's rank under absence exactly that of
-    /// a decoy, the chance that one stretch reaches this evidence would be at most e^-nats;
-    /// the blocks ranked are chosen for their own evidence, which favours chance, so the
-    /// figure is a bound checked on data rather than a guarantee.
+    /// [`crate::similarity::fingerprint`]). Where the track does not sound, a block ranks like
+    /// one more decoy (every block of a candidate's stretch is ranked, not only those its own
+    /// evidence picked out), and the chance that one stretch reaches this evidence is then at
+    /// most e^-nats.
     pub accept_nats: f32,
     /// Raw evidence (the log-likelihood ratio of found peaks, see
-    /// [`fingerprint::raw_evidence`]) a stretch at a candidate's offset needs before its blocks
-    /// are ranked against decoys, nats.
+    /// [`fingerprint::raw_evidence`]) some stretch at a candidate's offset needs before the
+    /// candidate's blocks are ranked against decoys, nats.
     pub piece_nats: f32,
     /// The share of a playing track's seconds that dialogue may hide, in [0, 1): under
     /// presence a block is heard (beats every decoy) with the remaining chance and hidden,
@@ -313,28 +313,7 @@ fn exact_cues(set: &TrackSet, episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
     let masked = f64::from(cfg.masked_share);
     let pieces: Vec<Traced> = candidates
         .par_iter()
-        .flat_map_iter(|cand| {
-            let track = &tracks[cand.track].peaks;
-            let (first, raw) = raw_around_burst(track, &coverage, cand, table, gap, cfg.piece_nats);
-            // Stretches where the track's peaks are found more often than chance would have
-            // it are where it may sound; its blocks there are then ranked against the decoys.
-            positive_runs(&raw, cfg.piece_nats)
-                .into_iter()
-                .filter_map(|(a, b, _)| {
-                    // Whole blocks, so that the blocks of pieces line up with each other.
-                    let frames = (a + first) / block * block..b + first;
-                    let ranks = fingerprint::decoy_ranks(track, &coverage, cand.offset, table, frames.clone(), block);
-                    let nats: Vec<f32> = ranks.iter().map(|r| rank_nats(*r, masked)).collect();
-                    // A piece no block of which beats every decoy is chance.
-                    let heard = nats.iter().filter(|&&v| v > 0.0).sum::<f32>();
-                    (heard > 0.0).then(|| Traced {
-                        piece: Piece { track: cand.track, offset: cand.offset, frames, nats: heard },
-                        nats,
-                        runs: std::iter::once(a + first..b + first).collect(),
-                    })
-                })
-                .collect::<Vec<_>>()
-        })
+        .filter_map(|cand| trace_candidate(&tracks[cand.track].peaks, &coverage, cand, table, gap, block, cfg))
         .collect();
     let min_len = clock.frames_in(cfg.min_exact_len_s);
     let traced: Vec<Traced> = chain_pieces(pieces, gap, block, masked.ln() as f32)
@@ -359,6 +338,45 @@ fn exact_cues(set: &TrackSet, episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
             }
         })
         .collect()
+}
+
+/// The evidence of one candidate, block by block, over the whole stretch of episode its burst of
+/// votes leads to ([`raw_around_burst`]); `None` where the raw evidence nowhere rises to
+/// `piece_nats` (the track does not sound there) or no block beats every decoy.
+///
+/// Every block of that stretch is ranked, not only those where the offset's own raw evidence
+/// rose: blocks chosen for their evidence beat every decoy about a quarter of the time where
+/// only dialogue plays, since the decoys went through no such choice; ranked whole, a stretch
+/// where the track does not sound ranks like its decoys, so that a heard block is worth what
+/// [`rank_nats`] says (BENCHMARKS.md, "Every block of a candidate ranked").
+fn trace_candidate(
+    track: &PeakBins,
+    coverage: &PeakCoverage,
+    cand: &OffsetVotes,
+    table: &HitTable,
+    gap: usize,
+    block: usize,
+    cfg: &CueConfig,
+) -> Option<Traced> {
+    let (first, raw) = raw_around_burst(track, coverage, cand, table, gap, cfg.piece_nats);
+    // The stretches where the track's peaks are found more often than chance place a cue's
+    // ends to a frame.
+    let runs: Vec<Range<usize>> =
+        positive_runs(&raw, cfg.piece_nats).into_iter().map(|(a, b, _)| a + first..b + first).collect();
+    if runs.is_empty() {
+        return None;
+    }
+    // Whole blocks, so that the blocks of the pieces of one track line up with each other.
+    let frames = first / block * block..first + raw.len();
+    let ranks = fingerprint::decoy_ranks(track, coverage, cand.offset, table, frames.clone(), block);
+    let nats: Vec<f32> = ranks.iter().map(|r| rank_nats(*r, f64::from(cfg.masked_share))).collect();
+    // A candidate no block of which beats every decoy is chance.
+    let heard = nats.iter().filter(|&&v| v > 0.0).sum::<f32>();
+    (heard > 0.0).then_some(Traced {
+        piece: Piece { track: cand.track, offset: cand.offset, frames, nats: heard },
+        nats,
+        runs,
+    })
 }
 
 /// Episode frames where a track sounds at one offset (episode frame minus track frame), with
@@ -986,6 +1004,61 @@ mod tests {
         assert_eq!(kept.len(), 2);
         let weak = kept.iter().find(|c| c.track == 1).expect("trimmed cue");
         assert_eq!((weak.start_s, weak.track_start_s), (40.0, 15.0));
+    }
+
+    /// A candidate for `track` at `offset` whose votes burst over query frames `burst`.
+    fn candidate(offset: i64, burst: (u32, u32)) -> OffsetVotes {
+        OffsetVotes { track: 0, offset, votes: 20, burst, surprise: 20.0 }
+    }
+
+    #[test]
+    fn a_candidate_s_blocks_are_ranked_beyond_where_its_evidence_rose() {
+        use crate::similarity::fingerprint::testing::{piece, splice};
+        let cfg = CueConfig::default();
+        let track = piece(600, 7);
+        // Only the track's first 300 frames play, at query frame 800; it would go on to 1400.
+        let mut first_half = SpectralPeaks::default();
+        (0..300).for_each(|k| first_half.push_frame(track.frame(k)));
+        let query = splice(&mut piece(2000, 8), &first_half, 800);
+        let coverage = PeakCoverage::new(&query, 260);
+        let bins = PeakBins::strongest(&track, cfg.fingerprint.evidence_peaks);
+        let table = HitTable::new(&cfg.fingerprint);
+        let traced = trace_candidate(&bins, &coverage, &candidate(800, (850, 950)), &table, 200, 10, &cfg)
+            .expect("the copy is heard");
+        // Its frames reach past the copy to where the track would go on, and the blocks there
+        // are ranked too: not heard.
+        assert_eq!(traced.piece.frames, 800..1400);
+        let (copy, after) = traced.nats.split_at(30);
+        let heard = |v: &[f32]| v.iter().filter(|&&x| x > 0.0).count();
+        assert!(heard(copy) >= 20, "{copy:?}");
+        assert!(after.iter().filter(|&&x| x < 0.0).count() >= 20 && heard(after) <= 3, "{after:?}");
+        // The raw evidence rose only over the copy, and places the cue's ends.
+        assert!(traced.runs.iter().all(|r| r.start >= 795 && r.end <= 1105), "{:?}", traced.runs);
+    }
+
+    #[test]
+    fn where_a_track_does_not_sound_its_blocks_beat_every_decoy_about_once_in_21() {
+        use crate::similarity::fingerprint::testing::piece;
+        let cfg = CueConfig::default();
+        let bins = PeakBins::strongest(&piece(600, 7), cfg.fingerprint.evidence_peaks);
+        let table = HitTable::new(&cfg.fingerprint);
+        let (mut heard, mut ranked) = (0, 0);
+        for seed in 0..8 {
+            let coverage = PeakCoverage::new(&piece(2400, 100 + seed), 260);
+            for offset in (0..1700).step_by(97) {
+                let burst = (offset as u32 + 200, offset as u32 + 260);
+                if let Some(t) = trace_candidate(&bins, &coverage, &candidate(offset, burst), &table, 200, 10, &cfg) {
+                    heard += t.nats.iter().filter(|&&x| x > 0.0).count();
+                    ranked += t.nats.iter().filter(|&&x| x != 0.0).count();
+                }
+            }
+        }
+        // Only candidates whose raw evidence rose somewhere are traced, but every block of
+        // their stretch is ranked: the offset is one more decoy. (Ranked only where the raw
+        // evidence rose, more than half of these blocks beat every decoy.)
+        assert!(ranked >= 500, "{ranked} blocks ranked");
+        let share = heard as f64 / ranked as f64;
+        assert!(share < 0.09, "{heard} of {ranked} blocks beat every decoy");
     }
 
     const HEARD: f32 = 2.4;

@@ -25,12 +25,13 @@
 //! a second, the offset's evidence either beats that of every one of twenty decoy offsets of
 //! the same track (its own pitches and textures, out of time with the query) or not
 //! ([`decoy_ranks`]). For a block taken at random, under absence the offset is one more decoy
-//! and beats them all with the chance 1 / 21 whatever the query holds. The blocks ranked are
-//! not taken at random, though: they are where the offset's own raw evidence rose, at an offset
-//! chosen for its burst of votes, and the decoys went through neither choice. Where only
-//! dialogue plays, such blocks beat every decoy about a quarter of the time (BENCHMARKS.md), so
-//! the evidence a heard block is given overstates it, and the acceptance threshold
-//! ([`crate::cues::CueConfig::accept_nats`]) was checked on data, not derived alone.
+//! and beats them all with the chance 1 / 21 whatever the query holds. So which blocks are
+//! ranked must not depend on the offset's own evidence: blocks picked where that evidence rose
+//! beat every decoy about a quarter of the time where only dialogue plays, since the decoys went
+//! through no such choice. Cue detection ranks every block of the stretch a candidate's burst
+//! of votes leads to, and there the share is 0.053 against 1 / 21 = 0.048 (BENCHMARKS.md), so
+//! the acceptance threshold ([`crate::cues::CueConfig::accept_nats`]) bounds the chance of a
+//! false cue as it says.
 
 use std::io::{Read, Write};
 use std::ops::Range;
@@ -1053,7 +1054,7 @@ const RANK_DECOYS: [i64; 20] =
 /// match, noise), because the decoys meet the same episode frames with the same recording,
 /// where the raw log-likelihood ratio assumes peaks independent and is far too sure of a
 /// passing coincidence. Blocks chosen for the offset's own rising evidence rank higher than
-/// that (see the module notes).
+/// that, so `frames` should not be chosen by it (see the module notes).
 pub fn decoy_ranks(
     track: &PeakBins,
     query: &PeakCoverage,
@@ -1108,14 +1109,13 @@ pub struct BlockRank {
     pub decoys: usize,
 }
 
+/// Made-up peaks with known answers, for the tests of this module and of cue detection.
 #[cfg(test)]
-mod tests {
-    use std::collections::HashMap;
-
-    use super::*;
+pub(crate) mod testing {
+    use crate::features::peaks::{Peak, SpectralPeaks};
 
     /// Peaks of a made-up piece: a new random note every few frames, held, plus a fifth above.
-    fn piece(frames: usize, seed: u64) -> SpectralPeaks {
+    pub fn piece(frames: usize, seed: u64) -> SpectralPeaks {
         let mut s = seed.max(1);
         let mut next = || {
             s ^= s << 13;
@@ -1138,7 +1138,8 @@ mod tests {
         peaks
     }
 
-    fn splice(into: &mut SpectralPeaks, from: &SpectralPeaks, at: usize) -> SpectralPeaks {
+    /// `into` with the peaks of `from` added from frame `at` on.
+    pub fn splice(into: &mut SpectralPeaks, from: &SpectralPeaks, at: usize) -> SpectralPeaks {
         let mut out = SpectralPeaks::default();
         for k in 0..into.frames() {
             let mut f = into.frame(k).to_vec();
@@ -1149,6 +1150,14 @@ mod tests {
         }
         out
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::testing::{piece, splice};
+    use super::*;
 
     #[test]
     fn a_copied_excerpt_votes_for_its_track_and_offset() {

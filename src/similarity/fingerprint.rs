@@ -22,10 +22,11 @@
 //! falls where it is not, but it takes peaks as independent, and they are not: a held note
 //! finds its partials in frame after frame, a chord's partials fall together on a voice's
 //! harmonics. So it only proposes where to look. What decides is rank: over a block of about
-//! a second, the offset's evidence either beats that of every one of twenty decoy offsets of
-//! the same track (its own pitches and textures, out of time with the query) or not
-//! ([`decoy_ranks`]). For a block taken at random, under absence the offset is one more decoy
-//! and beats them all with the chance 1 / 21 whatever the query holds. So which blocks are
+//! a second, how many of twenty decoy offsets of the same track (its own pitches and textures,
+//! out of time with the query) gather as much evidence as the offset ([`decoy_ranks`]). For a
+//! block taken at random, under absence the offset is one more decoy and takes each of the 21
+//! ranks with the chance 1 / 21 (beats them all, is beaten by one, ...) whatever the query
+//! holds. So which blocks are
 //! ranked must not depend on the offset's own evidence: blocks picked where that evidence rose
 //! beat every decoy about a quarter of the time where only dialogue plays, since the decoys went
 //! through no such choice. Cue detection ranks every block of the stretch a candidate's burst
@@ -1044,8 +1045,9 @@ pub fn raw_evidence(
 const RANK_DECOYS: [i64; 20] =
     [-151, -131, -113, -97, -83, -71, -61, -53, -43, -29, 29, 43, 53, 61, 71, 83, 97, 113, 131, 151];
 
-/// For each block of `block` query frames in `frames`: whether `offset` gathers more raw
-/// evidence per track peak there than every decoy offset does, and how many decoys it was ranked against;
+/// For each block of `block` query frames in `frames`: how many decoy offsets gather at least
+/// as much raw evidence per track peak there as `offset` does (counted up to `told`), and how
+/// many decoys it was ranked against;
 /// `None` for a block where the track is silent at `offset` or fewer than a quarter of the
 /// decoys on either side meet sounding track frames.
 ///
@@ -1062,6 +1064,7 @@ pub fn decoy_ranks(
     table: &HitTable,
     frames: Range<usize>,
     block: usize,
+    told: usize,
 ) -> Vec<Option<BlockRank>> {
     let block = block.max(1);
     let frames = frames.start.min(query.frames())..frames.end.min(query.frames());
@@ -1092,10 +1095,10 @@ pub fn decoy_ranks(
             if later < RANK_DECOYS.len() / 4 || decoys.len() - later < RANK_DECOYS.len() / 4 {
                 return None;
             }
-            // One decoy at or above the offset settles it; under absence that takes two or
-            // three on average.
-            let beaten = decoys.iter().any(|&at| mean(js.clone(), at).is_some_and(|d| d >= own));
-            Some(BlockRank { beaten, decoys: decoys.len() })
+            // Counting stops at the `told`-th decoy at or above the offset: under absence,
+            // after about `told` times 1 + 1/2 of the decoys are looked at, on average.
+            let above = decoys.iter().filter(|&&at| mean(js.clone(), at).is_some_and(|d| d >= own)).take(told).count();
+            Some(BlockRank { above, decoys: decoys.len() })
         })
         .collect()
 }
@@ -1104,7 +1107,9 @@ pub fn decoy_ranks(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlockRank {
     /// Whether some decoy gathers at least as much evidence as the candidate's offset.
-    pub beaten: bool,
+    /// Decoys that gather at least as much evidence as the candidate's offset, counted up to
+    /// the `told` of [`decoy_ranks`].
+    pub above: usize,
     /// Decoys the block was ranked against.
     pub decoys: usize,
 }
@@ -1229,21 +1234,34 @@ mod tests {
         let mut query = piece(1500, 8);
         query = splice(&mut query, &track, 400);
         let coverage = PeakCoverage::new(&query, 260);
-        let ranks =
-            decoy_ranks(&PeakBins::strongest(&track, usize::MAX), &coverage, 400, &HitTable::new(&cfg), 400..1000, 10);
+        let ranks = decoy_ranks(
+            &PeakBins::strongest(&track, usize::MAX),
+            &coverage,
+            400,
+            &HitTable::new(&cfg),
+            400..1000,
+            10,
+            1,
+        );
         assert_eq!(ranks.len(), 60);
         // The first and last blocks have too few decoys on one side to be ranked; the rest
         // all are.
         assert!(ranks[..6].iter().chain(&ranks[54..]).all(Option::is_none), "{ranks:?}");
         assert!(ranks[7..53].iter().all(|r| r.is_some_and(|r| r.decoys >= 10)), "{ranks:?}");
-        let heard = ranks.iter().flatten().filter(|r| !r.beaten).count();
+        let heard = ranks.iter().flatten().filter(|r| r.above == 0).count();
         assert!(heard >= 45, "the copied track beats its decoys in {heard} of 48 ranked blocks");
         // Where the query holds other music, the track at a wrong offset is one more decoy:
         // it beats all twenty about once in 21 blocks.
         let wrong =
-            decoy_ranks(&PeakBins::strongest(&track, usize::MAX), &coverage, 0, &HitTable::new(&cfg), 0..400, 10);
-        let wrong_heard = wrong.iter().flatten().filter(|r| !r.beaten).count();
+            decoy_ranks(&PeakBins::strongest(&track, usize::MAX), &coverage, 0, &HitTable::new(&cfg), 0..400, 10, 1);
+        let wrong_heard = wrong.iter().flatten().filter(|r| r.above == 0).count();
         assert!(wrong_heard <= 6, "a wrong offset beats its decoys in {wrong_heard} of {} blocks", wrong.len());
+        // Counting further tells the ranks below the top apart and agrees on the top one.
+        let told =
+            decoy_ranks(&PeakBins::strongest(&track, usize::MAX), &coverage, 0, &HitTable::new(&cfg), 0..400, 10, 3);
+        assert!(told.iter().zip(&wrong).all(|(t, w)| t.map(|t| t.above == 0) == w.map(|w| w.above == 0)));
+        assert!(told.iter().flatten().all(|t| t.above <= 3 && t.decoys >= 10));
+        assert!(told.iter().flatten().any(|t| (1..3).contains(&t.above)), "{told:?}");
     }
 
     #[test]

@@ -92,8 +92,8 @@ pub struct CueConfig {
     /// block that nearly beats every decoy counts.
     pub heard_rank_decay: f64,
     /// Shortest exact cue, seconds. Two tracks of one score often share a phrase note for note
-    /// (a theme, a cadence), and over one phrase the episode cannot tell which of them plays;
-    /// a cue has to outlast a phrase or two to be told apart from a shared one.
+    /// (a theme, a cadence), and over that phrase alone the episode cannot tell which of them
+    /// plays; where one plays on past it, that one takes the phrase.
     pub min_exact_len_s: f64,
 }
 
@@ -170,7 +170,10 @@ impl Default for CueConfig {
             // cue with a chance of 3e-7, a few hundredths of a false cue an episode.
             accept_nats: 15.0,
             piece_nats: 8.0,
-            min_exact_len_s: 10.0,
+            // As short as any cue: since every block of a candidate is ranked, chance stretches
+            // of 5-10 s no longer reach `accept_nats` (the tuning episodes give the same sheets
+            // with 5 s as with the 10 s this once needed).
+            min_exact_len_s: 5.0,
             masked_share: 0.5,
             // Between what the true cues of the tuning episodes show: heard blocks beaten by
             // one decoy 0.19 (generated tracks) to 0.37 (real recordings) times as often as by

@@ -229,11 +229,19 @@ pub struct AnalyzeArgs {
 pub struct FindArgs {
     /// The motif: a whole file, or FILE@START-END with times as seconds, m:ss or h:mm:ss
     /// (e.g. `theme.flac@1:02-1:09.5`).
-    #[arg(long, value_name = "FILE[@START-END]", value_parser = query_spec)]
-    pub query: QuerySpec,
+    #[arg(long, value_name = "FILE[@START-END]", value_parser = query_spec, required_unless_present = "theme")]
+    pub query: Option<QuerySpec>,
+    /// The motif: a theme named in the library of `--lib` (see `themes name`), at the place
+    /// that defines it.
+    #[arg(long, value_name = "NAME", requires = "lib", conflicts_with = "query")]
+    pub theme: Option<String>,
     /// Audio files, or folders searched recursively, to search in.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "lib", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Search a library's files too (see `index build`), with its cache unless `--cache` or
+    /// `--no-cache` says otherwise; the motif found carries the name of a theme it plays.
+    #[arg(long, value_name = "LIB")]
+    pub lib: Option<PathBuf>,
     /// Similarity in [0, 1] an occurrence must reach.
     #[arg(long, allow_negative_numbers = true, value_name = "X", default_value_t = MotifConfig::default().threshold, value_parser = unit_interval)]
     pub threshold: f32,
@@ -418,18 +426,33 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
             write_interchange(&report, &a.interchange)?;
             emit_report(&report, &tracks, false, &a.output)
         }
-        Command::Find(f) => {
+        Command::Find(mut f) => {
             check_outputs(&f.output, Some(&f.interchange))?;
             let t0 = Instant::now();
+            let lib = open_library(f.lib.as_deref(), &mut f.output.cache)?;
+            let query = match (f.query, &f.theme, &lib) {
+                (Some(query), _, _) => query,
+                (None, Some(name), Some(lib)) => {
+                    let theme = lib.theme(name)?;
+                    QuerySpec { path: theme.path.clone(), span: Some((theme.start_s, theme.end_s)) }
+                }
+                // clap requires --query or --theme, and --lib with --theme.
+                _ => return Err(Error::bad_param("--query", "none", "a query or a theme of --lib").into()),
+            };
             let (hooks, clock) = run_hooks(&f.output);
+            let mut inputs = lib.as_ref().map(|l| l.files.clone()).unwrap_or_default();
+            inputs.extend(f.paths);
             let cfg = FindConfig {
-                query: f.query,
-                inputs: f.paths,
+                query,
+                inputs,
                 features: FeatureConfig::default(),
                 motif: MotifConfig { threshold: f.threshold, ..MotifConfig::default() },
                 hooks: hooks.clone(),
             };
-            let (report, tracks) = pipeline::find(&cfg)?;
+            let (mut report, tracks) = pipeline::find(&cfg)?;
+            if let Some(lib) = &lib {
+                lib.apply_names(&mut report);
+            }
             drop(cfg);
             verbose_note(&f.output, &hooks, clock.as_deref(), t0);
             drop(hooks);

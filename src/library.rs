@@ -199,6 +199,18 @@ impl Library {
         Ok(self.themes.last().expect("just pushed"))
     }
 
+    /// The theme named `name`.
+    ///
+    /// # Errors
+    /// [`Error::BadParam`] naming the themes there are when none has that name.
+    pub fn theme(&self, name: &str) -> Result<&Theme> {
+        self.themes.iter().find(|t| t.name == name).ok_or_else(|| {
+            let names: Vec<String> = self.themes.iter().map(|t| format!("\"{}\"", t.name)).collect();
+            let known = if names.is_empty() { "none yet (see `themes name`)".to_owned() } else { names.join(", ") };
+            Error::bad_param("theme", name, format!("a theme of {}: {known}", self.dir.display()))
+        })
+    }
+
     /// Gives each motif of `report` the name of the first theme one of its occurrences plays
     /// (same file, overlapping the theme's defining place by at least half their union).
     pub fn apply_names(&self, report: &mut Report) {

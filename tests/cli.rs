@@ -717,6 +717,30 @@ fn a_library_names_its_themes_and_matches_only_what_is_new() {
     assert_eq!(named.len(), 1, "{:?}", report.motifs);
     assert_eq!(named[0].occurrences.len(), 3, "the theme in all three tracks: {:?}", named[0]);
 
+    // A named theme searched for by name, in the library and in a file from outside it.
+    let outside = dir.path().join("d.wav");
+    write_melody(&outside, &[filler(7), theme(2), filler(8)].concat(), 0.35);
+    let out = leitmotif()
+        .args(["find", "--json", "-", "-q", "--lib"])
+        .arg(&lib)
+        .args(["--theme", "Love theme"])
+        .arg(&outside)
+        .assert()
+        .success();
+    let found: Report = serde_json::from_slice(&out.get_output().stdout).expect("a report");
+    assert_eq!(found.tracks.len(), 4);
+    assert_eq!(found.motifs.len(), 1, "{:?}", found.motifs);
+    assert_eq!(found.motifs[0].name.as_deref(), Some("Love theme"));
+    let tracks: std::collections::BTreeSet<usize> = found.motifs[0].occurrences.iter().map(|o| o.track).collect();
+    assert_eq!(tracks.len(), 4, "the theme in all four tracks: {:?}", found.motifs[0]);
+    leitmotif()
+        .args(["find", "-q", "--lib"])
+        .arg(&lib)
+        .args(["--theme", "Hate theme"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("Hate theme").and(predicate::str::contains("\"Love theme\"")));
+
     // A library document changed behind its back is refused, naming it.
     let doc = lib.join("library.json");
     let text = std::fs::read_to_string(&doc).expect("read").replace("Love theme", "Lost theme");

@@ -529,8 +529,8 @@ impl Traced {
         let first_block = a..(a + n).min(b);
         let last_block = b.saturating_sub(n).max(a)..b;
         // The raw evidence may move a boundary by up to a block (a block's own precision), and
-        // on through blocks that could not be ranked (a track's first and last seconds have
-        // decoys on one side only), where the ranks say nothing either way.
+        // on through blocks that could not be ranked (where the track is silent, or too short
+        // for its rotations), where the ranks say nothing either way.
         let (ka, kb) = ((a - first) / n, (b - first).div_ceil(n));
         let reach = |blocks: &mut dyn Iterator<Item = usize>| {
             let mut slack = 1;

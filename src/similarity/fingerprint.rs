@@ -1039,17 +1039,18 @@ pub fn raw_evidence(
         .collect()
 }
 
-/// Offsets, in frames either side of a candidate's, at which the same track stands in for
-/// chance: its own pitches and textures, out of time with the query. Unequal steps of 2.9 to
-/// 15 s, so a loop or a bar-length repeat in the music lines up with few of them.
+/// Offsets, in frames either side of a candidate's, at which the same track, rotated (its frames
+/// taken round from its start again past its end), stands in for chance: its own pitches and
+/// textures, out of time with the query. Unequal steps of 2.9 to 15 s, so a loop or a
+/// bar-length repeat in the music lines up with few of them.
 const RANK_DECOYS: [i64; 20] =
     [-151, -131, -113, -97, -83, -71, -61, -53, -43, -29, 29, 43, 53, 61, 71, 83, 97, 113, 131, 151];
 
 /// For each block of `block` query frames in `frames`: how many decoy offsets gather at least
 /// as much raw evidence per track peak there as `offset` does (counted up to `told`), and how
-/// many decoys it was ranked against;
-/// `None` for a block where the track is silent at `offset` or fewer than a quarter of the
-/// decoys on either side meet sounding track frames.
+/// many decoys it was ranked against, over the block's frames where the track plays at `offset`;
+/// `None` for a block where it does not or is silent, and for every block of a track shorter
+/// than half the decoy lags.
 ///
 /// Under absence the offset is one more decoy: for a block taken at random its rank among
 /// them is uniform whatever the episode holds (speech harmonics, a chord that happens to
@@ -1068,33 +1069,37 @@ pub fn decoy_ranks(
 ) -> Vec<Option<BlockRank>> {
     let block = block.max(1);
     let frames = frames.start.min(query.frames())..frames.end.min(query.frames());
+    // The track's frame `j - at` taken round the track: decoys are the track rotated, so that
+    // every block, a short track's and a track's first and last seconds too, meets a full set
+    // of its own music.
+    let frames_n = track.frames() as i64;
+    let at_frame = |j: usize, at: i64| (j as i64 - at).rem_euclid(frames_n.max(1)) as usize;
     // Evidence per peak weighed: a track frame with fewer peaks has fewer misses to lose, and
     // where the query holds nothing, all would tie by their count of peaks alone.
     let mean = |js: Range<usize>, at: i64| -> Option<f64> {
         let (mut total, mut peaks) = (0.0, 0usize);
         for j in js {
-            if let Some(v) = frame_llr(track, query, j, at, table) {
+            let i = at_frame(j, at);
+            if let Some(v) = frame_llr(track, query, j, j as i64 - i as i64, table) {
                 total += v;
-                peaks += usize::try_from(j as i64 - at).map_or(0, |i| track.frame(i).len().min(table.peaks));
+                peaks += track.frame(i).len().min(table.peaks);
             }
         }
         (peaks > 0).then(|| total / peaks as f64)
     };
-    let sounding = |js: &Range<usize>, at: i64| {
-        js.clone().any(|j| usize::try_from(j as i64 - at).is_ok_and(|i| !track.frame(i).is_empty()))
-    };
+    // Rotations by at least the whole track would repeat others (or the offset itself).
+    let decoys: Vec<i64> = RANK_DECOYS.iter().filter(|d| d.abs() < frames_n).map(|d| offset + d).collect();
+    let inside = overlap(track, query, offset);
     (frames.start..frames.end)
         .step_by(block)
         .map(|a| {
             let js = a..(a + block).min(frames.end);
-            let own = mean(js.clone(), offset)?;
-            let decoys: Vec<i64> = RANK_DECOYS.iter().map(|d| offset + d).filter(|&at| sounding(&js, at)).collect();
-            // Ranked against the music on both sides: a track's intro or ending, unlike the
-            // rest of it, compared with one side only would win or lose by its texture.
-            let later = decoys.iter().filter(|&&at| at < offset).count();
-            if later < RANK_DECOYS.len() / 4 || decoys.len() - later < RANK_DECOYS.len() / 4 {
+            if decoys.len() < RANK_DECOYS.len() / 2 || !js.clone().any(|j| inside.contains(&j)) {
                 return None;
             }
+            let own = mean(js.start.max(inside.start)..js.end.min(inside.end), offset)?;
+            // The offset's own frames only, where the track plays; the decoys over the same ones.
+            let js = js.start.max(inside.start)..js.end.min(inside.end);
             // Counting stops at the `told`-th decoy at or above the offset: under absence,
             // after about `told` times 1 + 1/2 of the decoys are looked at, on average.
             let above = decoys.iter().filter(|&&at| mean(js.clone(), at).is_some_and(|d| d >= own)).take(told).count();
@@ -1106,7 +1111,6 @@ pub fn decoy_ranks(
 /// How one block of a candidate ranks among its decoys ([`decoy_ranks`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlockRank {
-    /// Whether some decoy gathers at least as much evidence as the candidate's offset.
     /// Decoys that gather at least as much evidence as the candidate's offset, counted up to
     /// the `told` of [`decoy_ranks`].
     pub above: usize,
@@ -1244,12 +1248,10 @@ mod tests {
             1,
         );
         assert_eq!(ranks.len(), 60);
-        // The first and last blocks have too few decoys on one side to be ranked; the rest
-        // all are.
-        assert!(ranks[..6].iter().chain(&ranks[54..]).all(Option::is_none), "{ranks:?}");
-        assert!(ranks[7..53].iter().all(|r| r.is_some_and(|r| r.decoys >= 10)), "{ranks:?}");
+        // Every block is ranked against all twenty rotations, the first and last seconds too.
+        assert!(ranks.iter().all(|r| r.is_some_and(|r| r.decoys == 20)), "{ranks:?}");
         let heard = ranks.iter().flatten().filter(|r| r.above == 0).count();
-        assert!(heard >= 45, "the copied track beats its decoys in {heard} of 48 ranked blocks");
+        assert!(heard >= 57, "the copied track beats its decoys in {heard} of 60 blocks");
         // Where the query holds other music, the track at a wrong offset is one more decoy:
         // it beats all twenty about once in 21 blocks.
         let wrong =
@@ -1262,6 +1264,28 @@ mod tests {
         assert!(told.iter().zip(&wrong).all(|(t, w)| t.map(|t| t.above == 0) == w.map(|w| w.above == 0)));
         assert!(told.iter().flatten().all(|t| t.above <= 3 && t.decoys >= 10));
         assert!(told.iter().flatten().any(|t| (1..3).contains(&t.above)), "{told:?}");
+    }
+
+    #[test]
+    fn a_short_track_is_ranked_against_itself_rotated() {
+        let cfg = FingerprintConfig::default();
+        let table = HitTable::new(&cfg);
+        // 25 s, as long as a sting or a loop: without rotation no block would have five
+        // decoys on each side inside it.
+        let track = piece(250, 11);
+        let query = splice(&mut piece(1000, 12), &track, 300);
+        let coverage = PeakCoverage::new(&query, 260);
+        let bins = PeakBins::strongest(&track, usize::MAX);
+        let ranks = decoy_ranks(&bins, &coverage, 300, &table, 300..550, 10, 1);
+        assert!(ranks.iter().all(|r| r.is_some_and(|r| r.decoys == 20)), "{ranks:?}");
+        let heard = ranks.iter().flatten().filter(|r| r.above == 0).count();
+        assert!(heard >= 23, "the copied track beats its decoys in {heard} of 25 blocks");
+        // Blocks where the track does not play at the offset are not ranked.
+        assert!(decoy_ranks(&bins, &coverage, 300, &table, 0..300, 10, 1).iter().all(Option::is_none));
+        // A track shorter than half the decoy lags has too few distinct rotations.
+        let blip = piece(50, 13);
+        let ranks = decoy_ranks(&PeakBins::strongest(&blip, usize::MAX), &coverage, 300, &table, 300..350, 10, 1);
+        assert!(ranks.iter().all(Option::is_none));
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //!
 //! **Verbatim cues** (the recording itself, at its own pitch and speed) are found by spectral
 //! peaks ([`crate::similarity::fingerprint`]): landmark votes propose (track, offset) pairs,
-//! taken in the order of how unlikely their densest burst of votes is by chance; around each,
-//! where the track's peaks are found more often than chance somewhere, every second of the
-//! stretch is ranked against decoy offsets of the same track; pieces at one offset chain across
-//! dialogue into cues, and where cues overlap the one with the most evidence takes its frames
+//! taken in the order of how unlikely their densest burst of votes is by chance; for each whose
+//! track's peaks are found more often than chance somewhere, every second where the track
+//! could play at that offset is ranked against decoy offsets of the same track; pieces at one
+//! offset chain across dialogue into cues, and where cues overlap the one with the most evidence takes its frames
 //! and every other is judged again on the frames left to it.
 //!
 //! **Arranged cues** (another key or arrangement) come from the motif matcher's tiled chroma
@@ -328,7 +328,7 @@ fn exact_cues(set: &TrackSet, episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
     let masked = f64::from(cfg.masked_share);
     let pieces: Vec<Traced> = candidates
         .par_iter()
-        .filter_map(|cand| trace_candidate(&tracks[cand.track].peaks, &coverage, cand, table, gap, block, cfg))
+        .filter_map(|cand| trace_candidate(&tracks[cand.track].peaks, &coverage, cand, table, block, cfg))
         .collect();
     let min_len = clock.frames_in(cfg.min_exact_len_s);
     let traced: Vec<Traced> = chain_pieces(pieces, gap, block, masked.ln() as f32)
@@ -355,25 +355,28 @@ fn exact_cues(set: &TrackSet, episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
         .collect()
 }
 
-/// The evidence of one candidate, block by block, over the whole stretch of episode its burst of
-/// votes leads to ([`raw_around_burst`]); `None` where the raw evidence nowhere rises to
-/// `piece_nats` (the track does not sound there) or no block beats every decoy.
+/// The evidence of one candidate, block by block, over every episode frame where its track could
+/// play at its offset; `None` where the raw evidence nowhere rises to `piece_nats` (the track
+/// does not sound there) or no block beats every decoy.
 ///
-/// Every block of that stretch is ranked, not only those where the offset's own raw evidence
-/// rose: blocks chosen for their evidence beat every decoy about a quarter of the time where
-/// only dialogue plays, since the decoys went through no such choice; ranked whole, a stretch
-/// where the track does not sound ranks like its decoys, so that a heard block is worth what
-/// [`rank_nats`] says (BENCHMARKS.md, "Every block of a candidate ranked").
+/// Which blocks are ranked depends on the candidate's offset alone, not on any evidence: blocks
+/// chosen for the offset's own rising evidence beat every decoy about a quarter of the time
+/// where only dialogue plays, since the decoys went through no such choice; ranked whole, a
+/// stretch where the track does not sound ranks like its decoys, so that a heard block is worth
+/// what [`rank_nats`] says (BENCHMARKS.md, "Every block of a candidate ranked"). Nor is the
+/// stretch the one around the candidate's burst of votes: a weak cue's densest burst may be a
+/// chance one elsewhere on the same offset.
 fn trace_candidate(
     track: &PeakBins,
     coverage: &PeakCoverage,
     cand: &OffsetVotes,
     table: &HitTable,
-    gap: usize,
     block: usize,
     cfg: &CueConfig,
 ) -> Option<Traced> {
-    let (first, raw) = raw_around_burst(track, coverage, cand, table, gap, cfg.piece_nats);
+    let inside = fingerprint::overlap(track, coverage, cand.offset);
+    let first = inside.start;
+    let raw = fingerprint::raw_evidence(track, coverage, cand.offset, table, inside);
     // The stretches where the track's peaks are found more often than chance place a cue's
     // ends to a frame.
     let runs: Vec<Range<usize>> =
@@ -582,83 +585,29 @@ fn resolve_exact(candidates: Vec<Traced>, rules: &Rules) -> Vec<Piece> {
     kept
 }
 
-/// One stretch of a sequence between two resets of its running sum (at zero): where it
-/// starts, where its sum peaks (exclusive) and that peak, and where the next reset comes.
-#[derive(Debug, Clone, Copy)]
-struct Rise {
-    start: usize,
-    peak_end: usize,
-    peak: f32,
-    end: usize,
-}
-
-/// The stretches of `ev` between resets of its running sum whose sum climbs to at least
-/// `min_nats`.
-fn rises(ev: &[f32], min_nats: f32) -> Vec<Rise> {
-    let mut found = Vec::new();
-    let mut open = Rise { start: 0, peak_end: 0, peak: 0.0, end: 0 };
-    let mut sum = 0f32;
-    for (j, &e) in ev.iter().enumerate() {
-        if sum <= 0.0 {
-            if open.peak >= min_nats {
-                found.push(Rise { end: j, ..open });
-            }
-            (sum, open.start, open.peak) = (0.0, j, 0.0);
-        }
-        sum += e;
-        if sum > open.peak {
-            (open.peak, open.peak_end) = (sum, j + 1);
-        }
-    }
-    if open.peak >= min_nats {
-        found.push(Rise { end: ev.len(), ..open });
-    }
-    found
-}
-
 /// The stretches `[start, end)` of `ev` whose running sum, reset at zero, climbs to at least
 /// `min_nats`, each ending where its sum peaks, with that sum.
 fn positive_runs(ev: &[f32], min_nats: f32) -> Vec<(usize, usize, f32)> {
-    rises(ev, min_nats).into_iter().map(|r| (r.start, r.peak_end, r.peak)).collect()
-}
-
-/// The raw evidence of a candidate around its burst of votes, and the query frame of its first
-/// value: the burst widened by `margin` frames on either side, and again wherever a stretch
-/// rising to `min_nats` reaches the edge, up to the frames the track overlaps.
-fn raw_around_burst(
-    track: &PeakBins,
-    coverage: &PeakCoverage,
-    cand: &OffsetVotes,
-    table: &HitTable,
-    margin: usize,
-    min_nats: f32,
-) -> (usize, Vec<f32>) {
-    let inside = fingerprint::overlap(track, coverage, cand.offset);
-    let (a, b) = (cand.burst.0 as usize, cand.burst.1 as usize + 1);
-    let mut frames = a.saturating_sub(margin).max(inside.start)..b.saturating_add(margin).min(inside.end);
-    loop {
-        let raw = fingerprint::raw_evidence(track, coverage, cand.offset, table, frames.clone());
-        let regions = rising_regions(&raw, min_nats);
-        let left = regions.first().is_some_and(|r| r.start == 0) && frames.start > inside.start;
-        let right = regions.last().is_some_and(|r| r.end == raw.len()) && frames.end < inside.end;
-        if !(left || right) {
-            return (frames.start, raw);
+    let mut found = Vec::new();
+    // The open stretch: where it starts, where its sum peaks (exclusive), and that peak.
+    let (mut start, mut peak_end, mut peak) = (0, 0, 0f32);
+    let mut sum = 0f32;
+    for (j, &e) in ev.iter().enumerate() {
+        if sum <= 0.0 {
+            if peak >= min_nats {
+                found.push((start, peak_end, peak));
+            }
+            (sum, start, peak) = (0.0, j, 0.0);
         }
-        if left {
-            frames.start = frames.start.saturating_sub(margin).max(inside.start);
-        }
-        if right {
-            frames.end = frames.end.saturating_add(margin).min(inside.end);
+        sum += e;
+        if sum > peak {
+            (peak, peak_end) = (sum, j + 1);
         }
     }
-}
-
-/// The stretches of `ev` between two resets of its running sum (at zero, as in
-/// [`positive_runs`]) in which the sum climbs to at least `min_nats`. Any stretch of a sequence
-/// no larger than `ev` frame by frame that sums to `min_nats` or more, starting where its own
-/// running sum resets, lies inside one of them.
-fn rising_regions(ev: &[f32], min_nats: f32) -> Vec<Range<usize>> {
-    rises(ev, min_nats).into_iter().map(|r| r.start..r.end).collect()
+    if peak >= min_nats {
+        found.push((start, peak_end, peak));
+    }
+    found
 }
 
 /// Share of the track's strongest peaks found in the episode over episode frames `a..b`
@@ -1075,7 +1024,9 @@ mod tests {
         let coverage = PeakCoverage::new(&query, 260);
         let bins = PeakBins::strongest(&track, cfg.fingerprint.evidence_peaks);
         let table = HitTable::new(&cfg.fingerprint);
-        let traced = trace_candidate(&bins, &coverage, &candidate(800, (850, 950)), &table, 200, 10, &cfg)
+        // The candidate's burst of votes is a chance one after the copy: the copy is ranked all
+        // the same.
+        let traced = trace_candidate(&bins, &coverage, &candidate(800, (1300, 1350)), &table, 10, &cfg)
             .expect("the copy is heard");
         // Its frames reach past the copy to where the track would go on, and the blocks there
         // are ranked too: not heard.
@@ -1100,7 +1051,7 @@ mod tests {
             let coverage = PeakCoverage::new(&piece(2400, 100 + seed), 260);
             for offset in (0..1700).step_by(97) {
                 let burst = (offset as u32 + 200, offset as u32 + 260);
-                if let Some(t) = trace_candidate(&bins, &coverage, &candidate(offset, burst), &table, 200, 10, &cfg) {
+                if let Some(t) = trace_candidate(&bins, &coverage, &candidate(offset, burst), &table, 10, &cfg) {
                     heard += t.nats.iter().filter(|&&x| x > 0.0).count();
                     ranked += t.nats.iter().filter(|&&x| x != 0.0).count();
                 }

@@ -239,7 +239,10 @@ fn load_files_with<T: Send>(
             };
             let loaded = hooks
                 .load(p, cfg, |p, c| load_track_reporting(p, c, &report))
-                .map(keep)
+                .map(|track| {
+                    hooks.audio(track.duration_s);
+                    keep(track)
+                })
                 .map_err(|error| InputError { path: p.clone(), error });
             let before = reported.swap(size, Ordering::Relaxed);
             hooks.tick(size.saturating_sub(before));

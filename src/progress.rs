@@ -31,6 +31,11 @@ pub trait Progress: Send + Sync {
     fn begin_bytes(&self, stage: &str, total: u64) {
         self.begin(stage, Some(total));
     }
+    /// An item of the current stage held `seconds` of audio (a file decoded or read from the
+    /// cache). Displays without a running total may ignore it.
+    fn audio(&self, seconds: f64) {
+        let _ = seconds;
+    }
     /// The current stage is over.
     fn end(&self);
 }
@@ -89,6 +94,13 @@ impl Hooks {
         }
     }
 
+    /// Reports the seconds of audio one item of the current stage held.
+    pub fn audio(&self, seconds: f64) {
+        if let Some(p) = &self.progress {
+            p.audio(seconds);
+        }
+    }
+
     /// Reports the end of the current stage.
     pub fn end(&self) {
         if let Some(p) = &self.progress {
@@ -142,6 +154,8 @@ pub struct TerminalProgress {
     bar: Mutex<Option<ProgressBar>>,
     /// The current stage counts bytes, so finished items are named but not counted.
     bytes: std::sync::atomic::AtomicBool,
+    /// Milliseconds of audio the current stage's items have held so far.
+    audio_ms: std::sync::atomic::AtomicU64,
 }
 
 impl fmt::Debug for TerminalProgress {
@@ -154,17 +168,25 @@ impl TerminalProgress {
     /// A progress display when standard error is a terminal, `None` otherwise (logs and pipes
     /// stay free of control codes).
     pub fn for_stderr() -> Option<Self> {
-        std::io::stderr()
-            .is_terminal()
-            .then(|| Self { bar: Mutex::new(None), bytes: std::sync::atomic::AtomicBool::new(false) })
+        std::io::stderr().is_terminal().then(|| Self {
+            bar: Mutex::new(None),
+            bytes: Default::default(),
+            audio_ms: Default::default(),
+        })
     }
+}
+
+/// Audio done so far, for people: minutes under an hour, hours to a tenth above.
+fn audio_done(ms: u64) -> String {
+    let minutes = ms as f64 / 60_000.0;
+    if minutes < 60.0 { format!("{minutes:.0} min") } else { format!("{:.1} h", minutes / 60.0) }
 }
 
 /// A stage over items (files, pairs of tracks): a bar, the count and the time left.
 const BAR_TEMPLATE: &str = "{prefix:>10.bold} [{bar:30.cyan/blue}] {pos}/{len} {elapsed:>4} (eta {eta}) {wide_msg}";
 /// A stage over bytes of input.
 const BYTES_TEMPLATE: &str =
-    "{prefix:>10.bold} [{bar:30.cyan/blue}] {bytes}/{total_bytes} {elapsed:>4} (eta {eta}) {wide_msg}";
+    "{prefix:>10.bold} [{bar:20.cyan/blue}] {bytes}/{total_bytes} {elapsed:>4} (eta {eta}) {wide_msg}";
 /// One long step.
 const SPINNER_TEMPLATE: &str = "{prefix:>10.bold} {spinner} {elapsed}";
 
@@ -190,6 +212,7 @@ impl TerminalProgress {
     /// or a spinner without one.
     fn start(&self, stage: &str, total: Option<u64>, bytes: bool) {
         self.bytes.store(bytes, std::sync::atomic::Ordering::Relaxed);
+        self.audio_ms.store(0, std::sync::atomic::Ordering::Relaxed);
         let mut slot = self.bar.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(old) = slot.take() {
             old.finish_and_clear();
@@ -225,7 +248,8 @@ impl Progress for TerminalProgress {
         if let Some(bar) = slot.as_ref() {
             let name =
                 item.file_name().map_or_else(|| item.display().to_string(), |n| n.to_string_lossy().into_owned());
-            bar.set_message(name);
+            let ms = self.audio_ms.load(std::sync::atomic::Ordering::Relaxed);
+            bar.set_message(if ms > 0 { format!("{} audio, {name}", audio_done(ms)) } else { name });
             if !self.bytes.load(std::sync::atomic::Ordering::Relaxed) {
                 bar.inc(1);
             }
@@ -237,6 +261,11 @@ impl Progress for TerminalProgress {
         if let Some(bar) = slot.as_ref() {
             bar.inc(n);
         }
+    }
+
+    fn audio(&self, seconds: f64) {
+        let ms = (seconds.max(0.0) * 1000.0) as u64;
+        self.audio_ms.fetch_add(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn end(&self) {
@@ -294,6 +323,12 @@ impl StageClock {
 }
 
 impl Progress for StageClock {
+    fn audio(&self, seconds: f64) {
+        if let Some(p) = &self.inner {
+            p.audio(seconds);
+        }
+    }
+
     fn begin_bytes(&self, stage: &str, total: u64) {
         self.start(stage);
         if let Some(p) = &self.inner {
@@ -336,6 +371,34 @@ impl Progress for StageClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audio_done_reads_in_minutes_then_hours() {
+        assert_eq!(audio_done(0), "0 min");
+        assert_eq!(audio_done(42 * 60_000 + 20_000), "42 min");
+        assert_eq!(audio_done(3 * 3_600_000 + 1_080_000), "3.3 h");
+    }
+
+    #[test]
+    fn seconds_of_audio_reach_the_display_through_the_stage_clock() {
+        #[derive(Default)]
+        struct Heard(Mutex<f64>);
+        impl Progress for Heard {
+            fn begin(&self, _: &str, _: Option<u64>) {}
+            fn advance(&self, _: &Path) {}
+            fn end(&self) {}
+            fn audio(&self, seconds: f64) {
+                *self.0.lock().unwrap_or_else(PoisonError::into_inner) += seconds;
+            }
+        }
+        let heard = Arc::new(Heard::default());
+        let hooks = Hooks { cache: None, progress: Some(Arc::new(StageClock::new(Some(heard.clone())))) };
+        hooks.begin_bytes("decoding", 10);
+        hooks.audio(90.0);
+        hooks.audio(1.5);
+        hooks.end();
+        assert_eq!(*heard.0.lock().unwrap_or_else(PoisonError::into_inner), 91.5);
+    }
 
     #[test]
     fn every_bar_template_parses() {

@@ -5,8 +5,8 @@
 //! taken in the order of how unlikely their densest burst of votes is by chance; for each whose
 //! track's peaks are found more often than chance somewhere, every second where the track
 //! could play at that offset is ranked against decoy offsets of the same track; pieces at one
-//! offset chain across dialogue into cues, and where cues overlap the one with the most evidence takes its frames
-//! and every other is judged again on the frames left to it.
+//! offset chain across dialogue into cues, and where cues overlap the one with the most
+//! evidence takes its frames and every other is judged again on the frames left to it.
 //!
 //! **Arranged cues** (another key or arrangement) come from the motif matcher's tiled chroma
 //! alignment, at the track's own tempo but in all 12 keys, its seeds searched on sequences
@@ -166,8 +166,9 @@ impl Default for CueConfig {
             min_votes: 4,
             max_candidates: 20_000,
             vote_window_s: 30.0,
-            // Some 10^5 (chain, start) pairs an episode are tried; at 15 nats each is a false
-            // cue with a chance of 3e-7, a few hundredths of a false cue an episode.
+            // About 10^6 (chain, start) pairs an episode are tried (candidates times the blocks
+            // where their tracks could play); at 15 nats each is a false cue with a chance of at
+            // most 3e-7, a bound of a few tenths of a false cue an episode (about 0.1 are seen).
             accept_nats: 15.0,
             piece_nats: 8.0,
             // As short as any cue: since every block of a candidate is ranked, chance stretches
@@ -389,7 +390,7 @@ fn trace_candidate(
     let ranks = fingerprint::decoy_ranks(track, coverage, cand.offset, table, frames.clone(), block, RANKS_TOLD);
     let (masked, decay) = (f64::from(cfg.masked_share), cfg.heard_rank_decay);
     let nats: Vec<f32> = ranks.iter().map(|r| rank_nats(*r, masked, decay)).collect();
-    // A candidate no block of which beats every decoy is chance.
+    // A candidate none of whose blocks ranks near the top is chance.
     let heard = nats.iter().filter(|&&v| v > 0.0).sum::<f32>();
     (heard > 0.0).then_some(Traced {
         piece: Piece { track: cand.track, offset: cand.offset, frames, nats: heard },

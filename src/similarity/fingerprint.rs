@@ -26,13 +26,12 @@
 //! out of time with the query) gather as much evidence as the offset ([`decoy_ranks`]). For a
 //! block taken at random, under absence the offset is one more decoy and takes each of the 21
 //! ranks with the chance 1 / 21 (beats them all, is beaten by one, ...) whatever the query
-//! holds. So which blocks are
-//! ranked must not depend on the offset's own evidence: blocks picked where that evidence rose
-//! beat every decoy about a quarter of the time where only dialogue plays, since the decoys went
-//! through no such choice. Cue detection ranks every block of the stretch a candidate's burst
-//! of votes leads to, and there the share is 0.053 against 1 / 21 = 0.048 (BENCHMARKS.md), so
-//! the acceptance threshold ([`crate::cues::CueConfig::accept_nats`]) bounds the chance of a
-//! false cue as it says.
+//! holds. So which blocks are ranked must not depend on the offset's own evidence: blocks
+//! picked where that evidence rose beat every decoy about a quarter of the time where only
+//! dialogue plays, since the decoys went through no such choice. Cue detection ranks every
+//! block where the track could play at a candidate's offset, and there the share is 0.0505
+//! against 1 / 21 = 0.0476 (BENCHMARKS.md), so the acceptance threshold
+//! ([`crate::cues::CueConfig::accept_nats`]) bounds the chance of a false cue as it says.
 
 use std::io::{Read, Write};
 use std::ops::Range;
@@ -1094,14 +1093,14 @@ pub fn decoy_ranks(
         .step_by(block)
         .map(|a| {
             let js = a..(a + block).min(frames.end);
-            if decoys.len() < RANK_DECOYS.len() / 2 || !js.clone().any(|j| inside.contains(&j)) {
+            // The block's frames where the track plays at the offset; the decoys over the same.
+            let js = js.start.max(inside.start)..js.end.min(inside.end);
+            if decoys.len() < RANK_DECOYS.len() / 2 || js.is_empty() {
                 return None;
             }
-            let own = mean(js.start.max(inside.start)..js.end.min(inside.end), offset)?;
-            // The offset's own frames only, where the track plays; the decoys over the same ones.
-            let js = js.start.max(inside.start)..js.end.min(inside.end);
-            // Counting stops at the `told`-th decoy at or above the offset: under absence,
-            // after about `told` times 1 + 1/2 of the decoys are looked at, on average.
+            let own = mean(js.clone(), offset)?;
+            // Counting stops at the `told`-th decoy at or above the offset, which under absence
+            // comes after a few decoys.
             let above = decoys.iter().filter(|&&at| mean(js.clone(), at).is_some_and(|d| d >= own)).take(told).count();
             Some(BlockRank { above, decoys: decoys.len() })
         })

@@ -357,7 +357,7 @@ fn exact_cues(set: &TrackSet, episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
 }
 
 /// The evidence of one candidate, block by block, over every episode frame where its track could
-/// play at its offset; `None` where the raw evidence nowhere rises to `piece_nats` (the track
+/// play at its offset (within [`RANK_REACH_S`] of its burst of votes); `None` where the raw evidence nowhere rises to `piece_nats` (the track
 /// does not sound there) or no block beats every decoy.
 ///
 /// Which blocks are ranked depends on the candidate's offset alone, not on any evidence: blocks
@@ -375,7 +375,12 @@ fn trace_candidate(
     block: usize,
     cfg: &CueConfig,
 ) -> Option<Traced> {
+    // Within reach of the burst: a bound on the work for long tracks, set by the burst, so
+    // still by the offset's votes and not by any evidence.
+    let reach = RANK_REACH_S as usize * block;
     let inside = fingerprint::overlap(track, coverage, cand.offset);
+    let inside = inside.start.max((cand.burst.0 as usize).saturating_sub(reach))
+        ..inside.end.min((cand.burst.1 as usize).saturating_add(reach + 1)).max(inside.start);
     let first = inside.start;
     let raw = fingerprint::raw_evidence(track, coverage, cand.offset, table, inside);
     // The stretches where the track's peaks are found more often than chance place a cue's
@@ -457,6 +462,12 @@ fn chain_pieces(mut pieces: Vec<Traced>, gap: usize, block: usize, unheard: f32)
     }
     chains.into_iter().map(|(c, _)| c).collect()
 }
+
+/// Seconds either side of a candidate's burst of votes within which its blocks are ranked: a
+/// bound on the work a long track costs (a candidate ranks every block where its track could
+/// play). Tracks of up to two minutes, as in every benchmark set of BENCHMARKS.md, are ranked
+/// whole wherever their burst lies.
+const RANK_REACH_S: u32 = 120;
 
 /// Ranks among the decoys that verbatim cue detection tells apart: 0, 1 and 2 decoys at or
 /// above the offset, and "more" (see [`rank_nats`]).

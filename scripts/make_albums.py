@@ -31,7 +31,6 @@ import importlib.util
 import json
 import os
 import random
-import sys
 
 LEADS = [52, 53, 54, 85]  # choir aahs, voice oohs, synth voice, voice lead
 SCORE_LEADS = [73, 40, 42, 68, 71, 60, 56]  # flute, violin, cello, oboe, clarinet, horn, trumpet
@@ -39,12 +38,10 @@ PIANO, STRINGS, HARP = 0, 48, 46
 
 
 def load_kit(kit):
+    """The kit's make_set.py as a module (it finds its songs beside itself)."""
     spec = importlib.util.spec_from_file_location("make_set", os.path.join(kit, "make_set.py"))
     mod = importlib.util.module_from_spec(spec)
-    sys.argv, argv = [sys.argv[0]], sys.argv
     spec.loader.exec_module(mod)
-    sys.argv = argv
-    mod.KIT = kit
     return mod
 
 

@@ -277,16 +277,57 @@ fn discover_in_order(
     let searched_s: f64 = seqs.iter().map(|s| s.covered_s).sum();
     let bar_s = |n: usize| least_evidence_s(n, cfg.min_len_s) + search_penalty_s(searched_s);
     motifs.retain(|m| evidence_s(&m.occurrences) >= bar_s(m.occurrences.len()));
+    let mut motifs = without_restatements(motifs);
     sort_motifs(&mut motifs);
     motifs.truncate(cfg.max_motifs);
     motifs
 }
 
+/// The motifs that describe music of their own: each stretch of a track is described once.
+///
+/// The matcher links every pair of stretches that resemble each other, so a repeat of a long
+/// passage is found several times over: as the whole phrase, as its halves, and as windows of it
+/// at other phases that reach into its neighbours, each window grouped into a motif of its own.
+/// Taken strongest first (the seconds of music a motif explains, [`explained_s`]), a motif is
+/// kept only when fewer than half of its occurrences lie mostly (at least half their length)
+/// inside one occurrence of a motif already kept: the rest restate what is already described.
+/// Motifs in other places, however weak, are untouched.
+fn without_restatements(mut motifs: Vec<Motif>) -> Vec<Motif> {
+    motifs.sort_by(|x, y| {
+        explained_s(&y.occurrences).total_cmp(&explained_s(&x.occurrences)).then_with(|| {
+            let (p, q) = (&x.occurrences[0], &y.occurrences[0]);
+            place_order((p.track, p.start_s, p.end_s), (q.track, q.start_s, q.end_s))
+        })
+    });
+    let mut kept: Vec<Motif> = Vec::with_capacity(motifs.len());
+    for motif in motifs {
+        let described = motif
+            .occurrences
+            .iter()
+            .filter(|o| {
+                let half = 0.5 * (o.end_s - o.start_s);
+                kept.iter()
+                    .flat_map(|k| &k.occurrences)
+                    .any(|p| p.track == o.track && p.end_s.min(o.end_s) - p.start_s.max(o.start_s) >= half)
+            })
+            .count();
+        if 2 * described < motif.occurrences.len() {
+            kept.push(motif);
+        }
+    }
+    kept
+}
+
+/// The seconds of music a motif explains: its occurrences' lengths weighted by how well they
+/// match.
+fn explained_s(occurrences: &[Occurrence]) -> f64 {
+    occurrences.iter().map(|o| (o.end_s - o.start_s) * f64::from(o.score)).sum()
+}
+
 /// The evidence of a motif: the seconds its occurrences last, weighted by how well they match
 /// (the score), on average.
 fn evidence_s(occurrences: &[Occurrence]) -> f64 {
-    let total: f64 = occurrences.iter().map(|o| (o.end_s - o.start_s) * f64::from(o.score)).sum();
-    total / occurrences.len().max(1) as f64
+    explained_s(occurrences) / occurrences.len().max(1) as f64
 }
 
 /// The least [`evidence_s`] of a motif with `occurrences` occurrences. Across many tracks, short
@@ -407,5 +448,47 @@ mod tests {
         assert!((search_penalty_s(8.0 * REFERENCE_SEARCH_S) - 3.0 * EVIDENCE_PER_DOUBLING_S).abs() < 1e-12);
         // A 40-track score of 54 minutes.
         assert!((search_penalty_s(54.0 * 60.0) - 0.877).abs() < 0.001);
+    }
+
+    fn motif(places: &[(usize, f64, f64)], score: f32) -> Motif {
+        let occurrences = places
+            .iter()
+            .map(|&(track, start_s, end_s)| Occurrence { track, start_s, end_s, transpose: 0, tempo_ratio: 1.0, score })
+            .collect();
+        Motif { occurrences }
+    }
+
+    #[test]
+    fn a_motif_that_restates_a_stronger_one_is_dropped_and_others_are_kept() {
+        // A phrase of 20 s heard in three places.
+        let phrase = motif(&[(0, 10.0, 30.0), (0, 60.0, 80.0), (1, 5.0, 25.0)], 0.8);
+        // Its first halves: every occurrence lies inside one of the phrase's.
+        let halves = motif(&[(0, 10.0, 20.0), (0, 60.0, 70.0), (1, 5.0, 15.0)], 0.9);
+        // A window at another phase, reaching into what follows: two of three places are mostly
+        // inside the phrase (14 of 20 s), so it restates it.
+        let window = motif(&[(0, 16.0, 36.0), (0, 66.0, 86.0), (1, 40.0, 60.0)], 0.7);
+        // A weak motif elsewhere, and one that only touches the phrase (5 of 12 s inside it).
+        let elsewhere = motif(&[(0, 100.0, 106.0), (1, 80.0, 86.0)], 0.3);
+        let touching = motif(&[(0, 25.0, 37.0), (0, 75.0, 87.0), (1, 90.0, 102.0)], 0.7);
+        let kept = without_restatements(vec![
+            halves.clone(),
+            window.clone(),
+            elsewhere.clone(),
+            touching.clone(),
+            phrase.clone(),
+        ]);
+        assert_eq!(kept.len(), 3, "{kept:?}");
+        for m in [&phrase, &elsewhere, &touching] {
+            assert!(kept.contains(m), "{m:?} kept");
+        }
+    }
+
+    #[test]
+    fn the_motif_explaining_more_music_is_the_one_kept() {
+        // Two descriptions of the same two places: the longer, better match stands.
+        let long = motif(&[(0, 0.0, 20.0), (0, 40.0, 60.0)], 0.8);
+        let short = motif(&[(0, 2.0, 14.0), (0, 42.0, 54.0)], 0.9);
+        assert_eq!(without_restatements(vec![short.clone(), long.clone()]), vec![long.clone()]);
+        assert_eq!(without_restatements(vec![long.clone(), short]), vec![long]);
     }
 }

@@ -288,10 +288,9 @@ fn discover_in_order(
 /// The matcher links every pair of stretches that resemble each other, so a repeat of a long
 /// passage is found several times over: as the whole phrase, as its halves, and as windows of it
 /// at other phases that reach into its neighbours, each window grouped into a motif of its own.
-/// Taken strongest first (the seconds of music a motif explains, [`explained_s`]), a motif is
-/// kept only when fewer than half of its occurrences lie mostly (at least half their length)
-/// inside one occurrence of a motif already kept: the rest restate what is already described.
-/// Motifs in other places, however weak, are untouched.
+/// Taken strongest first (the seconds of music a motif explains, [`explained_s`]), a motif that
+/// [`restates`] one already kept is not reported. A theme that recurs inside a longer repeat at
+/// other places than the repeat itself does is not a restatement, and stays beside it.
 fn without_restatements(mut motifs: Vec<Motif>) -> Vec<Motif> {
     motifs.sort_by(|x, y| {
         explained_s(&y.occurrences).total_cmp(&explained_s(&x.occurrences)).then_with(|| {
@@ -301,22 +300,61 @@ fn without_restatements(mut motifs: Vec<Motif>) -> Vec<Motif> {
     });
     let mut kept: Vec<Motif> = Vec::with_capacity(motifs.len());
     for motif in motifs {
-        let described = motif
-            .occurrences
-            .iter()
-            .filter(|o| {
-                let half = 0.5 * (o.end_s - o.start_s);
-                kept.iter()
-                    .flat_map(|k| &k.occurrences)
-                    .any(|p| p.track == o.track && p.end_s.min(o.end_s) - p.start_s.max(o.start_s) >= half)
-            })
-            .count();
-        if 2 * described < motif.occurrences.len() {
+        if !kept.iter().any(|k| restates(&motif, k)) {
             kept.push(motif);
         }
     }
     kept
 }
+
+/// Whether `motif` says nothing that `stronger` does not: at least half of its occurrences lie
+/// mostly (at least half their length) inside occurrences of `stronger`, each inside a different
+/// one, and at least half sit at the same place within them (its start as a share of theirs, to
+/// a tenth of their length or [`SAME_PLACE_S`]). Then wherever `stronger` is heard, so is
+/// `motif`, at that place: it is a part or a shifted window of the same repeat. Two occurrences
+/// inside one occurrence of `stronger`, or at other places in them, make it a theme of its own.
+fn restates(motif: &Motif, stronger: &Motif) -> bool {
+    let n = motif.occurrences.len();
+    // Each occurrence inside one of `stronger`'s: (which, its start's offset in it, its length).
+    let inside: Vec<(usize, f64, f64)> = motif
+        .occurrences
+        .iter()
+        .filter_map(|o| {
+            let half = 0.5 * (o.end_s - o.start_s);
+            stronger
+                .occurrences
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.track == o.track)
+                .map(|(i, p)| (i, p.end_s.min(o.end_s) - p.start_s.max(o.start_s), p))
+                .filter(|&(_, overlap, _)| overlap >= half)
+                .max_by(|x, y| x.1.total_cmp(&y.1))
+                .map(|(i, _, p)| (i, o.start_s - p.start_s, p.end_s - p.start_s))
+        })
+        .collect();
+    if 2 * inside.len() < n {
+        return false;
+    }
+    let mut hosts: Vec<usize> = inside.iter().map(|&(i, _, _)| i).collect();
+    hosts.sort_unstable();
+    hosts.dedup();
+    if hosts.len() < inside.len() {
+        return false;
+    }
+    // The typical place, as a share of the host's length: a tempo change scales both.
+    let mut shares: Vec<f64> = inside.iter().map(|&(_, offset, len)| offset / len.max(1e-9)).collect();
+    shares.sort_by(f64::total_cmp);
+    let share = shares[shares.len() / 2];
+    let same_place = inside
+        .iter()
+        .filter(|&&(_, offset, len)| (offset - share * len).abs() <= (0.1 * len).max(SAME_PLACE_S))
+        .count();
+    2 * same_place >= n
+}
+
+/// Seconds by which two places within a repeat may differ and still be the same place: the
+/// error of a traced span's start, a few matching frames either way.
+const SAME_PLACE_S: f64 = 2.0;
 
 /// The seconds of music a motif explains: its occurrences' lengths weighted by how well they
 /// match.
@@ -481,6 +519,18 @@ mod tests {
         for m in [&phrase, &elsewhere, &touching] {
             assert!(kept.contains(m), "{m:?} kept");
         }
+    }
+
+    #[test]
+    fn a_theme_recurring_inside_a_longer_repeat_is_kept_beside_it() {
+        // A passage of 60 s heard twice; inside it a theme of 5 s heard twice, at 5 s and 25 s.
+        let passage = motif(&[(0, 0.0, 60.0), (0, 100.0, 160.0)], 1.0);
+        let theme = motif(&[(0, 5.0, 10.0), (0, 25.0, 30.0), (0, 105.0, 110.0), (0, 125.0, 130.0)], 0.8);
+        let kept = without_restatements(vec![theme.clone(), passage.clone()]);
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        // The same theme heard only where the passage puts it at 5 s says nothing new.
+        let part = motif(&[(0, 5.0, 10.0), (0, 105.0, 110.0)], 0.8);
+        assert_eq!(without_restatements(vec![part, passage.clone()]), vec![passage]);
     }
 
     #[test]

@@ -315,7 +315,7 @@ fn without_restatements(mut motifs: Vec<Motif>) -> Vec<Motif> {
 /// inside one occurrence of `stronger`, or at other places in them, make it a theme of its own.
 fn restates(motif: &Motif, stronger: &Motif) -> bool {
     let n = motif.occurrences.len();
-    // Each occurrence inside one of `stronger`'s: (which, its start's offset in it, its length).
+    // Each occurrence inside one of `stronger`'s: (which one, the start's offset in it, its length).
     let inside: Vec<(usize, f64, f64)> = motif
         .occurrences
         .iter()
@@ -500,10 +500,10 @@ mod tests {
     fn a_motif_that_restates_a_stronger_one_is_dropped_and_others_are_kept() {
         // A phrase of 20 s heard in three places.
         let phrase = motif(&[(0, 10.0, 30.0), (0, 60.0, 80.0), (1, 5.0, 25.0)], 0.8);
-        // Its first halves: every occurrence lies inside one of the phrase's.
+        // Its first halves: every occurrence at the start of one of the phrase's.
         let halves = motif(&[(0, 10.0, 20.0), (0, 60.0, 70.0), (1, 5.0, 15.0)], 0.9);
         // A window at another phase, reaching into what follows: two of three places are mostly
-        // inside the phrase (14 of 20 s), so it restates it.
+        // inside the phrase's (14 of 20 s), 6 s in each, so it restates it.
         let window = motif(&[(0, 16.0, 36.0), (0, 66.0, 86.0), (1, 40.0, 60.0)], 0.7);
         // A weak motif elsewhere, and one that only touches the phrase (5 of 12 s inside it).
         let elsewhere = motif(&[(0, 100.0, 106.0), (1, 80.0, 86.0)], 0.3);

@@ -277,7 +277,7 @@ fn discover_in_order(
     let searched_s: f64 = seqs.iter().map(|s| s.covered_s).sum();
     let bar_s = |n: usize| least_evidence_s(n, cfg.min_len_s) + search_penalty_s(searched_s);
     motifs.retain(|m| evidence_s(&m.occurrences) >= bar_s(m.occurrences.len()));
-    let mut motifs = without_restatements(motifs);
+    let mut motifs = without_restatements(motifs, cfg.max_tempo_ratio.min(1.0 / cfg.min_tempo_ratio));
     sort_motifs(&mut motifs);
     motifs.truncate(cfg.max_motifs);
     motifs
@@ -291,7 +291,11 @@ fn discover_in_order(
 /// Taken strongest first (the seconds of music a motif explains, [`explained_s`]), a motif that
 /// [`restates`] one already kept is not reported. A theme that recurs inside a longer repeat at
 /// other places than the repeat itself does is not a restatement, and stays beside it.
-fn without_restatements(mut motifs: Vec<Motif>) -> Vec<Motif> {
+///
+/// A restatement's other occurrences are further places of the kept motif's theme (the two were
+/// matched at the same place in it), and join it when their length keeps the kept motif within
+/// `max_spread` (longest over shortest) and they overlap none of its occurrences.
+fn without_restatements(mut motifs: Vec<Motif>, max_spread: f64) -> Vec<Motif> {
     motifs.sort_by(|x, y| {
         explained_s(&y.occurrences).total_cmp(&explained_s(&x.occurrences)).then_with(|| {
             let (p, q) = (&x.occurrences[0], &y.occurrences[0]);
@@ -300,56 +304,99 @@ fn without_restatements(mut motifs: Vec<Motif>) -> Vec<Motif> {
     });
     let mut kept: Vec<Motif> = Vec::with_capacity(motifs.len());
     for motif in motifs {
-        if !kept.iter().any(|k| restates(&motif, k)) {
+        let Some((k, inside)) =
+            kept.iter().enumerate().find_map(|(k, m)| restates(&motif, m).map(|inside| (k, inside)))
+        else {
             kept.push(motif);
+            continue;
+        };
+        let host = &mut kept[k];
+        // The key of the restatement's occurrences in the host's terms, through the first
+        // occurrence they share.
+        let shared = inside[0];
+        let key_offset = host.occurrences[shared.host].transpose - motif.occurrences[shared.own].transpose;
+        let first_len = host.occurrences[0].end_s - host.occurrences[0].start_s;
+        for (i, o) in motif.occurrences.iter().enumerate() {
+            if inside.iter().any(|p| p.own == i) {
+                continue;
+            }
+            let len = o.end_s - o.start_s;
+            let (short, long) = host
+                .occurrences
+                .iter()
+                .map(|p| p.end_s - p.start_s)
+                .fold((len, len), |(lo, hi), l| (lo.min(l), hi.max(l)));
+            let apart =
+                host.occurrences.iter().all(|p| p.track != o.track || p.end_s <= o.start_s || o.end_s <= p.start_s);
+            if long <= max_spread * short && apart {
+                host.occurrences.push(Occurrence {
+                    transpose: crate::similarity::wrap_shift(o.transpose + key_offset),
+                    tempo_ratio: len / first_len.max(1e-9),
+                    ..o.clone()
+                });
+            }
         }
     }
     kept
 }
 
-/// Whether `motif` says nothing that `stronger` does not: at least half of its occurrences lie
-/// mostly (at least half their length) inside occurrences of `stronger`, each inside a different
-/// one, and at least half sit at the same place within them (its start as a share of theirs, to
-/// a tenth of their length or [`SAME_PLACE_S`]). Then wherever `stronger` is heard, so is
-/// `motif`, at that place: it is a part or a shifted window of the same repeat. Two occurrences
-/// inside one occurrence of `stronger`, or at other places in them, make it a theme of its own.
-fn restates(motif: &Motif, stronger: &Motif) -> bool {
+/// An occurrence of one motif inside an occurrence of another (see [`restates`]).
+#[derive(Debug, Clone, Copy)]
+struct Inside {
+    /// Index of the occurrence in its own motif.
+    own: usize,
+    /// Index of the occurrence of the other motif that holds it.
+    host: usize,
+    /// Its start, seconds after the host's.
+    offset: f64,
+    /// The host's length, seconds.
+    host_len: f64,
+}
+
+/// Whether `motif` says nothing that `stronger` does not, and if so, which of its occurrences lie
+/// inside `stronger`'s: at least half of them lie mostly (at least half their length) inside
+/// occurrences of `stronger`, each inside a different one, and at least half sit at the same
+/// place within them (the start as a share of the host's length, to a tenth of it or
+/// [`SAME_PLACE_S`]). Then wherever `stronger` is heard, so is `motif`, at that place: it is a
+/// part or a shifted window of the same repeat. Two occurrences inside one occurrence of
+/// `stronger`, or at other places in them, make it a theme of its own.
+fn restates(motif: &Motif, stronger: &Motif) -> Option<Vec<Inside>> {
     let n = motif.occurrences.len();
-    // Each occurrence inside one of `stronger`'s: (which one, the start's offset in it, its length).
-    let inside: Vec<(usize, f64, f64)> = motif
+    let inside: Vec<Inside> = motif
         .occurrences
         .iter()
-        .filter_map(|o| {
+        .enumerate()
+        .filter_map(|(own, o)| {
             let half = 0.5 * (o.end_s - o.start_s);
             stronger
                 .occurrences
                 .iter()
                 .enumerate()
                 .filter(|(_, p)| p.track == o.track)
-                .map(|(i, p)| (i, p.end_s.min(o.end_s) - p.start_s.max(o.start_s), p))
+                .map(|(host, p)| (host, p.end_s.min(o.end_s) - p.start_s.max(o.start_s), p))
                 .filter(|&(_, overlap, _)| overlap >= half)
                 .max_by(|x, y| x.1.total_cmp(&y.1))
-                .map(|(i, _, p)| (i, o.start_s - p.start_s, p.end_s - p.start_s))
+                .map(|(host, _, p)| Inside { own, host, offset: o.start_s - p.start_s, host_len: p.end_s - p.start_s })
         })
         .collect();
     if 2 * inside.len() < n {
-        return false;
+        return None;
     }
-    let mut hosts: Vec<usize> = inside.iter().map(|&(i, _, _)| i).collect();
+    let mut hosts: Vec<usize> = inside.iter().map(|p| p.host).collect();
     hosts.sort_unstable();
     hosts.dedup();
     if hosts.len() < inside.len() {
-        return false;
+        return None;
     }
     // The typical place, as a share of the host's length: a tempo change scales both.
-    let mut shares: Vec<f64> = inside.iter().map(|&(_, offset, len)| offset / len.max(1e-9)).collect();
+    let mut shares: Vec<f64> = inside.iter().map(|p| p.offset / p.host_len.max(1e-9)).collect();
     shares.sort_by(f64::total_cmp);
     let share = shares[shares.len() / 2];
-    let same_place = inside
-        .iter()
-        .filter(|&&(_, offset, len)| (offset - share * len).abs() <= (0.1 * len).max(SAME_PLACE_S))
-        .count();
-    2 * same_place >= n
+    let same_place: Vec<Inside> = inside
+        .into_iter()
+        .filter(|p| (p.offset - share * p.host_len).abs() <= (0.1 * p.host_len).max(SAME_PLACE_S))
+        .collect();
+    (2 * same_place.len() >= n).then_some(same_place)
 }
 
 /// Seconds by which two places within a repeat may differ and still be the same place: the
@@ -496,6 +543,9 @@ mod tests {
         Motif { occurrences }
     }
 
+    /// The tempo range of the default settings, as a spread of lengths.
+    const SPREAD: f64 = 1.25;
+
     #[test]
     fn a_motif_that_restates_a_stronger_one_is_dropped_and_others_are_kept() {
         // A phrase of 20 s heard in three places.
@@ -504,21 +554,42 @@ mod tests {
         let halves = motif(&[(0, 10.0, 20.0), (0, 60.0, 70.0), (1, 5.0, 15.0)], 0.9);
         // A window at another phase, reaching into what follows: two of three places are mostly
         // inside the phrase's (14 of 20 s), 6 s in each, so it restates it.
-        let window = motif(&[(0, 16.0, 36.0), (0, 66.0, 86.0), (1, 40.0, 60.0)], 0.7);
+        let window = motif(&[(0, 16.0, 36.0), (0, 66.0, 86.0), (0, 120.0, 140.0)], 0.7);
         // A weak motif elsewhere, and one that only touches the phrase (5 of 12 s inside it).
         let elsewhere = motif(&[(0, 100.0, 106.0), (1, 80.0, 86.0)], 0.3);
         let touching = motif(&[(0, 25.0, 37.0), (0, 75.0, 87.0), (1, 90.0, 102.0)], 0.7);
-        let kept = without_restatements(vec![
-            halves.clone(),
-            window.clone(),
-            elsewhere.clone(),
-            touching.clone(),
-            phrase.clone(),
-        ]);
+        let kept = without_restatements(
+            vec![halves, window.clone(), elsewhere.clone(), touching.clone(), phrase.clone()],
+            SPREAD,
+        );
         assert_eq!(kept.len(), 3, "{kept:?}");
-        for m in [&phrase, &elsewhere, &touching] {
+        for m in [&elsewhere, &touching] {
             assert!(kept.contains(m), "{m:?} kept");
         }
+        // The window's third place is a further place of the phrase: it joins it.
+        let mut grown = phrase;
+        grown.occurrences.push(window.occurrences[2].clone());
+        assert!(kept.contains(&grown), "{kept:?}");
+    }
+
+    #[test]
+    fn a_restatements_other_places_join_the_stronger_motif_in_its_terms() {
+        // A phrase heard in track 0 at +0 and in track 1 at +3; a weaker motif matched 1 s into
+        // the same two places (there at +2 and +5: its keys are 2 above the phrase's), and at
+        // two more places, one of them far too long for the phrase.
+        let mut phrase = motif(&[(0, 10.0, 20.0), (1, 10.0, 20.0)], 1.0);
+        phrase.occurrences[1].transpose = 3;
+        let mut other = motif(&[(0, 11.0, 21.0), (1, 11.0, 21.0), (2, 50.0, 60.0), (3, 0.0, 30.0)], 0.3);
+        for (o, key) in other.occurrences.iter_mut().zip([2, 5, 4, 0]) {
+            o.transpose = key;
+        }
+        let kept = without_restatements(vec![other, phrase], SPREAD);
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        let joined = &kept[0].occurrences;
+        // The place at +4 in the weaker motif's keys is +2 in the phrase's.
+        assert_eq!(joined.len(), 3, "{joined:?}");
+        assert_eq!((joined[2].track, joined[2].transpose), (2, 2));
+        assert!((joined[2].tempo_ratio - 1.0).abs() < 1e-9);
     }
 
     #[test]
@@ -526,11 +597,11 @@ mod tests {
         // A passage of 60 s heard twice; inside it a theme of 5 s heard twice, at 5 s and 25 s.
         let passage = motif(&[(0, 0.0, 60.0), (0, 100.0, 160.0)], 1.0);
         let theme = motif(&[(0, 5.0, 10.0), (0, 25.0, 30.0), (0, 105.0, 110.0), (0, 125.0, 130.0)], 0.8);
-        let kept = without_restatements(vec![theme.clone(), passage.clone()]);
+        let kept = without_restatements(vec![theme.clone(), passage.clone()], SPREAD);
         assert_eq!(kept.len(), 2, "{kept:?}");
         // The same theme heard only where the passage puts it at 5 s says nothing new.
         let part = motif(&[(0, 5.0, 10.0), (0, 105.0, 110.0)], 0.8);
-        assert_eq!(without_restatements(vec![part, passage.clone()]), vec![passage]);
+        assert_eq!(without_restatements(vec![part, passage.clone()], SPREAD), vec![passage]);
     }
 
     #[test]
@@ -538,7 +609,7 @@ mod tests {
         // Two descriptions of the same two places: the longer, better match stands.
         let long = motif(&[(0, 0.0, 20.0), (0, 40.0, 60.0)], 0.8);
         let short = motif(&[(0, 2.0, 14.0), (0, 42.0, 54.0)], 0.9);
-        assert_eq!(without_restatements(vec![short.clone(), long.clone()]), vec![long.clone()]);
-        assert_eq!(without_restatements(vec![long.clone(), short]), vec![long]);
+        assert_eq!(without_restatements(vec![short.clone(), long.clone()], SPREAD), vec![long.clone()]);
+        assert_eq!(without_restatements(vec![long.clone(), short], SPREAD), vec![long]);
     }
 }

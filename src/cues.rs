@@ -357,8 +357,9 @@ fn exact_cues(set: &TrackSet, episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
 }
 
 /// The evidence of one candidate, block by block, over every episode frame where its track could
-/// play at its offset (within [`RANK_REACH_S`] of its burst of votes); `None` where the raw evidence nowhere rises to `piece_nats` (the track
-/// does not sound there) or no block beats every decoy.
+/// play at its offset (within [`RANK_REACH_S`] of its burst of votes); `None` where the raw
+/// evidence nowhere rises to `piece_nats` (the track does not sound there) or no block beats
+/// every decoy.
 ///
 /// Which blocks are ranked depends on the candidate's offset alone, not on any evidence: blocks
 /// chosen for the offset's own rising evidence beat every decoy about a quarter of the time

@@ -1088,6 +1088,9 @@ pub fn decoy_ranks(
     };
     // Rotations by at least the whole track would repeat others (or the offset itself).
     let decoys: Vec<i64> = RANK_DECOYS.iter().filter(|d| d.abs() < frames_n).map(|d| offset + d).collect();
+    if decoys.len() < RANK_DECOYS.len() / 2 {
+        return vec![None; frames.len().div_ceil(block)];
+    }
     let inside = overlap(track, query, offset);
     (frames.start..frames.end)
         .step_by(block)
@@ -1095,7 +1098,7 @@ pub fn decoy_ranks(
             let js = a..(a + block).min(frames.end);
             // The block's frames where the track plays at the offset; the decoys over the same.
             let js = js.start.max(inside.start)..js.end.min(inside.end);
-            if decoys.len() < RANK_DECOYS.len() / 2 || js.is_empty() {
+            if js.is_empty() {
                 return None;
             }
             let own = mean(js.clone(), offset)?;

@@ -324,8 +324,14 @@ mod tests {
                 name: None,
                 id: 0,
                 occurrences: vec![occ(0, 12.0, 0, 1.0), occ(0, 2.0, -3, 0.9), occ(1, 5.0, 2, 1.1)],
+                figures: Vec::new(),
             },
-            MotifEntry { name: None, id: 1, occurrences: vec![occ(0, 7.0, 0, 1.0), occ(1, 1.0, 0, 1.0)] },
+            MotifEntry {
+                name: None,
+                id: 1,
+                occurrences: vec![occ(0, 7.0, 0, 1.0), occ(1, 1.0, 0, 1.0)],
+                figures: Vec::new(),
+            },
         ];
         r
     }

@@ -7,8 +7,8 @@ use std::path::Path;
 use assert_cmd::Command;
 use leitmotif::report::html::{CueHtmlInputs, HtmlInputs, TrackView, render_cues, render_report};
 use leitmotif::report::{
-    CueEntry, CueReport, EpisodeEntry, ErrorEntry, MotifEntry, OccurrenceEntry, Params, Report, TrackEntry,
-    build_cue_report, build_report, section_entries,
+    CueEntry, CueReport, EpisodeEntry, ErrorEntry, FigureEntry, MotifEntry, OccurrenceEntry, Params, Report,
+    TrackEntry, build_cue_report, build_report, section_entries,
 };
 
 const HOSTILE: &str = "<script>alert(1)</script>";
@@ -35,8 +35,13 @@ fn hostile_report() -> Report {
     let errors = vec![ErrorEntry { path: format!("bad {HOSTILE}.mp3"), message: format!("broken {HOSTILE}") }];
     let mut r = build_report(tracks, vec![], params, errors);
     r.motifs = vec![
-        MotifEntry { name: None, id: 0, occurrences: vec![occ(0, 3.0, 0), occ(0, 30.0, 2), occ(1, 10.0, -1)] },
-        MotifEntry { name: None, id: 1, occurrences: vec![occ(0, 5.0, 0), occ(1, 20.0, 0)] },
+        MotifEntry {
+            name: None,
+            id: 0,
+            occurrences: vec![occ(0, 3.0, 0), occ(0, 30.0, 2), occ(1, 10.0, -1)],
+            figures: vec![FigureEntry { occurrences: vec![occ(0, 4.0, 0), occ(0, 31.0, 2)] }],
+        },
+        MotifEntry { name: None, id: 1, occurrences: vec![occ(0, 5.0, 0), occ(1, 20.0, 0)], figures: Vec::new() },
     ];
     r
 }
@@ -129,6 +134,7 @@ fn forty_tracks_and_fifteen_motifs_get_distinct_colours_and_lanes() {
             name: None,
             id: m,
             occurrences: (0..4).map(|k| occ((m * 7 + k * 11) % 40, 5.0 + k as f64 * 20.0, 0)).collect(),
+            figures: Vec::new(),
         })
         .collect();
     let html = render_report(&HtmlInputs::new(&r));
@@ -272,8 +278,8 @@ fn sections_are_drawn_above_the_lanes_and_listed() {
     let mut r = build_report(tracks, vec![], Params::new(), vec![]);
     // Two motifs that follow each other, both heard again 40 s later: one section of two places.
     r.motifs = vec![
-        MotifEntry { name: None, id: 0, occurrences: vec![occ(0, 5.0, 0), occ(0, 45.0, 0)] },
-        MotifEntry { name: None, id: 1, occurrences: vec![occ(0, 10.0, 0), occ(0, 50.0, 0)] },
+        MotifEntry { name: None, id: 0, occurrences: vec![occ(0, 5.0, 0), occ(0, 45.0, 0)], figures: Vec::new() },
+        MotifEntry { name: None, id: 1, occurrences: vec![occ(0, 10.0, 0), occ(0, 50.0, 0)], figures: Vec::new() },
     ];
     r.sections = section_entries(&r.motifs);
     assert_eq!(r.sections.len(), 1, "{:?}", r.sections);
@@ -282,4 +288,16 @@ fn sections_are_drawn_above_the_lanes_and_listed() {
     assert_eq!(count(&html, "class=\"sec\" data-section=\"0\""), 2);
     assert!(html.contains("<h2>Sections</h2>"));
     assert!(html.contains("made of motifs 1, 2"), "the hover text names the motifs from 1");
+}
+
+#[test]
+fn a_motifs_figures_are_listed_under_it_with_names_escaped() {
+    let html = render_report(&HtmlInputs::new(&hostile_report()));
+    let at = html.find("Figure 1.1 recurs inside it: ").expect("the figure is listed");
+    let line = &html[at..at + html[at..].find("</p>").expect("the line ends")];
+    assert!(line.contains(&format!("{ESCAPED} 0:04.0-0:08.0")), "{line}");
+    assert!(!html.contains(HOSTILE));
+    // Under its own motif: after motif 1's table, before motif 2's section.
+    let section = |id: &str| html.find(&format!("id=\"{id}\"")).expect("each motif has its section");
+    assert!(section("motif-0") < at && at < section("motif-1"));
 }

@@ -136,6 +136,9 @@ pub struct Occurrence {
 pub struct Motif {
     /// Occurrences sorted by track, then start; the first is the reference.
     pub occurrences: Vec<Occurrence>,
+    /// Shorter ideas that recur inside this one's occurrences, a level below it (see
+    /// [`with_figures`]); each has no figures of its own.
+    pub figures: Vec<Motif>,
 }
 
 /// Finds the motifs that recur across and within `tracks`.
@@ -168,13 +171,19 @@ pub fn discover_with(
     order.sort_by(|&x, &y| content_order(tracks[x], tracks[y]));
     let sorted: Vec<&Features> = order.iter().map(|&i| tracks[i]).collect();
     let mut motifs = discover_in_order(&sorted, cfg, store, on_pair);
-    for m in &mut motifs {
-        for o in &mut m.occurrences {
+    for m in motifs
+        .iter_mut()
+        .flat_map(|m| std::iter::once(&mut m.occurrences).chain(m.figures.iter_mut().map(|f| &mut f.occurrences)))
+    {
+        for o in m.iter_mut() {
             o.track = order[o.track];
         }
-        rebase_on_first(&mut m.occurrences);
+        rebase_on_first(m);
     }
     sort_motifs(&mut motifs);
+    for m in &mut motifs {
+        sort_motifs(&mut m.figures);
+    }
     motifs
 }
 
@@ -271,13 +280,15 @@ fn discover_in_order(
                         score: m.score,
                     })
                     .collect(),
+                figures: Vec::new(),
             }
         })
         .collect();
     let searched_s: f64 = seqs.iter().map(|s| s.covered_s).sum();
     let bar_s = |n: usize| least_evidence_s(n, cfg.min_len_s) + search_penalty_s(searched_s);
     motifs.retain(|m| evidence_s(&m.occurrences) >= bar_s(m.occurrences.len()));
-    let mut motifs = without_restatements(motifs, cfg.max_tempo_ratio.min(1.0 / cfg.min_tempo_ratio));
+    let motifs = without_restatements(motifs, cfg.max_tempo_ratio.min(1.0 / cfg.min_tempo_ratio));
+    let mut motifs = with_figures(motifs);
     sort_motifs(&mut motifs);
     motifs.truncate(cfg.max_motifs);
     motifs
@@ -338,6 +349,97 @@ fn without_restatements(mut motifs: Vec<Motif>, max_spread: f64) -> Vec<Motif> {
         }
     }
     kept
+}
+
+/// How much longer than a motif a phrase that holds it lasts, at least, for the motif to be one
+/// of its figures: beyond the tempo range (a slower rendition of the same idea is up to 1.25
+/// times as long), so that what a figure leaves of its phrase is at least a third of it.
+const FIGURE_RATIO: f64 = 1.5;
+
+/// The motifs at the phrase level, each with its figures.
+///
+/// A motif may recur inside the occurrences of a clearly longer one ([`FIGURE_RATIO`]): a
+/// two-bar hook heard twice in every pass of an eight-bar phrase. Beside the phrase in the list
+/// it would describe the same music again at a level below, as fragments. When the longer motif
+/// holds no other motif, it is a phrase made of that figure, and the figure is reported with it
+/// ([`Motif::figures`]), not beside it. A longer motif that holds two or more motifs is a larger
+/// repeat made of themes (as [`sections`] finds them), and they stay themes.
+fn with_figures(motifs: Vec<Motif>) -> Vec<Motif> {
+    let typical: Vec<f64> = motifs.iter().map(|m| median_len(&m.occurrences)).collect();
+    // For each motif, the clearly longer motifs that hold it, with how many of its occurrences.
+    let hosts: Vec<Vec<(usize, usize)>> = (0..motifs.len())
+        .map(|i| {
+            (0..motifs.len())
+                .filter(|&j| j != i && typical[j] >= FIGURE_RATIO * typical[i])
+                .filter_map(|j| held(&motifs[i], &motifs[j]).map(|n| (j, n)))
+                .collect()
+        })
+        .collect();
+    // The motifs a motif holds side by side: those it holds that no other of them holds (a
+    // figure's own figure is not a second idea of the phrase).
+    let holds = |j: usize, i: usize| hosts[i].iter().any(|&(k, _)| k == j);
+    let guests = |j: usize| {
+        (0..hosts.len())
+            .filter(|&i| holds(j, i) && !(0..hosts.len()).any(|k| k != i && holds(j, k) && holds(k, i)))
+            .count()
+    };
+    // Each figure's phrase: of the motifs that hold it alone, the one holding most of it.
+    let phrase: Vec<Option<usize>> = hosts
+        .iter()
+        .map(|h| {
+            h.iter()
+                .filter(|&&(j, _)| guests(j) == 1)
+                .max_by(|x, y| {
+                    x.1.cmp(&y.1).then_with(|| {
+                        explained_s(&motifs[x.0].occurrences).total_cmp(&explained_s(&motifs[y.0].occurrences))
+                    })
+                })
+                .map(|&(j, _)| j)
+        })
+        .collect();
+    // A phrase that is itself a figure passes its figures on to its own phrase (the chain is
+    // finite: each step is to a longer motif).
+    let root = |mut i: usize| {
+        while let Some(j) = phrase[i] {
+            i = j;
+        }
+        i
+    };
+    let roots: Vec<usize> = (0..motifs.len()).map(root).collect();
+    let mut slots: Vec<Option<Motif>> = motifs.into_iter().map(Some).collect();
+    let mut figures: Vec<Vec<Motif>> = vec![Vec::new(); slots.len()];
+    for (i, &r) in roots.iter().enumerate() {
+        if r != i
+            && let Some(f) = slots[i].take()
+        {
+            figures[r].push(f);
+        }
+    }
+    slots.into_iter().zip(figures).filter_map(|(m, f)| m.map(|m| Motif { figures: f, ..m })).collect()
+}
+
+/// How many of `motif`'s occurrences lie mostly (at least half their length) inside occurrences
+/// of `longer`, if at least half of them do.
+fn held(motif: &Motif, longer: &Motif) -> Option<usize> {
+    let inside = motif
+        .occurrences
+        .iter()
+        .filter(|o| {
+            let half = 0.5 * (o.end_s - o.start_s);
+            longer
+                .occurrences
+                .iter()
+                .any(|p| p.track == o.track && p.end_s.min(o.end_s) - p.start_s.max(o.start_s) >= half)
+        })
+        .count();
+    (2 * inside >= motif.occurrences.len()).then_some(inside)
+}
+
+/// The median length of a motif's occurrences, seconds.
+fn median_len(occurrences: &[Occurrence]) -> f64 {
+    let mut lens: Vec<f64> = occurrences.iter().map(|o| o.end_s - o.start_s).collect();
+    lens.sort_by(f64::total_cmp);
+    lens.get(lens.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// An occurrence of one motif inside an occurrence of another (see [`restates`]).
@@ -540,7 +642,7 @@ mod tests {
             .iter()
             .map(|&(track, start_s, end_s)| Occurrence { track, start_s, end_s, transpose: 0, tempo_ratio: 1.0, score })
             .collect();
-        Motif { occurrences }
+        Motif { occurrences, figures: Vec::new() }
     }
 
     /// The tempo range of the default settings, as a spread of lengths.
@@ -611,5 +713,47 @@ mod tests {
         let short = motif(&[(0, 2.0, 14.0), (0, 42.0, 54.0)], 0.9);
         assert_eq!(without_restatements(vec![short.clone(), long.clone()], SPREAD), vec![long.clone()]);
         assert_eq!(without_restatements(vec![long.clone(), short], SPREAD), vec![long]);
+    }
+
+    #[test]
+    fn a_figure_recurring_inside_a_phrase_is_listed_with_the_phrase() {
+        // A 20-s phrase heard twice; a 4-s figure heard twice in each pass, and once more
+        // elsewhere.
+        let phrase = motif(&[(0, 10.0, 30.0), (0, 60.0, 80.0)], 0.9);
+        let figure = motif(&[(0, 11.0, 15.0), (0, 21.0, 25.0), (0, 61.0, 65.0), (0, 71.0, 75.0), (0, 40.0, 44.0)], 0.8);
+        let levels = with_figures(vec![figure.clone(), phrase.clone()]);
+        assert_eq!(levels, vec![Motif { figures: vec![figure.clone()], ..phrase.clone() }]);
+        // Only 1.2 times as long: within the tempo range, the same idea played slower, not a part.
+        let slower = motif(&[(0, 10.0, 14.8), (0, 60.0, 64.8)], 0.9);
+        let short = motif(&[(0, 10.0, 14.0), (0, 60.0, 64.0)], 0.8);
+        assert_eq!(with_figures(vec![short.clone(), slower.clone()]).len(), 2);
+        // Held in only one of three places: a theme of its own.
+        let apart = motif(&[(0, 11.0, 15.0), (1, 0.0, 4.0), (2, 5.0, 9.0)], 0.8);
+        assert_eq!(with_figures(vec![apart, phrase]).len(), 2);
+    }
+
+    #[test]
+    fn themes_inside_a_larger_repeat_of_several_stay_in_the_list() {
+        // A 60-s passage heard twice, made of two themes: it is a section, and they are themes.
+        let passage = motif(&[(0, 0.0, 60.0), (0, 100.0, 160.0)], 1.0);
+        let first = motif(&[(0, 5.0, 15.0), (0, 105.0, 115.0)], 0.8);
+        let second = motif(&[(0, 30.0, 40.0), (0, 130.0, 140.0)], 0.8);
+        let levels = with_figures(vec![passage, first, second]);
+        assert_eq!(levels.len(), 3);
+        assert!(levels.iter().all(|m| m.figures.is_empty()));
+    }
+
+    #[test]
+    fn a_figure_of_a_figure_goes_to_the_phrase() {
+        // A 40-s phrase holding only a 10-s idea, which holds only a 4-s cell: both are listed
+        // with the phrase, one level below it.
+        let phrase = motif(&[(0, 0.0, 40.0), (0, 50.0, 90.0)], 0.9);
+        let idea = motif(&[(0, 2.0, 12.0), (0, 52.0, 62.0)], 0.8);
+        let cell = motif(&[(0, 3.0, 7.0), (0, 53.0, 57.0)], 0.8);
+        let levels = with_figures(vec![phrase.clone(), idea.clone(), cell.clone()]);
+        assert_eq!(levels.len(), 1, "{levels:?}");
+        let mut figures = levels[0].figures.clone();
+        figures.sort_by(|x, y| x.occurrences[0].start_s.total_cmp(&y.occurrences[0].start_s));
+        assert_eq!(figures, vec![idea, cell]);
     }
 }

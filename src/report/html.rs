@@ -550,7 +550,29 @@ fn motif_tables(out: &mut String, inputs: &HtmlInputs<'_>, is_query: bool) {
                 o.score
             );
         }
-        out.push_str("</table>\n</section>\n");
+        out.push_str("</table>\n");
+        for (k, f) in m.figures.iter().enumerate() {
+            let places: Vec<String> = f
+                .occurrences
+                .iter()
+                .map(|o| {
+                    format!(
+                        "{} {}-{}",
+                        escape(track_name(&report.tracks, o.track)),
+                        format_time(o.start_s),
+                        format_time(o.end_s)
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "<p class=\"muted\">Figure {}.{} recurs inside it: {}</p>",
+                m.id + 1,
+                k + 1,
+                places.join(", ")
+            );
+        }
+        out.push_str("</section>\n");
     }
 }
 

@@ -224,6 +224,19 @@ pub struct MotifEntry {
     /// The name of the library theme it plays (extra field; see [`crate::library`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Shorter ideas that recur inside this motif's occurrences, a level below it (extra field;
+    /// `analyze` only, absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub figures: Vec<FigureEntry>,
+}
+
+/// A figure (extra field): a shorter idea heard inside the occurrences of the motif that lists
+/// it, and perhaps elsewhere, with `transpose` and `tempo_ratio` relative to its own first
+/// occurrence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FigureEntry {
+    /// Where it sounds, sorted by track and start.
+    pub occurrences: Vec<OccurrenceEntry>,
 }
 
 /// One place where a section sounds.
@@ -453,8 +466,7 @@ fn to_entry(o: &Occurrence) -> OccurrenceEntry {
 
 /// Sorts a motif's occurrences by track then start, drops unusable and duplicate ones, and makes
 /// `transpose`/`tempo_ratio` relative to the new first occurrence when sorting moved it.
-fn normalise_motif(motif: Motif, n_tracks: usize) -> Vec<Occurrence> {
-    let mut occ: Vec<Occurrence> = motif.occurrences;
+fn normalise_motif(mut occ: Vec<Occurrence>, n_tracks: usize) -> Vec<Occurrence> {
     let old_first = occ.first().cloned();
     occ.retain(|o| usable(o, n_tracks));
     occ.sort_by(|a, b| occurrence_order(a, b).then(b.score.total_cmp(&a.score)));
@@ -500,15 +512,26 @@ pub fn build_report(
         t.id = i;
     }
     let n = tracks.len();
-    let mut entries: Vec<Vec<OccurrenceEntry>> = motifs
+    let entry = |m: Motif| -> Option<Vec<OccurrenceEntry>> {
+        let occ = normalise_motif(m.occurrences, n);
+        (occ.len() >= 2).then(|| occ.iter().map(to_entry).collect())
+    };
+    let mut entries: Vec<(Vec<OccurrenceEntry>, Vec<FigureEntry>)> = motifs
         .into_iter()
-        .map(|m| normalise_motif(m, n))
-        .filter(|occ| occ.len() >= 2)
-        .map(|occ| occ.iter().map(to_entry).collect())
+        .filter_map(|mut m| {
+            let mut figures: Vec<Vec<OccurrenceEntry>> =
+                std::mem::take(&mut m.figures).into_iter().filter_map(entry).collect();
+            figures.sort_by(|a, b| motif_order(a, b));
+            let figures = figures.into_iter().map(|occurrences| FigureEntry { occurrences }).collect();
+            entry(m).map(|occ| (occ, figures))
+        })
         .collect();
-    entries.sort_by(|a, b| motif_order(a, b));
-    let motifs =
-        entries.into_iter().enumerate().map(|(id, occurrences)| MotifEntry { name: None, id, occurrences }).collect();
+    entries.sort_by(|a, b| motif_order(&a.0, &b.0));
+    let motifs = entries
+        .into_iter()
+        .enumerate()
+        .map(|(id, (occurrences, figures))| MotifEntry { name: None, id, occurrences, figures })
+        .collect();
     let mut report = Report {
         schema: REPORT_SCHEMA.to_owned(),
         tool: Tool::current(),
@@ -550,7 +573,11 @@ pub fn section_entries(motifs: &[MotifEntry]) -> Vec<SectionEntry> {
 /// Ends every occurrence no later than its track. Feature frames are centred on their times, so
 /// the last one reaches up to half a hop past the last sample, and a match on it would too.
 pub fn clamp_to_durations(report: &mut Report) {
-    for o in report.motifs.iter_mut().flat_map(|m| &mut m.occurrences) {
+    let places = report
+        .motifs
+        .iter_mut()
+        .flat_map(|m| m.occurrences.iter_mut().chain(m.figures.iter_mut().flat_map(|f| f.occurrences.iter_mut())));
+    for o in places {
         if let Some(t) = report.tracks.get(o.track)
             && t.duration_s > o.start_s
         {
@@ -583,7 +610,7 @@ pub fn query_motif(
     rest.sort_by(|a, b| occurrence_order(a, b).then(b.score.total_cmp(&a.score)));
     rest.dedup_by(|b, a| a.track == b.track && a.start_s == b.start_s && a.end_s == b.end_s);
     let occurrences = std::iter::once(&query).chain(&rest).map(to_entry).collect();
-    Some(MotifEntry { name: None, id: 0, occurrences })
+    Some(MotifEntry { name: None, id: 0, occurrences, figures: Vec::new() })
 }
 
 /// Intersection over union of two time spans (0 when either is empty).
@@ -677,7 +704,8 @@ mod tests {
     #[test]
     fn sorting_rebases_transpose_and_tempo() {
         // The matcher's reference is on track 1; after sorting, the track-0 occurrence is first.
-        let m = Motif { occurrences: vec![occ(1, 10.0, 14.0, 0, 1.0), occ(0, 5.0, 10.0, 2, 1.25)] };
+        let m =
+            Motif { occurrences: vec![occ(1, 10.0, 14.0, 0, 1.0), occ(0, 5.0, 10.0, 2, 1.25)], figures: Vec::new() };
         let r = build_report(vec![track("a.wav"), track("b.wav")], vec![m], Params::new(), vec![]);
         let o = &r.motifs[0].occurrences;
         assert_eq!((o[0].track, o[0].transpose, o[0].tempo_ratio), (0, 0, 1.0));
@@ -685,13 +713,38 @@ mod tests {
     }
 
     #[test]
+    fn figures_are_kept_with_their_motif_rebased_and_written_only_when_there_are_some() {
+        let figure = Motif {
+            occurrences: vec![occ(1, 3.0, 5.0, 2, 1.1), occ(0, 2.0, 4.0, 0, 1.0), occ(9, 0.0, 1.0, 0, 1.0)],
+            figures: Vec::new(),
+        };
+        let phrase =
+            Motif { occurrences: vec![occ(0, 1.0, 9.0, 0, 1.0), occ(1, 2.0, 10.0, 0, 1.0)], figures: vec![figure] };
+        let plain =
+            Motif { occurrences: vec![occ(0, 20.0, 24.0, 0, 1.0), occ(1, 20.0, 24.0, 0, 1.0)], figures: vec![] };
+        let r = build_report(vec![track("a"), track("b")], vec![plain, phrase], Params::new(), vec![]);
+        let with = r.motifs.iter().find(|m| !m.figures.is_empty()).expect("the phrase keeps its figure");
+        let f = &with.figures[0].occurrences;
+        // The occurrence on an unknown track is dropped, the rest sorted and rebased on the first.
+        assert_eq!(f.len(), 2);
+        assert_eq!((f[0].track, f[0].transpose, f[0].tempo_ratio), (0, 0, 1.0));
+        assert_eq!((f[1].track, f[1].transpose, f[1].tempo_ratio), (1, 2, 1.1));
+        let json = serde_json::to_value(&r).expect("a report serialises");
+        let written: Vec<bool> =
+            json["motifs"].as_array().expect("motifs is a list").iter().map(|m| m.get("figures").is_some()).collect();
+        assert_eq!(written.iter().filter(|&&w| w).count(), 1);
+    }
+
+    #[test]
     fn motifs_sorted_by_count_then_position_and_singletons_dropped() {
-        let m1 = Motif { occurrences: vec![occ(0, 30.0, 34.0, 0, 1.0), occ(1, 3.0, 7.0, 0, 1.0)] };
-        let m2 = Motif { occurrences: vec![occ(0, 1.0, 5.0, 0, 1.0), occ(1, 9.0, 13.0, 0, 1.0)] };
+        let m1 = Motif { occurrences: vec![occ(0, 30.0, 34.0, 0, 1.0), occ(1, 3.0, 7.0, 0, 1.0)], figures: Vec::new() };
+        let m2 = Motif { occurrences: vec![occ(0, 1.0, 5.0, 0, 1.0), occ(1, 9.0, 13.0, 0, 1.0)], figures: Vec::new() };
         let m3 = Motif {
             occurrences: vec![occ(0, 50.0, 54.0, 0, 1.0), occ(1, 20.0, 24.0, 0, 1.0), occ(1, 40.0, 44.0, 0, 1.0)],
+            figures: Vec::new(),
         };
-        let single = Motif { occurrences: vec![occ(0, 0.0, 4.0, 0, 1.0), occ(7, 0.0, 4.0, 0, 1.0)] };
+        let single =
+            Motif { occurrences: vec![occ(0, 0.0, 4.0, 0, 1.0), occ(7, 0.0, 4.0, 0, 1.0)], figures: Vec::new() };
         let r = build_report(vec![track("a"), track("b")], vec![m1, m2, m3, single], Params::new(), vec![]);
         let firsts: Vec<(usize, f64)> =
             r.motifs.iter().map(|m| (m.occurrences.len(), m.occurrences[0].start_s)).collect();

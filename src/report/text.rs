@@ -93,6 +93,14 @@ pub fn summary(report: &Report, list_errors: bool) -> String {
                 o.score
             );
         }
+        for (k, f) in m.figures.iter().enumerate() {
+            let places: Vec<String> = f
+                .occurrences
+                .iter()
+                .map(|o| format!("{} {}-{}", name(o.track), format_time(o.start_s), format_time(o.end_s)))
+                .collect();
+            let _ = writeln!(out, "  figure {}.{} inside it: {}", m.id + 1, k + 1, places.join(", "));
+        }
     }
     if report.motifs.is_empty() {
         let _ = writeln!(out, "no recurring motif found");
@@ -224,6 +232,7 @@ mod tests {
                 name: None,
                 id: 0,
                 occurrences: vec![occurrence(0, 5.0, 0), occurrence(2, 61.2, 2)],
+                figures: Vec::new(),
             }],
             errors: vec![ErrorEntry { path: "ost/broken.mp3".to_owned(), message: "empty file".to_owned() }],
             sections: Vec::new(),

@@ -375,20 +375,23 @@ fn with_figures(motifs: Vec<Motif>) -> Vec<Motif> {
                 .collect()
         })
         .collect();
-    // The motifs a motif holds side by side: those it holds that no other of them holds (a
+    let mut guests: Vec<Vec<usize>> = vec![Vec::new(); motifs.len()];
+    for (i, h) in hosts.iter().enumerate() {
+        for &(j, _) in h {
+            guests[j].push(i);
+        }
+    }
+    // How many motifs each holds side by side: those it holds that no other of them holds (a
     // figure's own figure is not a second idea of the phrase).
     let holds = |j: usize, i: usize| hosts[i].iter().any(|&(k, _)| k == j);
-    let guests = |j: usize| {
-        (0..hosts.len())
-            .filter(|&i| holds(j, i) && !(0..hosts.len()).any(|k| k != i && holds(j, k) && holds(k, i)))
-            .count()
-    };
+    let side_by_side: Vec<usize> =
+        guests.iter().map(|g| g.iter().filter(|&&i| !g.iter().any(|&k| k != i && holds(k, i))).count()).collect();
     // Each figure's phrase: of the motifs that hold it alone, the one holding most of it.
     let phrase: Vec<Option<usize>> = hosts
         .iter()
         .map(|h| {
             h.iter()
-                .filter(|&&(j, _)| guests(j) == 1)
+                .filter(|&&(j, _)| side_by_side[j] == 1)
                 .max_by(|x, y| {
                     x.1.cmp(&y.1).then_with(|| {
                         explained_s(&motifs[x.0].occurrences).total_cmp(&explained_s(&motifs[y.0].occurrences))

@@ -136,7 +136,7 @@ pub struct Occurrence {
 pub struct Motif {
     /// Occurrences sorted by track, then start; the first is the reference.
     pub occurrences: Vec<Occurrence>,
-    /// Shorter ideas that recur inside this one's occurrences, a level below it (see
+    /// Shorter ideas that recur only inside this one's occurrences, a level below it (see
     /// [`with_figures`]); each has no figures of its own.
     pub figures: Vec<Motif>,
 }

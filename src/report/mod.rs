@@ -224,15 +224,14 @@ pub struct MotifEntry {
     /// The name of the library theme it plays (extra field; see [`crate::library`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Shorter ideas that recur inside this motif's occurrences, a level below it (extra field;
-    /// `analyze` only, absent when none).
+    /// Shorter ideas that recur only inside this motif's occurrences, a level below it (extra
+    /// field; `analyze` only, absent when none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub figures: Vec<FigureEntry>,
 }
 
-/// A figure (extra field): a shorter idea heard inside the occurrences of the motif that lists
-/// it, and perhaps elsewhere, with `transpose` and `tempo_ratio` relative to its own first
-/// occurrence.
+/// A figure (extra field): a shorter idea heard only inside the occurrences of the motif that
+/// lists it, with `transpose` and `tempo_ratio` relative to its own first occurrence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FigureEntry {
     /// Where it sounds, sorted by track and start.

@@ -788,3 +788,55 @@ fn cues_with_a_library_name_the_themes_each_cue_plays() {
     let label = std::fs::read_to_string(labels.join(format!("{stem}.labels.txt"))).expect("label track");
     assert!(label.contains("[Main theme]"), "{label}");
 }
+
+/// A phrase built on one figure (the figure, a continuation, the figure again, a cadence) played
+/// twice among other notes: the phrase is a motif, and the figure, heard four times and only
+/// inside it, is listed with it as a figure rather than beside it.
+#[test]
+fn a_figure_heard_only_inside_its_phrase_is_listed_with_the_phrase() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wav = dir.path().join("figure.wav");
+    let figure = [60, 62, 64, 67, 65, 64, 62, 59];
+    let continuation = [69, 71, 72, 74, 72, 69, 65, 67];
+    let cadence = [57, 60, 64, 62, 59, 55, 57, 60];
+    let phrase: Vec<Option<i32>> =
+        [&figure[..], &continuation[..], &figure[..], &cadence[..]].concat().into_iter().map(Some).collect();
+    let rest = vec![None; 2];
+    let (intro, between) = (filler(5), [filler(8), filler(11)].concat());
+    let notes: Vec<Option<i32>> = [&intro, &rest, &phrase, &rest, &between, &rest, &phrase, &rest, &filler(6)]
+        .into_iter()
+        .flatten()
+        .copied()
+        .collect();
+    let note_s = 0.45;
+    write_melody(&wav, &notes, note_s);
+    let doc = analyze_json(&wav);
+
+    let at = |notes: usize| notes as f64 * f64::from(note_s);
+    let passes = [at(intro.len() + 2), at(intro.len() + 2 + phrase.len() + 2 + between.len() + 2)];
+    let (phrase_s, figure_s, second_figure_s) = (at(phrase.len()), at(figure.len()), at(2 * figure.len()));
+    let iou = |o: &serde_json::Value, t0: f64, t1: f64| {
+        let (start, end) = (o["start_s"].as_f64().expect("start"), o["end_s"].as_f64().expect("end"));
+        (end.min(t1) - start.max(t0)).max(0.0) / (end.max(t1) - start.min(t0))
+    };
+    let motifs = doc["motifs"].as_array().expect("motifs");
+    let host = motifs
+        .iter()
+        .find(|m| {
+            let occ = m["occurrences"].as_array().expect("occurrences");
+            occ.len() == 2 && occ.iter().zip(passes).all(|(o, p)| iou(o, p, p + phrase_s) >= 0.8)
+        })
+        .unwrap_or_else(|| panic!("the phrase is a motif of its two passes: {motifs:?}"));
+    let figures = host["figures"].as_array().expect("the phrase lists its figure");
+    assert_eq!(figures.len(), 1, "{figures:?}");
+    let places: Vec<f64> = passes.iter().flat_map(|&p| [p, p + second_figure_s]).collect();
+    let found = figures[0]["occurrences"].as_array().expect("the figure's places");
+    assert_eq!(found.len(), 4, "{found:?}");
+    for (o, &t0) in found.iter().zip(&places) {
+        assert!(iou(o, t0, t0 + figure_s) >= 0.7, "figure at {t0}: {o}");
+    }
+    // Not beside the phrase as a motif of its own.
+    for o in motifs.iter().flat_map(|m| m["occurrences"].as_array().expect("occurrences")) {
+        assert!(places.iter().all(|&t0| iou(o, t0, t0 + figure_s) < 0.5), "the figure is listed as a motif: {o}");
+    }
+}

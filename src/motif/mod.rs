@@ -371,7 +371,8 @@ fn with_figures(motifs: Vec<Motif>) -> Vec<Motif> {
     let hosts: Vec<Vec<(usize, usize)>> = (0..motifs.len())
         .map(|i| {
             (0..motifs.len())
-                .filter(|&j| j != i && typical[j] >= FIGURE_RATIO * typical[i])
+                // Strictly longer, so that following phrases upwards ends (empty spans too).
+                .filter(|&j| j != i && typical[j] > typical[i] && typical[j] >= FIGURE_RATIO * typical[i])
                 .filter_map(|j| held(&motifs[i], &motifs[j]).map(|n| (j, n)))
                 .collect()
         })
@@ -402,7 +403,7 @@ fn with_figures(motifs: Vec<Motif>) -> Vec<Motif> {
         })
         .collect();
     // A phrase that is itself a figure passes its figures on to its own phrase (the chain is
-    // finite: each step is to a longer motif).
+    // finite: each step is to a strictly longer motif).
     let root = |mut i: usize| {
         while let Some(j) = phrase[i] {
             i = j;
@@ -746,6 +747,13 @@ mod tests {
         let levels = with_figures(vec![passage, first, second]);
         assert_eq!(levels.len(), 3);
         assert!(levels.iter().all(|m| m.figures.is_empty()));
+    }
+
+    #[test]
+    fn motifs_of_empty_spans_are_no_figures_of_each_other() {
+        let a = motif(&[(0, 5.0, 5.0), (0, 9.0, 9.0)], 0.8);
+        let b = motif(&[(0, 5.0, 5.0), (0, 9.0, 9.0)], 0.7);
+        assert_eq!(with_figures(vec![a, b]).len(), 2);
     }
 
     #[test]

@@ -361,45 +361,40 @@ const FIGURE_RATIO: f64 = 1.5;
 /// A motif may recur only inside the occurrences of a clearly longer one ([`FIGURE_RATIO`]): a
 /// two-bar hook heard twice in every pass of an eight-bar phrase and nowhere else. Beside the
 /// phrase in the list it would describe the same music again at a level below, as fragments,
-/// and add no place of its own. When the longer motif
-/// holds no other motif, it is a phrase made of that figure, and the figure is reported with it
-/// ([`Motif::figures`]), not beside it. A longer motif that holds two or more motifs is a larger
+/// and add no place of its own. When the longer motif holds no other motif, it is a phrase made
+/// of that figure, and the figure is reported with it ([`Motif::figures`]), not beside it. A longer motif that holds two or more motifs is a larger
 /// repeat made of themes (as [`sections`] finds them), and they stay themes.
 fn with_figures(motifs: Vec<Motif>) -> Vec<Motif> {
     let typical: Vec<f64> = motifs.iter().map(|m| median_len(&m.occurrences)).collect();
-    // For each motif, the clearly longer motifs that hold it, with how many of its occurrences.
-    let hosts: Vec<Vec<(usize, usize)>> = (0..motifs.len())
+    // For each motif, the clearly longer motifs that hold it.
+    let hosts: Vec<Vec<usize>> = (0..motifs.len())
         .map(|i| {
             (0..motifs.len())
                 // Strictly longer, so that following phrases upwards ends (empty spans too).
                 .filter(|&j| j != i && typical[j] > typical[i] && typical[j] >= FIGURE_RATIO * typical[i])
-                .filter_map(|j| held(&motifs[i], &motifs[j]).map(|n| (j, n)))
+                .filter(|&j| lies_within(&motifs[i], &motifs[j]))
                 .collect()
         })
         .collect();
     let mut guests: Vec<Vec<usize>> = vec![Vec::new(); motifs.len()];
     for (i, h) in hosts.iter().enumerate() {
-        for &(j, _) in h {
+        for &j in h {
             guests[j].push(i);
         }
     }
     // How many motifs each holds side by side: those it holds that no other of them holds (a
     // figure's own figure is not a second idea of the phrase).
-    let holds = |j: usize, i: usize| hosts[i].iter().any(|&(k, _)| k == j);
+    let holds = |j: usize, i: usize| hosts[i].contains(&j);
     let side_by_side: Vec<usize> =
         guests.iter().map(|g| g.iter().filter(|&&i| !g.iter().any(|&k| k != i && holds(k, i))).count()).collect();
-    // Each figure's phrase: of the motifs that hold it alone, the one holding most of it.
+    // Each figure's phrase: of the motifs that hold it alone, the one explaining most music.
     let phrase: Vec<Option<usize>> = hosts
         .iter()
         .map(|h| {
             h.iter()
-                .filter(|&&(j, _)| side_by_side[j] == 1)
-                .max_by(|x, y| {
-                    x.1.cmp(&y.1).then_with(|| {
-                        explained_s(&motifs[x.0].occurrences).total_cmp(&explained_s(&motifs[y.0].occurrences))
-                    })
-                })
-                .map(|&(j, _)| j)
+                .copied()
+                .filter(|&j| side_by_side[j] == 1)
+                .max_by(|&x, &y| explained_s(&motifs[x].occurrences).total_cmp(&explained_s(&motifs[y].occurrences)))
         })
         .collect();
     // A phrase that is itself a figure passes its figures on to its own phrase (the chain is
@@ -423,21 +418,18 @@ fn with_figures(motifs: Vec<Motif>) -> Vec<Motif> {
     slots.into_iter().zip(figures).filter_map(|(m, f)| m.map(|m| Motif { figures: f, ..m })).collect()
 }
 
-/// How many of `motif`'s occurrences lie mostly (at least half their length) inside occurrences
-/// of `longer`, if every one of them does: a figure adds no place of its own to its phrase.
-fn held(motif: &Motif, longer: &Motif) -> Option<usize> {
-    let inside = motif
-        .occurrences
-        .iter()
-        .filter(|o| {
-            let half = 0.5 * (o.end_s - o.start_s);
-            longer
-                .occurrences
-                .iter()
-                .any(|p| p.track == o.track && p.end_s.min(o.end_s) - p.start_s.max(o.start_s) >= half)
-        })
-        .count();
-    (inside == motif.occurrences.len()).then_some(inside)
+/// Whether every occurrence of `motif` lies mostly (at least half its length) inside an
+/// occurrence of `longer`: a figure adds no place of its own to its phrase.
+fn lies_within(motif: &Motif, longer: &Motif) -> bool {
+    motif.occurrences.iter().all(|o| {
+        let half = 0.5 * (o.end_s - o.start_s);
+        longer.occurrences.iter().any(|p| p.track == o.track && shared_s(o, p) >= half)
+    })
+}
+
+/// Seconds two occurrences share (negative when apart; callers compare it with a length).
+fn shared_s(a: &Occurrence, b: &Occurrence) -> f64 {
+    a.end_s.min(b.end_s) - a.start_s.max(b.start_s)
 }
 
 /// The median length of a motif's occurrences, seconds.
@@ -480,7 +472,7 @@ fn restates(motif: &Motif, stronger: &Motif) -> Option<Vec<Inside>> {
                 .iter()
                 .enumerate()
                 .filter(|(_, p)| p.track == o.track)
-                .map(|(host, p)| (host, p.end_s.min(o.end_s) - p.start_s.max(o.start_s), p))
+                .map(|(host, p)| (host, shared_s(o, p), p))
                 .filter(|&(_, overlap, _)| overlap >= half)
                 .max_by(|x, y| x.1.total_cmp(&y.1))
                 .map(|(host, _, p)| Inside { own, host, offset: o.start_s - p.start_s, host_len: p.end_s - p.start_s })

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gen.audio_io import probe  # noqa: E402
 
-TIERS = {"exact", "transpose", "tempo", "timbre", "reharmonized", "dialogue"}
+TIERS = {"exact", "transpose", "tempo", "timbre", "reharmonized", "dialogue", "octave", "combined"}
 TOLERANCE_S = 0.02
 MIN_CUE_S = 8.0
 

@@ -6,8 +6,9 @@ Commands
                 [--formats wav,flac,mp3,ogg,m4a] [--sr 44100] [--channels 2]
             Tracks (40-120 s) made of motif occurrences and filler, plus DIR/truth.json
             (leitmotif.truth/1). Each occurrence has a `tier`: exact, transpose, tempo, timbre,
-            reharmonized or dialogue; the first occurrence of each motif is its reference
-            (tier exact). Formats are used in turn, one per track.
+            reharmonized or dialogue (with --conditions wide also octave and combined); the
+            first occurrence of each motif is its reference (tier exact). Formats are used in
+            turn, one per track.
   episodes  python3 scripts/gen_score.py episodes --seed 3 --count 5 --tracks-dir DIR --out EPDIR
                 [--minutes 10] [--formats wav] [--sr 22050] [--channels 1]
             Long episodes of babble, room noise, silence and effects with excerpts of the
@@ -86,7 +87,7 @@ def _print_tiers(truth: dict) -> None:
 
 
 def cmd_score(args) -> int:
-    from gen.score import ScoreConfig, generate
+    from gen.score import TIERS, WIDE_TIERS, ScoreConfig, generate
 
     cfg = ScoreConfig(
         seed=args.seed,
@@ -97,6 +98,8 @@ def cmd_score(args) -> int:
         album=f"Leitmotif Synthetic Score (seed {args.seed})",
         renderer=args.renderer,
         speech=args.speech,
+        conditions=args.conditions,
+        tiers=WIDE_TIERS if args.conditions == "wide" else TIERS,
     )
     _prepare_out(args.out, "truth.json")
     t0 = time.time()
@@ -183,6 +186,17 @@ def main(argv=None) -> int:
         default="babble",
         help="the dialogue tier: babble (formant babble, music 0-6 dB over it, default) or tts "
         "(espeak-ng in English and Korean, speech -3 to +6 dB over the music)",
+    )
+    sc.add_argument(
+        "--conditions",
+        choices=("standard", "wide"),
+        default="standard",
+        help="standard (default), or wide: fillers made of real melodies in a motif's key and "
+        "arrangement with tonic-chord intros and outros, the lead 0.5-16 dB over its "
+        "accompaniment, reharmonisation with sevenths, two more tiers (octave: the lead an octave "
+        "away; combined: two variations under speech), speech over filler too, drum loops under "
+        "half the tracks, a motif heard only inside one track, a repeat 0.2-1 s after the last, "
+        "and tracks at 22.05/44.1/48 kHz, mono or stereo, 16- or 24-bit",
     )
     sc.set_defaults(func=cmd_score)
 

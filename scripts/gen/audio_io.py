@@ -12,8 +12,13 @@ FORMATS = ("wav", "flac", "mp3", "ogg", "m4a")
 EPISODE_FORMATS = ("wav", "flac", "m4a", "mp4", "mkv")
 
 
-def _codec_args(fmt: str, sr: int, channels: int) -> list[str]:
+def _codec_args(fmt: str, sr: int, channels: int, bits: int = 16) -> list[str]:
     kbps = 64 * channels if sr <= 24000 else 96 * channels
+    if bits == 24 and fmt in ("wav", "flac"):
+        return {
+            "wav": ["-c:a", "pcm_s24le"],
+            "flac": ["-c:a", "flac", "-sample_fmt", "s32", "-bits_per_raw_sample", "24"],
+        }[fmt]
     return {
         "wav": ["-c:a", "pcm_s16le"],
         "flac": ["-c:a", "flac", "-sample_fmt", "s16"],  # else ffmpeg picks 32-bit from float input
@@ -26,13 +31,20 @@ def _codec_args(fmt: str, sr: int, channels: int) -> list[str]:
 
 
 def encode(
-    path: Path, audio: np.ndarray, sr: int, tags: dict[str, str] | None = None, video: bool = False
+    path: Path,
+    audio: np.ndarray,
+    sr: int,
+    tags: dict[str, str] | None = None,
+    video: bool = False,
+    out_sr: int | None = None,
+    bits: int = 16,
 ) -> None:
     """Writes `audio` (channels x samples, float in [-1, 1]) to `path`, format from its suffix.
 
     The bitexact flags keep encoder version strings and random stream serials out of the
     file, so the same input gives the same bytes. `video` adds a tiny black video stream
-    (for .mp4/.mkv episodes, like a real video file).
+    (for .mp4/.mkv episodes, like a real video file). `out_sr` resamples the file (ffmpeg's
+    resampler); `bits` = 24 writes 24-bit WAV and FLAC (other formats ignore it).
     """
     fmt = path.suffix.lstrip(".").lower()
     channels = audio.shape[0]
@@ -72,7 +84,9 @@ def encode(
             "-threads",
             "1",
         ]
-    cmd += _codec_args(fmt, sr, channels)
+    if out_sr is not None and out_sr != sr:
+        cmd += ["-ar", str(out_sr)]
+    cmd += _codec_args(fmt, out_sr or sr, channels, bits)
     for key, value in (tags or {}).items():
         cmd += ["-metadata", f"{key}={value}"]
     cmd += ["-fflags", "+bitexact", "-flags", "+bitexact", "-map_metadata", "-1", str(path)]

@@ -236,3 +236,62 @@ def pick_phrases(count: int, rng: np.random.Generator) -> list[Phrase]:
         phrases.append(phrase)
         taken.update(interval_ngrams(phrase.pitches, CROSS_NOTES))
     return phrases
+
+
+@dataclass
+class Passage:
+    """A stretch of a real tune for filler: notes in seconds from its first onset, bar lines in
+    seconds, and the tune's key."""
+
+    tune: Tune
+    first: int
+    pitches: list[int]
+    onsets: list[float]
+    durs: list[float]
+    bar_lines: list[float]
+
+    @property
+    def end(self) -> float:
+        return self.onsets[-1] + self.durs[-1]
+
+    def source(self) -> dict:
+        return {"corpus": f"music21:{self.tune.path}", "number": self.tune.number, "first_note": self.first}
+
+
+def pick_passage(length_s: float, rng: np.random.Generator, accepts, tries: int = 40) -> Passage | None:
+    """A passage of a real tune lasting at most `length_s` seconds (and at least half of it), at a
+    natural tempo, starting on a bar line, that `accepts(pitches)`; None when `tries` tunes give
+    none. Real melodies bring their cadence formulas with them: what a filler made of them shares
+    with the motifs is what real scores share."""
+    files = [f for c in COLLECTIONS for f in collection_files(c)]
+    for _ in range(tries):
+        rel = files[int(rng.integers(len(files)))]
+        numbers = tune_numbers(rel)
+        if not numbers:
+            continue
+        tune = load_tune(rel, numbers[int(rng.integers(len(numbers)))])
+        if tune is None:
+            continue
+        spq = rng.uniform(0.24, 0.42) / float(np.median(tune.durs))
+        on = np.array(tune.onsets)
+        end = on + np.array(tune.durs)
+        starts = [i for i, o in enumerate(tune.onsets) if any(abs(o - b) < 1e-6 for b in tune.bar_lines)] or [0]
+        i = starts[int(rng.integers(len(starts)))]
+        j = i
+        while j + 1 < len(on) and (end[j + 1] - on[i]) * spq <= length_s:
+            j += 1
+        if (end[j] - on[i]) * spq < 0.5 * length_s or j - i + 1 < MIN_NOTES:
+            continue
+        p = tune.pitches[i : j + 1]
+        if not accepts(p):
+            continue
+        t0 = on[i]
+        return Passage(
+            tune,
+            i,
+            p,
+            ((on[i : j + 1] - t0) * spq).tolist(),
+            (np.array(tune.durs[i : j + 1]) * spq).tolist(),
+            [float((b - t0) * spq) for b in tune.bar_lines if t0 < b < end[j]],
+        )
+    return None

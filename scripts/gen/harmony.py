@@ -8,7 +8,16 @@ import numpy as np
 
 from .synth import Note
 
-QUALITIES = {"maj": (0, 4, 7), "min": (0, 3, 7), "dim": (0, 3, 6)}
+QUALITIES = {
+    "maj": (0, 4, 7),
+    "min": (0, 3, 7),
+    "dim": (0, 3, 6),
+    "maj7": (0, 4, 7, 11),
+    "dom7": (0, 4, 7, 10),
+    "min7": (0, 3, 7, 10),
+    "hdim7": (0, 3, 6, 10),
+}
+SUFFIXES = {"maj": "", "min": "m", "dim": "dim", "maj7": "maj7", "dom7": "7", "min7": "m7", "hdim7": "m7b5"}
 SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10, 11)}
 # (degree offset from the tonic, quality, prior): the prior favours the common functions.
 DIATONIC = {
@@ -38,7 +47,7 @@ NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 @dataclass(frozen=True)
 class Chord:
-    """A triad: root pitch class and quality."""
+    """A triad or seventh chord: root pitch class and quality."""
 
     root: int
     quality: str
@@ -51,7 +60,14 @@ class Chord:
         return Chord((self.root + semitones) % 12, self.quality)
 
     def name(self) -> str:
-        return NAMES[self.root] + {"maj": "", "min": "m", "dim": "dim"}[self.quality]
+        return NAMES[self.root] + SUFFIXES[self.quality]
+
+    def with_seventh(self, tonic: int) -> "Chord":
+        """The diatonic seventh chord on this triad: dominant on the fifth degree, major seventh
+        on other major triads, minor seventh on minor ones, half-diminished on diminished ones."""
+        if self.quality == "maj":
+            return Chord(self.root, "dom7" if (self.root - tonic) % 12 == 7 else "maj7")
+        return Chord(self.root, {"min": "min7", "dim": "hdim7"}.get(self.quality, self.quality))
 
 
 def diatonic_chords(tonic: int, mode: str) -> list[tuple[Chord, float]]:
@@ -160,7 +176,8 @@ def voice(chord: Chord, prev: list[int] | None, center: int, open_voicing: bool)
                     nxt += 1
                 notes.append(nxt)
             if open_voicing:
-                notes = [notes[0], notes[2], notes[1] + 12]
+                # Drop the second voice an octave up (a seventh's fourth voice goes with it).
+                notes = [notes[0], notes[2], notes[1] + 12] + [n + 12 for n in notes[3:]]
             candidates.append(notes)
     ref = prev if prev is not None else [center, center + 4, center + 7]
     return min(candidates, key=lambda v: (sum(abs(a - b) for a, b in zip(sorted(v), sorted(ref))), v))

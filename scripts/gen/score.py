@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from . import audio_io
-from .corpus import CROSS_NOTES, Phrase, interval_ngrams, pick_phrases
+from .corpus import CROSS_NOTES, Passage, Phrase, interval_ngrams, pick_passage, pick_phrases
 from .harmony import (
     NAMES,
     STYLES,
@@ -38,6 +38,10 @@ from .synth import (
 )
 
 TIERS = ("exact", "transpose", "tempo", "timbre", "reharmonized", "dialogue")
+# The wide conditions add the lead moved by an octave, and variations combined under speech.
+WIDE_TIERS = TIERS + ("octave", "combined")
+# The variations a `combined` occurrence draws two of.
+COMBINABLE = ("transpose", "tempo", "timbre", "octave")
 SEGMENT_RMS = 0.1
 # Filler melodies may share no pattern this long with each other (motifs: CROSS_NOTES).
 FILLER_REPEAT_NOTES = 8
@@ -104,6 +108,17 @@ class ScoreConfig:
     # The dialogue tier's speech: "babble" (formant babble, music 0 to 6 dB over it) or "tts"
     # (espeak-ng lines in English and Korean, speech 3 dB under to 6 dB over the music).
     speech: str = "babble"
+    # "standard", or "wide": fillers made of real melodies in a motif's key and arrangement,
+    # with tonic-chord intros and outros; the lead 0.5-16 dB over its accompaniment; chords
+    # reharmonised with sevenths; the lead moved by an octave; variations combined under speech;
+    # speech over passages without motifs; drum loops under whole tracks; a motif heard only
+    # inside one track; a repeat 0.2-1 s after the last; tracks at 22.05, 44.1 or 48 kHz, mono
+    # or stereo, 16- or 24-bit.
+    conditions: str = "standard"
+
+    @property
+    def wide(self) -> bool:
+        return self.conditions == "wide"
 
     def motif_count(self) -> int:
         if self.motifs is not None:
@@ -126,6 +141,8 @@ class Motif:
     spans: list[tuple[float, float]]
     chords: list[Chord]
     reference: "Rendering | None" = None  # rendered once, before any track
+    # Melody over accompaniment, dB, that other renderings draw from.
+    level_range: tuple[float, float] = (3.0, 8.0)
 
 
 @dataclass
@@ -213,6 +230,7 @@ def make_motifs(cfg: ScoreConfig, rng: np.random.Generator, renderer: NoteRender
         spans = chord_spans(ph.bar_lines, ph.duration, float(rng.uniform(1.2, 2.2)))
         notes = [Note(p + shift, o, d) for p, o, d in zip(ph.pitches, ph.onsets, ph.durs)]
         chords = harmonize(notes, spans, tonic, ph.tune.mode)
+        level_range = (0.5, 16.0) if cfg.wide else (3.0, 8.0)
         motifs.append(
             Motif(
                 chr(ord("A") + k),
@@ -222,9 +240,10 @@ def make_motifs(cfg: ScoreConfig, rng: np.random.Generator, renderer: NoteRender
                 ph.tune.mode,
                 _choice(rng, renderer.melody_instruments),
                 acc,
-                float(rng.uniform(3, 8)),
+                float(rng.uniform(*level_range)),
                 spans,
                 chords,
+                level_range=level_range,
             )
         )
     return motifs
@@ -240,8 +259,10 @@ def render_motif(
     instrument: str | None = None,
     acc: Accompaniment | None = None,
     chords: list[Chord] | None = None,
+    octave: int = 0,
 ) -> Rendering:
-    """Renders the motif's phrase with its accompaniment; `tempo_ratio` scales durations."""
+    """Renders the motif's phrase with its accompaniment; `tempo_ratio` scales durations and
+    `octave` moves the lead alone (semitones, a multiple of 12)."""
     instrument = instrument or m.instrument
     acc = acc or m.acc
     chords = [c.transposed(transpose) for c in (chords or m.chords)]
@@ -252,7 +273,7 @@ def render_motif(
         jitter = 0.0 if i == 0 else float(np.clip(rng.normal(0, 0.006), -0.012, 0.012))
         notes.append(
             Note(
-                p + m.shift + transpose,
+                p + m.shift + transpose + octave,
                 o * tempo_ratio + jitter,
                 d * tempo_ratio * legato,
                 float(rng.uniform(0.85, 1.0)),
@@ -272,7 +293,7 @@ def render_motif(
     acc_stem = renderer.stem(acc.instrument, upper) * 0.8
     bass_stem = renderer.stem(acc.bass, bass) * 0.6
     acc_mix = _add(acc_stem, bass_stem)
-    level = m.level_db if transpose == 0 and tempo_ratio == 1.0 else float(rng.uniform(3, 8))
+    level = m.level_db if transpose == 0 and tempo_ratio == 1.0 and octave == 0 else float(rng.uniform(*m.level_range))
     mel, acc_mix = _balance(mel, acc_mix, end, renderer.sr, level)
     meta = {
         "transpose": transpose,
@@ -289,6 +310,8 @@ def render_motif(
         "chords": [c.name() for c in chords],
         "melody_over_accompaniment_db": round(level, 2),
     }
+    if octave:
+        meta["octave"] = octave
     return Rendering(
         mel, acc_mix, float(rng.uniform(-0.15, 0.15)), float(rng.uniform(-0.45, 0.45)), end, meta
     )
@@ -418,6 +441,86 @@ def make_filler(
     )
 
 
+def make_real_filler(
+    length: float, rng: np.random.Generator, renderer: NoteRenderer, guard: NgramGuard, motifs: list[Motif]
+) -> Rendering:
+    """Filler made of a real tune in the key and arrangement of one of the score's motifs.
+
+    A bar of the tonic chord, a passage of a tune from the corpus harmonised the way the motifs
+    are, and the tonic chord held to the end; one time in five the passage's chords alone.
+    Such a filler shares with the motifs what real scores share (their lead and accompaniment,
+    the tonic chord, cadence formulas), but no six-note pattern with any motif and no
+    eight-note pattern with other fillers, so it repeats nothing. Stretches too short for a
+    passage hold the tonic chord alone."""
+    m = motifs[int(rng.integers(len(motifs)))]
+    beat = m.acc.beat_s
+    intro = min(4 * beat, 0.25 * length)
+    room = length - intro - 2 * beat
+    passage: Passage | None = None
+    if room >= 3.0:
+        passage = pick_passage(room, rng, guard.accepts)
+    mode = passage.tune.mode if passage else m.mode
+    tonic_chord = Chord(m.tonic, "maj" if mode == "major" else "min")
+    with_melody = passage is not None and rng.random() < 0.8
+    mel_notes: list[Note] = []
+    if passage is None:
+        spans, chords = [(0.0, length)], [tonic_chord]
+    else:
+        guard.add(passage.pitches)
+        shift = (m.tonic - passage.tune.tonic) % 12
+        shift += 12 * int(round((float(rng.uniform(66, 72)) - np.mean(passage.pitches) - shift) / 12))
+        rel = [Note(p + shift, o, d) for p, o, d in zip(passage.pitches, passage.onsets, passage.durs)]
+        inner = chord_spans(passage.bar_lines, passage.end, float(rng.uniform(1.2, 2.2)))
+        inner_chords = harmonize(rel, inner, m.tonic, mode)
+        spans = [(0.0, intro)] + [(a + intro, b + intro) for a, b in inner] + [(intro + passage.end, length)]
+        chords = [tonic_chord] + inner_chords + [tonic_chord]
+        if with_melody:
+            legato = float(rng.uniform(0.9, 0.98))
+            mel_notes = [Note(n.pitch, n.onset + intro, n.dur * legato, float(rng.uniform(0.85, 1.0))) for n in rel]
+    upper, bass = accompaniment_notes(chords, spans, m.acc, rng)
+    acc_mix = _add(
+        renderer.stem(m.acc.instrument, upper, length) * 0.8, renderer.stem(m.acc.bass, bass, length) * 0.6
+    )
+    if mel_notes:
+        mel = renderer.stem(m.instrument, mel_notes, length)
+        mel, acc_mix = _balance(mel, acc_mix, length, renderer.sr, float(rng.uniform(*m.level_range)))
+    else:
+        mel = np.zeros(0, np.float32)
+        acc_mix = acc_mix * (SEGMENT_RMS / (rms(acc_mix[: int(length * renderer.sr)]) or 1.0))
+    meta = {
+        "kind": "real melody" if mel_notes else "real chords" if passage else "tonic chord",
+        "key": f"{NAMES[m.tonic]} {mode}",
+        "arrangement_of": m.id,
+        "instrument": m.instrument if mel_notes else None,
+        "accompaniment": {"style": m.acc.style, "instrument": m.acc.instrument, "bass": m.acc.bass},
+    }
+    if passage is not None:
+        meta["source"] = passage.source()
+    return Rendering(
+        mel, acc_mix, float(rng.uniform(-0.2, 0.2)), float(rng.uniform(-0.45, 0.45)), length, meta
+    )
+
+
+def drum_loop(length: float, renderer: NoteRenderer, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    """A drum loop the length of a whole track: kick, snare on the back beats and closed hi-hat
+    eighths at one tempo, with a varied kick pattern and velocities."""
+    bpm = float(rng.uniform(80, 130))
+    step = 60.0 / bpm / 4  # sixteenths
+    kicks = {0, 8} | {int(x) for x in rng.choice([6, 10, 11, 14], size=int(rng.integers(0, 3)), replace=False)}
+    n = int(length * renderer.sr)
+    out = np.zeros(n, dtype=np.float32)
+    k = 0
+    while k * step < length:
+        pos = k % 16
+        hits = (["kick"] if pos in kicks else []) + (["snare"] if pos in (4, 12) else []) + (["hat"] if pos % 2 == 0 else [])
+        i = int(round(k * step * renderer.sr))
+        for kind in hits:
+            x = renderer.drum(kind)[: n - i] * float(rng.uniform(0.7, 1.0)) * (0.5 if kind == "hat" else 1.0)
+            out[i : i + x.size] += x
+        k += 1
+    return out, {"bpm": round(bpm, 2), "kick_steps": sorted(kicks)}
+
+
 # ---------------------------------------------------------------- planning
 
 
@@ -435,9 +538,15 @@ def _track_names(cfg: ScoreConfig, rng) -> list[tuple[str, str]]:
 
 
 def _place(
-    counts: list[int], within: int, capacity: dict[int, int], n: int, rng: np.random.Generator
+    counts: list[int],
+    within: int,
+    capacity: dict[int, int],
+    n: int,
+    rng: np.random.Generator,
+    alone: int | None = None,
 ) -> list[list[int]]:
-    """Motif indices per track, drawn by free capacity."""
+    """Motif indices per track, drawn by free capacity; every occurrence of motif `alone` goes
+    to the track of its first."""
     placed: list[list[int]] = [[] for _ in range(n)]
 
     def pick(exclude=()):
@@ -451,7 +560,9 @@ def _place(
     for k, count in enumerate(counts):
         tracks_k: list[int] = []
         for j in range(count):
-            if j == 1:
+            if j >= 1 and k == alone:
+                t = tracks_k[0]  # a motif heard only inside one track
+            elif j == 1:
                 t = pick(exclude=tracks_k)  # across tracks: the second is always elsewhere
             elif j == 2 and k == within:
                 t = tracks_k[0]  # and one motif recurs within a track
@@ -469,7 +580,9 @@ def plan_occurrences(
 
     Some tracks hold no motif at all. Each motif appears in at least two tracks; one motif
     (when it has three or more occurrences) also recurs within a track. The earliest
-    occurrence of a motif, by track then position, is its reference rendering.
+    occurrence of a motif, by track then position, is its reference rendering. Under the wide
+    conditions one motif (of three or more) is heard only inside one track, and the motif that
+    recurs within a track does so 0.2-1 s after its previous occurrence there.
     """
     n = cfg.tracks
     n_free = int(round(cfg.distractor_share * n)) if n >= 5 else 0
@@ -479,8 +592,11 @@ def plan_occurrences(
     probs = np.array([cfg.occurrence_weights[k] for k in ks], dtype=float)
     counts = [int(rng.choice(ks, p=probs / probs.sum())) for _ in motifs]
     within = max(range(len(motifs)), key=lambda k: (counts[k], -k))
+    alone = None
+    if cfg.wide and len(motifs) >= 3:
+        alone = min((k for k in range(len(motifs)) if k != within), key=lambda k: (counts[k], k))
     for _ in range(200):
-        placed = _place(counts, within, capacity, n, rng)
+        placed = _place(counts, within, capacity, n, rng, alone)
         if not cfg.every_track_has_motif or all(placed[i] for i in capacity):
             break
     else:
@@ -491,6 +607,8 @@ def plan_occurrences(
         for slot, j in enumerate(order):
             occs.append(Occurrence(placed[t][j], t, slot))
     occs.sort(key=lambda o: (o.track, o.slot))
+    if cfg.wide and counts[within] >= 3:
+        _back_to_back(occs, within, rng)
     # Tiers: a shuffled cycle through all tiers keeps counts within one of each other;
     # a motif takes a tier it has not had yet when the cycle allows.
     cycle: list[str] = []
@@ -513,34 +631,83 @@ def plan_occurrences(
     return occs
 
 
-def render_occurrence(o: Occurrence, m: Motif, renderer: NoteRenderer, rng, speech: str = "babble") -> Rendering:
+def _back_to_back(occs: list[Occurrence], motif: int, rng: np.random.Generator) -> None:
+    """Moves the second occurrence of `motif` in the track holding two of them right behind the
+    first (0.2-1 s of silence between them); `occs` stays sorted by track and slot."""
+    by_track: dict[int, list[Occurrence]] = {}
+    for o in occs:
+        if o.motif == motif:
+            by_track.setdefault(o.track, []).append(o)
+    pair = next((v[:2] for v in by_track.values() if len(v) >= 2), None)
+    if pair is None:
+        return
+    first, second = pair
+    mine = [o for o in occs if o.track == first.track and o is not second]
+    mine.insert(mine.index(first) + 1, second)
+    for slot, o in enumerate(mine):
+        o.slot = slot
+    second.params["gap_before_s"] = round(float(rng.uniform(0.2, 1.0)), 3)
+    occs.sort(key=lambda o: (o.track, o.slot))
+
+
+def _octave(m: Motif, rng: np.random.Generator) -> int:
+    """An octave shift of the motif's lead that keeps it in a singable register."""
+    mean = float(np.mean(m.phrase.pitches)) + m.shift
+    if mean + 12 > 84:
+        return -12
+    if mean - 12 < 52:
+        return 12
+    return int(_choice(rng, [-12, 12]))
+
+
+def _variation(o: Occurrence, m: Motif, renderer: NoteRenderer, rng, wide: bool) -> dict:
+    """The arguments of [`render_motif`] for one of the variation tiers (transpose, tempo,
+    timbre, octave)."""
+    if o.tier == "transpose":
+        return {"transpose": int(_choice(rng, [x for x in range(-5, 7) if x != 0]))}
+    if o.tier == "tempo":
+        r = 1.0
+        while abs(r - 1.0) < 0.08:
+            r = float(np.exp(rng.uniform(np.log(0.8), np.log(1.25))))
+        return {"tempo_ratio": r}
+    if o.tier == "timbre":
+        acc = _random_acc(rng, exclude_style=m.acc.style, exclude_instr=m.acc.instrument)
+        acc = replace(
+            acc, open_voicing=not m.acc.open_voicing, center=m.acc.center + int(_choice(rng, [-5, -4, 4, 5]))
+        )
+        return {"instrument": _choice(rng, renderer.melody_instruments, (m.instrument,)), "acc": acc}
+    if o.tier == "octave":
+        return {"octave": _octave(m, rng)}
+    raise ValueError(f"not a variation tier: {o.tier!r}")
+
+
+def render_occurrence(
+    o: Occurrence, m: Motif, renderer: NoteRenderer, rng, speech: str = "babble", wide: bool = False
+) -> Rendering:
     """The rendering for an occurrence's tier (the reference for `exact` and `dialogue`)."""
     if o.tier in ("exact", "dialogue"):
         if o.tier == "dialogue":
             lo, hi = (-6.0, 3.0) if speech == "tts" else (0.0, 6.0)
             o.params["snr_db"] = round(float(rng.uniform(lo, hi)), 2)
         return m.reference
-    if o.tier == "transpose":
-        t = int(_choice(rng, [x for x in range(-5, 7) if x != 0]))
-        return render_motif(m, renderer, rng, transpose=t)
-    if o.tier == "tempo":
-        r = 1.0
-        while abs(r - 1.0) < 0.08:
-            r = float(np.exp(rng.uniform(np.log(0.8), np.log(1.25))))
-        return render_motif(m, renderer, rng, tempo_ratio=r)
-    if o.tier == "timbre":
-        acc = _random_acc(rng, exclude_style=m.acc.style, exclude_instr=m.acc.instrument)
-        acc = replace(
-            acc, open_voicing=not m.acc.open_voicing, center=m.acc.center + int(_choice(rng, [-5, -4, 4, 5]))
-        )
-        return render_motif(
-            m, renderer, rng, instrument=_choice(rng, renderer.melody_instruments, (m.instrument,)), acc=acc
-        )
+    if o.tier in COMBINABLE:
+        return render_motif(m, renderer, rng, **_variation(o, m, renderer, rng, wide))
+    if o.tier == "combined":
+        # Two variations at once, under speech 3 dB under to 6 dB over the music.
+        picked = [str(x) for x in rng.choice(COMBINABLE, size=2, replace=False)]
+        kwargs: dict = {}
+        for tier in picked:
+            kwargs.update(_variation(replace(o, tier=tier), m, renderer, rng, wide))
+        o.params["variations"] = picked
+        o.params["snr_db"] = round(float(rng.uniform(-6.0, 3.0)), 2)
+        return render_motif(m, renderer, rng, **kwargs)
     if o.tier == "reharmonized":
         notes = [
             Note(p + m.shift, on, d) for p, on, d in zip(m.phrase.pitches, m.phrase.onsets, m.phrase.durs)
         ]
         chords = reharmonize(notes, m.spans, m.chords, m.tonic, m.mode, rng)
+        if wide:
+            chords = [c.with_seventh(m.tonic) for c in chords]
         return render_motif(m, renderer, rng, chords=chords)
     raise ValueError(f"unknown tier {o.tier!r}")
 
@@ -571,22 +738,34 @@ def build_track(
     renderer: NoteRenderer,
     guard: NgramGuard,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, list[dict]]:
-    """Renders one track (channels x samples) and sets the occurrences' times."""
+) -> tuple[np.ndarray, list[dict], dict]:
+    """Renders one track (channels x samples) and sets the occurrences' times; returns the
+    audio, its segments and what lies over whole stretches of it (drums, speech over filler)."""
     sr = renderer.sr
     for o in occs:
-        o.rendering = render_occurrence(o, motifs[o.motif], renderer, rng, cfg.speech)
+        o.rendering = render_occurrence(o, motifs[o.motif], renderer, rng, cfg.speech, cfg.wide)
     occ_total = sum(o.rendering.end for o in occs)
     if length < occ_total + 3.0 * len(occs) + 6.0:
         length = occ_total + 3.5 * len(occs) + 8.0
     slots = _filler_slots(length - occ_total, len(occs), rng)
+    for i, o in enumerate(occs):
+        if "gap_before_s" in o.params:
+            # Silence, not filler, before a repeat that follows its previous occurrence.
+            slots[-1] += slots[i] - o.params["gap_before_s"]
+            slots[i] = o.params["gap_before_s"]
     segments: list[tuple[float, Rendering, float, Occurrence | None]] = []
     t = 0.0
     for i, slot in enumerate(slots):
-        for part in _split_slot(slot, rng):
-            r = make_filler(part, rng, renderer, guard)
-            segments.append((t, r, float(rng.uniform(-4, 2)), None))
-            t += part
+        if i < len(occs) and "gap_before_s" in occs[i].params:
+            t += slot
+        else:
+            for part in _split_slot(slot, rng):
+                if cfg.wide:
+                    r = make_real_filler(part, rng, renderer, guard, motifs)
+                else:
+                    r = make_filler(part, rng, renderer, guard)
+                segments.append((t, r, float(rng.uniform(-4, 2)), None))
+                t += part
         if i < len(occs):
             o = occs[i]
             o.start_s, o.end_s = t, t + o.rendering.end
@@ -609,14 +788,23 @@ def build_track(
             else {"type": "filler", **r.meta}
         )
         info.append(entry)
+    over: dict = {}
+    if cfg.wide and rng.random() < 0.5:
+        loop, over["drums"] = drum_loop(total + 1.5, renderer, rng)
+        level = float(rng.uniform(-10.0, -4.0))
+        loop *= rms(mix.mean(axis=0)) / (rms(loop) or 1.0) * db(level)
+        mix += loop[None, : mix.shape[1]]
+        over["drums"]["level_db"] = round(level, 2)
     ir = room_ir(sr, float(rng.uniform(0.5, 1.8)), rng, cfg.channels)
     mix = add_reverb(mix, ir, float(rng.uniform(0.12, 0.3)))
     # Slow level drift on top of the per-segment levels.
     knots = np.linspace(0, n, max(2, int(total / 10) + 2))
     mix *= db(np.interp(np.arange(n), knots, rng.uniform(-2, 2, knots.size))).astype(np.float32)[None, :]
     for o in occs:
-        if o.tier == "dialogue":
+        if o.tier in ("dialogue", "combined"):
             _overlay_dialogue(mix, o, sr, rng, cfg.speech)
+    if cfg.wide:
+        over["speech_over_filler"] = _speech_over_filler(mix, info, sr, rng, cfg.speech)
     fade_out = float(rng.uniform(1.5, 3.0))
     ramp = np.clip((total + 1.5 - np.arange(n) / sr) / fade_out, 0, 1)
     ramp *= np.clip(np.arange(n) / (0.02 * sr), 0, 1)
@@ -626,7 +814,22 @@ def build_track(
     peak = np.max(np.abs(mix))
     if peak > 0.97:
         mix *= 0.97 / peak
-    return mix, info
+    return mix, info, over
+
+
+def _speech_over_filler(mix: np.ndarray, info: list[dict], sr: int, rng, kind: str) -> list[dict]:
+    """Speech over one or two stretches of filler (3-8 s), at the levels of the talked-over
+    occurrences, so that speech tells nothing about where motifs are."""
+    fillers = [e for e in info if e["type"] == "filler" and e["end_s"] - e["start_s"] >= 4.0]
+    spans = []
+    for k in rng.permutation(len(fillers))[: int(rng.integers(1, 3))]:
+        e = fillers[int(k)]
+        length = min(float(rng.uniform(3.0, 8.0)), e["end_s"] - e["start_s"] - 0.5)
+        a = float(rng.uniform(e["start_s"], e["end_s"] - length))
+        snr = round(float(rng.uniform(-6.0, 3.0)), 2)
+        _overlay_speech(mix, a, a + length, a, a + length, snr, sr, rng, kind)
+        spans.append({"start_s": round(a, 3), "end_s": round(a + length, 3), "snr_db": snr})
+    return spans
 
 
 def _overlay_dialogue(mix: np.ndarray, o: Occurrence, sr: int, rng, kind: str = "babble") -> None:
@@ -634,6 +837,15 @@ def _overlay_dialogue(mix: np.ndarray, o: Occurrence, sr: int, rng, kind: str = 
     occurrence at its SNR (music over speech+noise)."""
     a = max(0.0, o.start_s - float(rng.uniform(0.0, 1.5)))
     b = min(mix.shape[1] / sr, o.end_s + float(rng.uniform(0.0, 1.5)))
+    _overlay_speech(mix, a, b, o.start_s, o.end_s, o.params["snr_db"], sr, rng, kind)
+    o.params["dialogue_span_s"] = [round(a, 3), round(b, 3)]
+
+
+def _overlay_speech(
+    mix: np.ndarray, a: float, b: float, ref_a: float, ref_b: float, snr_db: float, sr: int, rng, kind: str
+) -> None:
+    """Adds speech and room noise over seconds `a`..`b`, scaled so that the music over
+    `ref_a`..`ref_b` lies `snr_db` above them there."""
     if kind == "tts":
         voices = [random_tts_voice(rng) for _ in range(int(rng.integers(2, 4)))]
         speech, _ = tts_dialogue(b - a, sr, rng, voices, density=0.85)
@@ -641,14 +853,13 @@ def _overlay_dialogue(mix: np.ndarray, o: Occurrence, sr: int, rng, kind: str = 
         speech, _ = dialogue(b - a, sr, rng, density=0.85)
     noise = room_noise(speech.size, sr, rng) * db(-float(rng.uniform(12, 20)))
     over = speech + noise
-    i0, i1 = int(o.start_s * sr), int(o.end_s * sr)
+    i0, i1 = int(ref_a * sr), int(ref_b * sr)
     music = rms(mix[:, i0:i1].mean(axis=0))
     j0 = i0 - int(a * sr)
     level = rms(over[j0 : j0 + i1 - i0]) or 1.0
-    over *= music / level / db(o.params["snr_db"])
+    over *= music / level / db(snr_db)
     ia = int(a * sr)
     mix[:, ia : ia + over.size] += over[None, : mix.shape[1] - ia]
-    o.params["dialogue_span_s"] = [round(a, 3), round(b, 3)]
 
 
 def generate(cfg: ScoreConfig, out: Path, log=print) -> dict:
@@ -668,20 +879,29 @@ def generate(cfg: ScoreConfig, out: Path, log=print) -> dict:
     for t in range(cfg.tracks):
         rng = np.random.default_rng(seeds[3 + t])
         mine = [o for o in occs if o.track == t]
-        audio, segments = build_track(lengths[t], mine, motifs, cfg, renderer, guard, rng)
+        audio, segments, over = build_track(lengths[t], mine, motifs, cfg, renderer, guard, rng)
         title, fname = names[t]
         tags = {"title": title, "artist": cfg.artist, "album": cfg.album, "track": f"{t + 1}/{cfg.tracks}"}
-        audio_io.encode(out / fname, audio, cfg.sr, tags)
-        tracks.append(
-            {
-                "file": fname,
-                "title": title,
-                "duration_s": round(audio.shape[1] / cfg.sr, 3),
-                "sample_rate": cfg.sr,
-                "channels": cfg.channels,
-                "segments": segments,
-            }
-        )
+        out_sr, bits = cfg.sr, 16
+        if cfg.wide:
+            # Files as they come: other rates, mono, 24-bit where the format keeps it.
+            out_sr = int(rng.choice([22050, 44100, 48000]))
+            if rng.random() < 0.3:
+                audio = audio.mean(axis=0, keepdims=True)
+            bits = int(rng.choice([16, 24]))
+        audio_io.encode(out / fname, audio, cfg.sr, tags, out_sr=out_sr, bits=bits)
+        entry = {
+            "file": fname,
+            "title": title,
+            "duration_s": round(audio.shape[1] / cfg.sr, 3),
+            "sample_rate": out_sr,
+            "channels": audio.shape[0],
+            "segments": segments,
+        }
+        if cfg.wide:
+            entry["bits"] = bits if fname.rsplit(".", 1)[-1] in ("wav", "flac") else None
+            entry.update(over)
+        tracks.append(entry)
         log(f"  {fname}  {audio.shape[1] / cfg.sr:6.1f} s  {len(mine)} motif occurrence(s)")
     truth = truth_document(cfg, motifs, occs, tracks)
     (out / "truth.json").write_text(json.dumps(truth, indent=1) + "\n")
@@ -718,7 +938,8 @@ def truth_document(cfg: ScoreConfig, motifs: list[Motif], occs: list[Occurrence]
                 ],
             }
         )
-    tier_counts = {t: sum(1 for o in occs if o.tier == t and not o.params.get("reference")) for t in TIERS}
+    names = WIDE_TIERS if cfg.wide else TIERS
+    tier_counts = {t: sum(1 for o in occs if o.tier == t and not o.params.get("reference")) for t in names}
     return {
         "schema": "leitmotif.truth/1",
         "generator": {
@@ -731,6 +952,7 @@ def truth_document(cfg: ScoreConfig, motifs: list[Motif], occs: list[Occurrence]
             "sample_rate": cfg.sr,
             "channels": cfg.channels,
             "formats": list(cfg.formats),
+            **({"conditions": cfg.conditions} if cfg.wide else {}),
             "tiers": list(cfg.tiers),
             "non_reference_tier_counts": tier_counts,
             "references": len(motifs),

@@ -322,6 +322,18 @@ class NoteRenderer:
         x[n_on:] *= np.linspace(1.0, 0.0, x.size - n_on, dtype=np.float32)
         return x
 
+    def drum(self, kind: str) -> np.ndarray:
+        """One drum hit (`kick`, `snare` or `hat`, see [`DRUM_KEYS`]), unit peak."""
+        key = ("drum", kind)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._render_drum(kind)
+            self._cache[key] = hit
+        return hit
+
+    def _render_drum(self, kind: str) -> np.ndarray:
+        return _drum(kind, self.sr, np.random.default_rng(stable_seed("drum", kind, self.sr)))
+
     def stem(self, instrument: str, notes: list[Note], length_s: float | None = None) -> np.ndarray:
         """Mixes notes into one mono stem; length covers the last release tail."""
         if not notes:
@@ -338,6 +350,26 @@ class NoteRenderer:
                 i = 0
             out[i : i + x.size] += n.vel * x
         return out
+
+
+# General MIDI percussion keys (channel 10) of the drum hits a loop uses.
+DRUM_KEYS = {"kick": 36, "snare": 38, "hat": 42}
+
+
+def _drum(kind: str, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """A synthesised drum hit: a falling sine for the kick, noise and a body tone for the snare,
+    bright noise for the closed hi-hat."""
+    n = int((0.4 if kind == "kick" else 0.25 if kind == "snare" else 0.08) * sr)
+    t = np.arange(n) / sr
+    if kind == "kick":
+        f = 45.0 + 80.0 * np.exp(-t / 0.04)
+        x = np.sin(2 * np.pi * np.cumsum(f) / sr) * np.exp(-t / 0.15)
+    elif kind == "snare":
+        x = 0.8 * rng.standard_normal(n) * np.exp(-t / 0.07) + 0.5 * np.sin(2 * np.pi * 190 * t) * np.exp(-t / 0.05)
+    else:
+        noise = rng.standard_normal(n + 1)
+        x = np.diff(noise) * np.exp(-t / 0.02)
+    return (x / (np.max(np.abs(x)) or 1.0)).astype(np.float32)
 
 
 class SampledRenderer(NoteRenderer):
@@ -362,33 +394,55 @@ class SampledRenderer(NoteRenderer):
 
     def _render_held(self, instrument: str, pitch: float, length_s: float, key: tuple) -> np.ndarray:
         import mido
-        import soundfile
 
         note = int(round(pitch))
         # Default bend range: two semitones either way over 8192 steps.
         bend = int(np.clip(round((pitch - note) / 2.0 * 8192), -8192, 8191))
-        mid = mido.MidiFile(ticks_per_beat=480)
-        tr = mido.MidiTrack()
-        mid.tracks.append(tr)
         ticks = int(round(length_s * 2 * 480))  # 120 bpm: two beats a second
-        tr.append(mido.MetaMessage("set_tempo", tempo=500000, time=0))
-        tr.append(mido.Message("program_change", program=GM_PROGRAMS[instrument], time=0))
-        tr.append(mido.Message("pitchwheel", pitch=bend, time=0))
-        tr.append(mido.Message("note_on", note=note, velocity=100, time=0))
-        tr.append(mido.Message("note_off", note=note, velocity=0, time=ticks))
-        with tempfile.TemporaryDirectory() as tmp:
-            mid_path, wav_path = Path(tmp) / "n.mid", Path(tmp) / "n.wav"
-            mid.save(mid_path)
-            subprocess.run(
-                ["fluidsynth", "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.5", "-r", str(self.sr),
-                 "-F", str(wav_path), str(self.soundfont), str(mid_path)],
-                check=True,
-                capture_output=True,
-            )
-            x, _ = soundfile.read(wav_path, dtype="float32", always_2d=True)
-        x = x.mean(axis=1)
-        n = int(length_s * self.sr)
-        return np.pad(x[:n], (0, max(0, n - x.shape[0])))
+        messages = [
+            mido.Message("program_change", program=GM_PROGRAMS[instrument], time=0),
+            mido.Message("pitchwheel", pitch=bend, time=0),
+            mido.Message("note_on", note=note, velocity=100, time=0),
+            mido.Message("note_off", note=note, velocity=0, time=ticks),
+        ]
+        return _fluidsynth(self.soundfont, self.sr, messages, length_s)
+
+    def _render_drum(self, kind: str) -> np.ndarray:
+        import mido
+
+        # Channel 10 (9 from zero) is the General MIDI drum kit.
+        messages = [
+            mido.Message("note_on", channel=9, note=DRUM_KEYS[kind], velocity=100, time=0),
+            mido.Message("note_off", channel=9, note=DRUM_KEYS[kind], velocity=0, time=240),
+        ]
+        x = _fluidsynth(self.soundfont, self.sr, messages, 0.6)
+        return (x / (np.max(np.abs(x)) or 1.0)).astype(np.float32)
+
+
+def _fluidsynth(soundfont: Path, sr: int, messages: list, length_s: float) -> np.ndarray:
+    """Renders MIDI `messages` (mido, at 120 bpm, 480 ticks a beat) with FluidSynth, without its
+    reverb and chorus, as mono samples of `length_s` seconds."""
+    import mido
+    import soundfile
+
+    mid = mido.MidiFile(ticks_per_beat=480)
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    tr.append(mido.MetaMessage("set_tempo", tempo=500000, time=0))
+    tr.extend(messages)
+    with tempfile.TemporaryDirectory() as tmp:
+        mid_path, wav_path = Path(tmp) / "n.mid", Path(tmp) / "n.wav"
+        mid.save(mid_path)
+        subprocess.run(
+            ["fluidsynth", "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.5", "-r", str(sr),
+             "-F", str(wav_path), str(soundfont), str(mid_path)],
+            check=True,
+            capture_output=True,
+        )
+        x, _ = soundfile.read(wav_path, dtype="float32", always_2d=True)
+    x = x.mean(axis=1)
+    n = int(length_s * sr)
+    return np.pad(x[:n], (0, max(0, n - x.shape[0])))
 
 
 def room_ir(sr: int, rt60: float, rng: np.random.Generator, channels: int) -> np.ndarray:

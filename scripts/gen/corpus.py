@@ -258,10 +258,12 @@ class Passage:
         return {"corpus": f"music21:{self.tune.path}", "number": self.tune.number, "first_note": self.first}
 
 
-def pick_passage(length_s: float, rng: np.random.Generator, accepts, tries: int = 40) -> Passage | None:
-    """A passage of a real tune lasting at most `length_s` seconds (and at least half of it), at a
-    natural tempo, starting on a bar line, that `accepts(pitches)`; None when `tries` tunes give
-    none. Real melodies bring their cadence formulas with them: what a filler made of them shares
+def pick_passage(
+    length_s: float, rng: np.random.Generator, accepts, min_s: float | None = None, tries: int = 40
+) -> Passage | None:
+    """A passage of a real tune lasting at most `length_s` seconds and at least `min_s` (half of
+    `length_s` by default), at a natural tempo, starting on a bar line, that `accepts(pitches)`;
+    None when `tries` tunes give none. Real melodies bring their cadence formulas with them: what a filler made of them shares
     with the motifs is what real scores share."""
     files = [f for c in COLLECTIONS for f in collection_files(c)]
     for _ in range(tries):
@@ -280,7 +282,7 @@ def pick_passage(length_s: float, rng: np.random.Generator, accepts, tries: int 
         j = i
         while j + 1 < len(on) and (end[j + 1] - on[i]) * spq <= length_s:
             j += 1
-        if (end[j] - on[i]) * spq < 0.5 * length_s or j - i + 1 < MIN_NOTES:
+        if (end[j] - on[i]) * spq < (0.5 * length_s if min_s is None else min_s) or j - i + 1 < MIN_NOTES:
             continue
         p = tune.pitches[i : j + 1]
         if not accepts(p):

@@ -186,6 +186,12 @@ class NgramGuard:
         grams = interval_ngrams(pitches, FILLER_REPEAT_NOTES)
         return len(set(grams)) == len(grams) and not self.filler_grams.intersection(grams)
 
+    def accepts_real(self, pitches: list[float]) -> bool:
+        """`accepts`, and no six-note pattern twice within: real tunes restate their phrases
+        (AABB), varied by a note or two, and such a passage would hold an unlabelled repeat."""
+        grams = interval_ngrams(pitches, CROSS_NOTES)
+        return len(set(grams)) == len(grams) and self.accepts(pitches)
+
     def add(self, pitches: list[float]) -> None:
         self.filler_grams.update(interval_ngrams(pitches, FILLER_REPEAT_NOTES))
 
@@ -444,39 +450,43 @@ def make_filler(
 def make_real_filler(
     length: float, rng: np.random.Generator, renderer: NoteRenderer, guard: NgramGuard, motifs: list[Motif]
 ) -> Rendering:
-    """Filler made of a real tune in the key and arrangement of one of the score's motifs.
+    """Filler made of real tunes in the key and arrangement of one of the score's motifs.
 
-    A bar of the tonic chord, a passage of a tune from the corpus harmonised the way the motifs
-    are, and the tonic chord held to the end; one time in five the passage's chords alone.
-    Such a filler shares with the motifs what real scores share (their lead and accompaniment,
-    the tonic chord, cadence formulas), but no six-note pattern with any motif and no
-    eight-note pattern with other fillers, so it repeats nothing. Stretches too short for a
-    passage hold the tonic chord alone."""
+    A bar of the tonic chord, passages of tunes from the corpus one after another (each at
+    least 3 s), harmonised the way the motifs are, and the tonic chord held to the end. Such a
+    filler shares with the motifs what real scores share (their lead and accompaniment, the
+    tonic chord, cadence formulas), but no six-note pattern with any motif, no eight-note
+    pattern with other fillers, and no six-note pattern twice within a passage, so it repeats
+    nothing. Stretches too short for a passage hold the tonic chord alone."""
     m = motifs[int(rng.integers(len(motifs)))]
     beat = m.acc.beat_s
     intro = min(4 * beat, 0.25 * length)
-    room = length - intro - 2 * beat
-    passage: Passage | None = None
-    if room >= 3.0:
-        passage = pick_passage(room, rng, guard.accepts)
-    mode = passage.tune.mode if passage else m.mode
-    tonic_chord = Chord(m.tonic, "maj" if mode == "major" else "min")
-    with_melody = passage is not None and rng.random() < 0.8
-    mel_notes: list[Note] = []
-    if passage is None:
-        spans, chords = [(0.0, length)], [tonic_chord]
-    else:
+    end = length - 2 * beat
+    t = intro
+    passages: list[tuple[float, Passage]] = []
+    while end - t >= 3.0 and len(passages) < 4:
+        passage = pick_passage(end - t, rng, guard.accepts_real, min_s=min(end - t, max(3.0, 0.5 * (end - t))))
+        if passage is None:
+            break
         guard.add(passage.pitches)
+        passages.append((t, passage))
+        t += passage.end
+    mode = passages[0][1].tune.mode if passages else m.mode
+    tonic_chord = Chord(m.tonic, "maj" if mode == "major" else "min")
+    spans, chords = [(0.0, intro if passages else length)], [tonic_chord]
+    mel_notes: list[Note] = []
+    legato = float(rng.uniform(0.9, 0.98))
+    for at, passage in passages:
         shift = (m.tonic - passage.tune.tonic) % 12
         shift += 12 * int(round((float(rng.uniform(66, 72)) - np.mean(passage.pitches) - shift) / 12))
         rel = [Note(p + shift, o, d) for p, o, d in zip(passage.pitches, passage.onsets, passage.durs)]
         inner = chord_spans(passage.bar_lines, passage.end, float(rng.uniform(1.2, 2.2)))
-        inner_chords = harmonize(rel, inner, m.tonic, mode)
-        spans = [(0.0, intro)] + [(a + intro, b + intro) for a, b in inner] + [(intro + passage.end, length)]
-        chords = [tonic_chord] + inner_chords + [tonic_chord]
-        if with_melody:
-            legato = float(rng.uniform(0.9, 0.98))
-            mel_notes = [Note(n.pitch, n.onset + intro, n.dur * legato, float(rng.uniform(0.85, 1.0))) for n in rel]
+        spans += [(a + at, b + at) for a, b in inner]
+        chords += harmonize(rel, inner, m.tonic, mode)
+        mel_notes += [Note(n.pitch, n.onset + at, n.dur * legato, float(rng.uniform(0.85, 1.0))) for n in rel]
+    if passages:
+        spans.append((t, length))
+        chords.append(tonic_chord)
     upper, bass = accompaniment_notes(chords, spans, m.acc, rng)
     acc_mix = _add(
         renderer.stem(m.acc.instrument, upper, length) * 0.8, renderer.stem(m.acc.bass, bass, length) * 0.6
@@ -488,14 +498,14 @@ def make_real_filler(
         mel = np.zeros(0, np.float32)
         acc_mix = acc_mix * (SEGMENT_RMS / (rms(acc_mix[: int(length * renderer.sr)]) or 1.0))
     meta = {
-        "kind": "real melody" if mel_notes else "real chords" if passage else "tonic chord",
+        "kind": "real melody" if mel_notes else "tonic chord",
         "key": f"{NAMES[m.tonic]} {mode}",
         "arrangement_of": m.id,
         "instrument": m.instrument if mel_notes else None,
         "accompaniment": {"style": m.acc.style, "instrument": m.acc.instrument, "bass": m.acc.bass},
     }
-    if passage is not None:
-        meta["source"] = passage.source()
+    if passages:
+        meta["sources"] = [{"at_s": round(at, 3), **p.source()} for at, p in passages]
     return Rendering(
         mel, acc_mix, float(rng.uniform(-0.2, 0.2)), float(rng.uniform(-0.45, 0.45)), length, meta
     )

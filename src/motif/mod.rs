@@ -17,6 +17,7 @@ use crate::features::Features;
 use crate::similarity::align::{AlignConfig, Alignment, seeds, trace_seeds};
 use crate::similarity::clock::FrameClock;
 use crate::similarity::memo::{MatchStore, PairEntry, PairOutcome, pair_key, sequence_digest};
+use crate::similarity::scan;
 use crate::similarity::sequence::{MatchSequence, SequenceConfig};
 use crate::units::place_order;
 use family::{Link, Span, group};
@@ -288,7 +289,8 @@ fn discover_in_order(
     let bar_s = |n: usize| least_evidence_s(n, cfg.min_len_s) + search_penalty_s(searched_s);
     motifs.retain(|m| evidence_s(&m.occurrences) >= bar_s(m.occurrences.len()));
     let motifs = without_restatements(motifs, cfg.max_tempo_ratio.min(1.0 / cfg.min_tempo_ratio));
-    let mut motifs = with_figures(motifs);
+    let motifs = with_figures(motifs);
+    let mut motifs = with_further_places(motifs, seqs, cfg);
     sort_motifs(&mut motifs);
     motifs.truncate(cfg.max_motifs);
     motifs
@@ -349,6 +351,109 @@ fn without_restatements(mut motifs: Vec<Motif>, max_spread: f64) -> Vec<Motif> {
         }
     }
     kept
+}
+
+/// False places, on average, that searching one motif whole may add by chance (see
+/// [`further_places`]): the chance level its own search sets, not a similarity.
+const FALSE_PLACES_PER_MOTIF: f64 = 0.2;
+
+/// Frames of a motif's occurrence its whole search reads at most (see [`scan::peaks`]): every
+/// frame of a phrase of up to about ten seconds, every few of a longer one, which keeps the
+/// search of a long repeat as cheap as a phrase's.
+const SCAN_FRAMES: usize = 48;
+
+/// Fewest places of unrelated music a motif's search must meet to measure its chance level.
+const MIN_CHANCE_PLACES: usize = 10;
+
+/// Each motif with the further places where it recurs whole, strongest motif first (a place
+/// goes to the motif that explains most music; see [`further_places`]).
+fn with_further_places(mut motifs: Vec<Motif>, seqs: &[MatchSequence], cfg: &MotifConfig) -> Vec<Motif> {
+    let tempos = cfg.tempos();
+    let mut order: Vec<usize> = (0..motifs.len()).collect();
+    order.sort_by(|&x, &y| {
+        explained_s(&motifs[y].occurrences).total_cmp(&explained_s(&motifs[x].occurrences)).then(x.cmp(&y))
+    });
+    for i in order {
+        let added = further_places(&motifs[i], &motifs, seqs, &tempos, cfg);
+        motifs[i].occurrences.extend(added);
+    }
+    motifs
+}
+
+/// The places where `motif` recurs whole that pairwise matching left out: its clearest occurrence
+/// held against every start frame of every track ([`scan::peaks`]), places clear of its own,
+/// mostly outside every other motif of `all`, and standing out from the chance level of this
+/// very search.
+///
+/// Pairwise matching seeds on windows of the shortest motif's length, held to a bar that unrelated
+/// frames in their best key nearly reach; a copy under dialogue, an octave away or in another
+/// arrangement resembles the phrase only moderately frame by frame and often seeds nowhere,
+/// while over the whole phrase in one key and tempo it stands out clearly. How clearly is
+/// chance here is measured on the search itself: its peaks away from the motif's own places
+/// are places of unrelated music, whose upper tail falls off about exponentially (the best of
+/// many lines); a place is taken when that tail, fitted above their median, expects fewer than
+/// [`FALSE_PLACES_PER_MOTIF`] chance peaks as high among as many.
+fn further_places(
+    motif: &Motif,
+    all: &[Motif],
+    seqs: &[MatchSequence],
+    tempos: &[f32],
+    cfg: &MotifConfig,
+) -> Vec<Occurrence> {
+    let Some(q) = motif.occurrences.iter().reduce(|a, b| if b.score > a.score { b } else { a }) else {
+        return Vec::new();
+    };
+    let Some(seq) = seqs.get(q.track) else { return Vec::new() };
+    let (first, last) = (seq.clock.frame_at(q.start_s).min(seq.len()), seq.clock.frame_at(q.end_s).min(seq.len()));
+    let span = &seq.frames[first..last.max(first)];
+    if span.len() < 2 {
+        return Vec::new();
+    }
+    let places: Vec<(Occurrence, f32)> = seqs
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(t, s)| {
+            scan::peaks(span, &s.frames, tempos, 0.0, SCAN_FRAMES).into_iter().map(move |h| {
+                let place = Occurrence {
+                    track: t,
+                    start_s: s.time_of(h.start),
+                    end_s: s.time_of(h.end(span.len())).min(s.covered_s),
+                    transpose: crate::similarity::wrap_shift(q.transpose + h.shift as i32),
+                    tempo_ratio: q.tempo_ratio * h.tempo,
+                    score: h.score,
+                };
+                (place, h.score)
+            })
+        })
+        .collect();
+    let held = |o: &Occurrence, by: &[Occurrence]| {
+        by.iter().any(|p| p.track == o.track && shared_s(o, p) > 0.5 * (o.end_s - o.start_s).min(p.end_s - p.start_s))
+    };
+    let mut chance: Vec<f64> =
+        places.iter().filter(|(o, _)| !held(o, &motif.occurrences)).map(|(_, v)| f64::from(*v)).collect();
+    if chance.len() < MIN_CHANCE_PLACES {
+        return Vec::new();
+    }
+    chance.sort_by(f64::total_cmp);
+    let median = chance[chance.len() / 2];
+    let excess: Vec<f64> = chance.iter().filter(|&&v| v > median).map(|v| v - median).collect();
+    if excess.is_empty() {
+        return Vec::new();
+    }
+    // P(peak > x) = 0.5 exp(-(x - median) / mean excess); the bar where n peaks expect the
+    // allowed number above it.
+    let mean_excess = excess.iter().sum::<f64>() / excess.len() as f64;
+    let bar = median + mean_excess * (0.5 * chance.len() as f64 / FALSE_PLACES_PER_MOTIF).ln();
+    let taken: Vec<Occurrence> = all.iter().flat_map(|m| m.occurrences.iter().cloned()).collect();
+    // Clear of the motif's own places (members of one motif never overlap), and not mostly
+    // inside another motif's.
+    let apart = |o: &Occurrence| motif.occurrences.iter().all(|p| p.track != o.track || shared_s(o, p) <= 0.0);
+    places
+        .into_iter()
+        .filter(|(o, v)| f64::from(*v) >= bar && apart(o) && !held(o, &taken))
+        .map(|(o, _)| o)
+        .filter(|o| (cfg.min_tempo_ratio..=cfg.max_tempo_ratio).contains(&o.tempo_ratio))
+        .collect()
 }
 
 /// How much longer than a motif a phrase that holds it lasts, at least, for the motif to be one
@@ -644,6 +749,85 @@ mod tests {
 
     /// The tempo range of the default settings, as a spread of lengths.
     const SPREAD: f64 = 1.25;
+
+    /// Matching frames of a pseudo-random melody over pseudo-random harmony, 5 frames a second.
+    fn walk(n: usize, seed: u64) -> Vec<crate::similarity::sequence::Frame> {
+        use crate::similarity::sequence::{DIM, dot};
+        let mut s = seed.max(1);
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        (0..n)
+            .map(|_| {
+                let (r, m) = (next(), next());
+                let mut f = [0f32; DIM];
+                for k in [0, 4, 7] {
+                    f[((r % 12) as usize + k) % 12] = 0.5;
+                }
+                f[12 + (m % 12) as usize] = 1.0;
+                let norm = dot(&f, &f).sqrt();
+                f.iter_mut().for_each(|v| *v /= norm);
+                f
+            })
+            .collect()
+    }
+
+    fn sequence(frames: Vec<crate::similarity::sequence::Frame>) -> MatchSequence {
+        let covered_s = frames.len() as f64 * 0.2;
+        MatchSequence { frames, clock: FrameClock::new(0.2, 0.2), covered_s }
+    }
+
+    /// Three tracks of 80 s; a 6-s phrase in track 0 at 20 s and track 1 at 40 s, and in track
+    /// 2 at 60 s three semitones up (rotated down by 9) with every other frame replaced (a copy that resembles it
+    /// only half the time, as one under dialogue does).
+    fn planted() -> (Vec<MatchSequence>, Motif) {
+        use crate::similarity::sequence::rotate;
+        let phrase = walk(30, 99);
+        let mut tracks: Vec<Vec<_>> = (0..3).map(|t| walk(400, 7 + t)).collect();
+        for (k, f) in phrase.iter().enumerate() {
+            tracks[0][100 + k] = *f;
+            tracks[1][200 + k] = *f;
+            if k % 2 == 0 {
+                tracks[2][300 + k] = rotate(f, 9);
+            }
+        }
+        let seqs = tracks.into_iter().map(sequence).collect();
+        (seqs, motif(&[(0, 20.0, 26.0), (1, 40.0, 46.0)], 0.9))
+    }
+
+    #[test]
+    fn a_copy_that_resembles_the_phrase_half_the_time_is_a_further_place() {
+        let (seqs, theme) = planted();
+        let cfg = MotifConfig::default();
+        let added = further_places(&theme, std::slice::from_ref(&theme), &seqs, &cfg.tempos(), &cfg);
+        assert_eq!(added.len(), 1, "{added:?}");
+        let o = &added[0];
+        assert_eq!((o.track, o.transpose), (2, 3));
+        assert!((o.start_s - 60.0).abs() < 0.5 && (o.end_s - 66.0).abs() < 0.5, "{o:?}");
+        assert!((o.tempo_ratio - 1.0).abs() < 0.05, "{o:?}");
+    }
+
+    #[test]
+    fn a_place_another_motif_holds_is_not_taken_and_unrelated_music_adds_none() {
+        let (seqs, theme) = planted();
+        let cfg = MotifConfig::default();
+        let holder = motif(&[(2, 59.0, 67.0), (0, 70.0, 78.0)], 0.5);
+        let all = [theme.clone(), holder];
+        assert!(further_places(&theme, &all, &seqs, &cfg.tempos(), &cfg).is_empty());
+        // The same tracks without the planted copies: nothing stands out.
+        let plain: Vec<MatchSequence> = (0..3).map(|t| sequence(walk(400, 7 + t))).collect();
+        let mut elsewhere = plain.clone();
+        let phrase = walk(30, 99);
+        for (k, f) in phrase.iter().enumerate() {
+            elsewhere[0].frames[100 + k] = *f;
+            elsewhere[1].frames[200 + k] = *f;
+        }
+        let added = further_places(&theme, std::slice::from_ref(&theme), &elsewhere, &cfg.tempos(), &cfg);
+        assert!(added.is_empty(), "{added:?}");
+    }
 
     #[test]
     fn a_motif_that_restates_a_stronger_one_is_dropped_and_others_are_kept() {

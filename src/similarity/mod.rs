@@ -5,6 +5,8 @@
 //!   frame similarity ([`sequence::dot`]) and key rotation ([`sequence::rotate`]).
 //! - [`align`]: tiled cross-similarity in all keys over a grid of tempi, the background of a
 //!   tile, and the diagonal paths (alignments) that rise above it.
+//! - [`scan`]: one whole span held against every start frame of a sequence, in all keys and
+//!   over the tempo grid: the places where it recurs whole.
 //! - [`memo`]: a pair of sequences' seeds and alignments, keyed for the cache.
 //! - [`fingerprint`]: landmark hashes of spectral peaks and offset-locked evidence, for
 //!   finding where a recording itself plays inside other audio.
@@ -13,6 +15,7 @@ pub mod align;
 pub mod clock;
 pub mod fingerprint;
 pub mod memo;
+pub mod scan;
 pub mod sequence;
 
 /// Maps a shift in semitones to the contract's range -5..=6.

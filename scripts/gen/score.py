@@ -464,8 +464,11 @@ def make_real_filler(
     end = length - 2 * beat
     t = intro
     passages: list[tuple[float, Passage]] = []
-    while end - t >= 3.0 and len(passages) < 4:
-        passage = pick_passage(end - t, rng, guard.accepts_real, min_s=min(end - t, max(3.0, 0.5 * (end - t))))
+    while end - t >= 3.0 and len(passages) < 6:
+        # Long passages without a restated phrase are rare: take a short one rather than none.
+        passage = pick_passage(end - t, rng, guard.accepts_real, min_s=max(3.0, 0.5 * (end - t)))
+        if passage is None:
+            passage = pick_passage(end - t, rng, guard.accepts_real, min_s=3.0)
         if passage is None:
             break
         guard.add(passage.pitches)

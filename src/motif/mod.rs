@@ -750,31 +750,9 @@ mod tests {
     /// The tempo range of the default settings, as a spread of lengths.
     const SPREAD: f64 = 1.25;
 
-    /// Matching frames of a pseudo-random melody over pseudo-random harmony, 5 frames a second.
-    fn walk(n: usize, seed: u64) -> Vec<crate::similarity::sequence::Frame> {
-        use crate::similarity::sequence::{DIM, dot};
-        let mut s = seed.max(1);
-        let mut next = || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s
-        };
-        (0..n)
-            .map(|_| {
-                let (r, m) = (next(), next());
-                let mut f = [0f32; DIM];
-                for k in [0, 4, 7] {
-                    f[((r % 12) as usize + k) % 12] = 0.5;
-                }
-                f[12 + (m % 12) as usize] = 1.0;
-                let norm = dot(&f, &f).sqrt();
-                f.iter_mut().for_each(|v| *v /= norm);
-                f
-            })
-            .collect()
-    }
+    use crate::similarity::sequence::testing::random_frames;
 
+    /// A matching sequence of `frames`, 5 frames a second.
     fn sequence(frames: Vec<crate::similarity::sequence::Frame>) -> MatchSequence {
         let covered_s = frames.len() as f64 * 0.2;
         MatchSequence { frames, clock: FrameClock::new(0.2, 0.2), covered_s }
@@ -785,8 +763,8 @@ mod tests {
     /// only half the time, as one under dialogue does).
     fn planted() -> (Vec<MatchSequence>, Motif) {
         use crate::similarity::sequence::rotate;
-        let phrase = walk(30, 99);
-        let mut tracks: Vec<Vec<_>> = (0..3).map(|t| walk(400, 7 + t)).collect();
+        let phrase = random_frames(30, 99);
+        let mut tracks: Vec<Vec<_>> = (0..3).map(|t| random_frames(400, 7 + t)).collect();
         for (k, f) in phrase.iter().enumerate() {
             tracks[0][100 + k] = *f;
             tracks[1][200 + k] = *f;
@@ -818,9 +796,9 @@ mod tests {
         let all = [theme.clone(), holder];
         assert!(further_places(&theme, &all, &seqs, &cfg.tempos(), &cfg).is_empty());
         // The same tracks without the planted copies: nothing stands out.
-        let plain: Vec<MatchSequence> = (0..3).map(|t| sequence(walk(400, 7 + t))).collect();
+        let plain: Vec<MatchSequence> = (0..3).map(|t| sequence(random_frames(400, 7 + t))).collect();
         let mut elsewhere = plain.clone();
-        let phrase = walk(30, 99);
+        let phrase = random_frames(30, 99);
         for (k, f) in phrase.iter().enumerate() {
             elsewhere[0].frames[100 + k] = *f;
             elsewhere[1].frames[200 + k] = *f;

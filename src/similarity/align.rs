@@ -813,30 +813,8 @@ fn off_line_mean(a: &[Frame], b: &[Frame], a_start: usize, a_end: usize, b_start
 
 #[cfg(test)]
 mod tests {
+    use super::super::sequence::testing::random_frames;
     use super::*;
-
-    /// A deterministic pseudo-random melody-like sequence (xorshift, fixed seed).
-    fn random_frames(n: usize, seed: u64) -> Vec<Frame> {
-        let mut s = seed.max(1);
-        let mut next = || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s
-        };
-        (0..n)
-            .map(|_| {
-                let mut f = [0f32; DIM];
-                let p = (next() % 12) as usize;
-                let q = (next() % 12) as usize;
-                f[p] = 0.8;
-                f[12 + q] = 0.5;
-                f[12 + (q + 4) % 12] = 0.3;
-                let n = dot(&f, &f).sqrt();
-                f.map(|v| v / n)
-            })
-            .collect()
-    }
 
     #[test]
     fn the_span_is_the_best_stretch_through_the_centre_of_the_rows_inside_both() {

@@ -119,30 +119,12 @@ pub fn peaks(span: &[Frame], seq: &[Frame], tempos: &[f32], threshold: f32, at_m
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::similarity::sequence::dot;
-
-    /// A sequence of one-hot notes from a pseudo-random walk, `n` frames.
-    fn notes(n: usize, seed: u64) -> Vec<Frame> {
-        let mut s = seed.max(1);
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                let mut f = [0f32; DIM];
-                f[(s % 12) as usize] = 1.0;
-                f[12 + ((s >> 8) % 12) as usize] = 1.0;
-                let norm = dot(&f, &f).sqrt();
-                f.iter_mut().for_each(|v| *v /= norm);
-                f
-            })
-            .collect()
-    }
+    use crate::similarity::sequence::testing::random_frames;
 
     #[test]
     fn a_transposed_copy_is_the_strongest_place_in_its_key() {
-        let span = notes(20, 3);
-        let mut seq = notes(300, 9);
+        let span = random_frames(20, 3);
+        let mut seq = random_frames(300, 9);
         // Five semitones up: rotated down by seven.
         for (k, f) in span.iter().enumerate() {
             seq[120 + k] = rotate(f, 7);
@@ -164,7 +146,7 @@ mod tests {
 
     #[test]
     fn unrelated_music_rises_little_above_its_background() {
-        let hits = peaks(&notes(20, 3), &notes(400, 77), &[1.0], 0.0, usize::MAX);
+        let hits = peaks(&random_frames(20, 3), &random_frames(400, 77), &[1.0], 0.0, usize::MAX);
         assert!(!hits.is_empty());
         assert!(hits.iter().all(|h| h.score < 0.6), "{:?}", hits.first());
     }

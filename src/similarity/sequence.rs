@@ -196,6 +196,36 @@ pub fn dot(a: &Frame, b: &Frame) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// Made-up matching frames with known answers, for the tests of this layer and the ones above.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{DIM, Frame, dot};
+
+    /// A deterministic pseudo-random melody-like sequence (xorshift, fixed seed): one note a
+    /// frame in the harmony half, a note and its third in the melody half.
+    pub(crate) fn random_frames(n: usize, seed: u64) -> Vec<Frame> {
+        let mut s = seed.max(1);
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        (0..n)
+            .map(|_| {
+                let mut f = [0f32; DIM];
+                let p = (next() % 12) as usize;
+                let q = (next() % 12) as usize;
+                f[p] = 0.8;
+                f[12 + q] = 0.5;
+                f[12 + (q + 4) % 12] = 0.3;
+                let n = dot(&f, &f).sqrt();
+                f.map(|v| v / n)
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -409,20 +409,17 @@ fn further_places(
     if span.len() < 2 {
         return Vec::new();
     }
-    let places: Vec<(Occurrence, f32)> = seqs
+    let places: Vec<Occurrence> = seqs
         .par_iter()
         .enumerate()
         .flat_map_iter(|(t, s)| {
-            scan::peaks(span, &s.frames, tempos, 0.0, SCAN_FRAMES).into_iter().map(move |h| {
-                let place = Occurrence {
-                    track: t,
-                    start_s: s.time_of(h.start),
-                    end_s: s.time_of(h.end(span.len())).min(s.covered_s),
-                    transpose: crate::similarity::wrap_shift(q.transpose + h.shift as i32),
-                    tempo_ratio: q.tempo_ratio * h.tempo,
-                    score: h.score,
-                };
-                (place, h.score)
+            scan::peaks(span, &s.frames, tempos, 0.0, SCAN_FRAMES).into_iter().map(move |h| Occurrence {
+                track: t,
+                start_s: s.time_of(h.start),
+                end_s: s.time_of(h.end(span.len())).min(s.covered_s),
+                transpose: crate::similarity::wrap_shift(q.transpose + h.shift as i32),
+                tempo_ratio: q.tempo_ratio * h.tempo,
+                score: h.score,
             })
         })
         .collect();
@@ -430,7 +427,7 @@ fn further_places(
         by.iter().any(|p| p.track == o.track && shared_s(o, p) > 0.5 * (o.end_s - o.start_s).min(p.end_s - p.start_s))
     };
     let mut chance: Vec<f64> =
-        places.iter().filter(|(o, _)| !held(o, &motif.occurrences)).map(|(_, v)| f64::from(*v)).collect();
+        places.iter().filter(|o| !held(o, &motif.occurrences)).map(|o| f64::from(o.score)).collect();
     if chance.len() < MIN_CHANCE_PLACES {
         return Vec::new();
     }
@@ -448,12 +445,8 @@ fn further_places(
     // Clear of the motif's own places (members of one motif never overlap), and not mostly
     // inside another motif's.
     let apart = |o: &Occurrence| motif.occurrences.iter().all(|p| p.track != o.track || shared_s(o, p) <= 0.0);
-    places
-        .into_iter()
-        .filter(|(o, v)| f64::from(*v) >= bar && apart(o) && !held(o, &taken))
-        .map(|(o, _)| o)
-        .filter(|o| (cfg.min_tempo_ratio..=cfg.max_tempo_ratio).contains(&o.tempo_ratio))
-        .collect()
+    let in_range = |o: &Occurrence| (cfg.min_tempo_ratio..=cfg.max_tempo_ratio).contains(&o.tempo_ratio);
+    places.into_iter().filter(|o| f64::from(o.score) >= bar && apart(o) && !held(o, &taken) && in_range(o)).collect()
 }
 
 /// How much longer than a motif a phrase that holds it lasts, at least, for the motif to be one
@@ -759,8 +752,8 @@ mod tests {
     }
 
     /// Three tracks of 80 s; a 6-s phrase in track 0 at 20 s and track 1 at 40 s, and in track
-    /// 2 at 60 s three semitones up (rotated down by 9) with every other frame replaced (a copy that resembles it
-    /// only half the time, as one under dialogue does).
+    /// 2 at 60 s three semitones up (rotated down by 9) with every other frame replaced: a copy
+    /// that resembles it only half the time, as one under dialogue does.
     fn planted() -> (Vec<MatchSequence>, Motif) {
         use crate::similarity::sequence::rotate;
         let phrase = random_frames(30, 99);
@@ -795,15 +788,13 @@ mod tests {
         let holder = motif(&[(2, 59.0, 67.0), (0, 70.0, 78.0)], 0.5);
         let all = [theme.clone(), holder];
         assert!(further_places(&theme, &all, &seqs, &cfg.tempos(), &cfg).is_empty());
-        // The same tracks without the planted copies: nothing stands out.
-        let plain: Vec<MatchSequence> = (0..3).map(|t| sequence(random_frames(400, 7 + t))).collect();
-        let mut elsewhere = plain.clone();
-        let phrase = random_frames(30, 99);
-        for (k, f) in phrase.iter().enumerate() {
-            elsewhere[0].frames[100 + k] = *f;
-            elsewhere[1].frames[200 + k] = *f;
+        // Without the copy in track 2 (the motif's own two places kept), nothing stands out.
+        let mut without: Vec<MatchSequence> = (0..3).map(|t| sequence(random_frames(400, 7 + t))).collect();
+        for (k, f) in random_frames(30, 99).iter().enumerate() {
+            without[0].frames[100 + k] = *f;
+            without[1].frames[200 + k] = *f;
         }
-        let added = further_places(&theme, std::slice::from_ref(&theme), &elsewhere, &cfg.tempos(), &cfg);
+        let added = further_places(&theme, std::slice::from_ref(&theme), &without, &cfg.tempos(), &cfg);
         assert!(added.is_empty(), "{added:?}");
     }
 

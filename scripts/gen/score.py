@@ -673,7 +673,7 @@ def _octave(m: Motif, rng: np.random.Generator) -> int:
     return int(_choice(rng, [-12, 12]))
 
 
-def _variation(o: Occurrence, m: Motif, renderer: NoteRenderer, rng, wide: bool) -> dict:
+def _variation(o: Occurrence, m: Motif, renderer: NoteRenderer, rng) -> dict:
     """The arguments of [`render_motif`] for one of the variation tiers (transpose, tempo,
     timbre, octave)."""
     if o.tier == "transpose":
@@ -704,13 +704,13 @@ def render_occurrence(
             o.params["snr_db"] = round(float(rng.uniform(lo, hi)), 2)
         return m.reference
     if o.tier in COMBINABLE:
-        return render_motif(m, renderer, rng, **_variation(o, m, renderer, rng, wide))
+        return render_motif(m, renderer, rng, **_variation(o, m, renderer, rng))
     if o.tier == "combined":
         # Two variations at once, under speech 3 dB under to 6 dB over the music.
         picked = [str(x) for x in rng.choice(COMBINABLE, size=2, replace=False)]
         kwargs: dict = {}
         for tier in picked:
-            kwargs.update(_variation(replace(o, tier=tier), m, renderer, rng, wide))
+            kwargs.update(_variation(replace(o, tier=tier), m, renderer, rng))
         o.params["variations"] = picked
         o.params["snr_db"] = round(float(rng.uniform(-6.0, 3.0)), 2)
         return render_motif(m, renderer, rng, **kwargs)

@@ -361,7 +361,7 @@ fn without_restatements(mut motifs: Vec<Motif>, max_spread: f64) -> Vec<Motif> {
 }
 
 /// False places, on average, that searching one motif whole may add by chance (see
-/// [`further_places`]): the chance level its own search sets, not a similarity.
+/// [`standing_out`]): the chance level its own search sets, not a similarity.
 const FALSE_PLACES_PER_MOTIF: f64 = 0.2;
 
 /// Frames of a motif's occurrence its whole search reads at most (see [`scan::peaks`]): every
@@ -373,24 +373,26 @@ const SCAN_FRAMES: usize = 48;
 const MIN_CHANCE_PLACES: usize = 10;
 
 /// Each motif with the further places where it recurs whole, strongest motif first (a place
-/// goes to the motif that explains most music; see [`further_places`]).
+/// goes to the motif that explains most music; see [`standing_out`]).
 fn with_further_places(mut motifs: Vec<Motif>, seqs: &[MatchSequence], cfg: &MotifConfig) -> Vec<Motif> {
     let tempos = cfg.tempos();
+    // The searches do not depend on one another (only what each may take does): all at once,
+    // so that a single long track keeps every core busy too.
+    let mut found: Vec<Vec<Occurrence>> = motifs.par_iter().map(|m| standing_out(m, seqs, &tempos)).collect();
     let mut order: Vec<usize> = (0..motifs.len()).collect();
     order.sort_by(|&x, &y| {
         explained_s(&motifs[y].occurrences).total_cmp(&explained_s(&motifs[x].occurrences)).then(x.cmp(&y))
     });
     for i in order {
-        let added = further_places(&motifs[i], &motifs, seqs, &tempos, cfg);
+        let added = free_places(std::mem::take(&mut found[i]), &motifs[i], &motifs, cfg);
         motifs[i].occurrences.extend(added);
     }
     motifs
 }
 
-/// The places where `motif` recurs whole that pairwise matching left out: its clearest occurrence
-/// held against every start frame of every track ([`scan::peaks`]), places clear of its own,
-/// mostly outside every other motif of `all`, and standing out from the chance level of this
-/// very search.
+/// The places where `motif`'s clearest occurrence, held against every start frame of every track
+/// ([`scan::peaks`]), stands out from the chance level of this very search, its own places among
+/// them; [`free_places`] keeps those that pairwise matching left out.
 ///
 /// Pairwise matching seeds on windows of the shortest motif's length, held to a bar that unrelated
 /// frames in their best key nearly reach; a copy under dialogue, an octave away or in another
@@ -400,13 +402,7 @@ fn with_further_places(mut motifs: Vec<Motif>, seqs: &[MatchSequence], cfg: &Mot
 /// are places of unrelated music, whose upper tail falls off about exponentially (the best of
 /// many lines); a place is taken when that tail, fitted above their median, expects fewer than
 /// [`FALSE_PLACES_PER_MOTIF`] chance peaks as high among as many.
-fn further_places(
-    motif: &Motif,
-    all: &[Motif],
-    seqs: &[MatchSequence],
-    tempos: &[f32],
-    cfg: &MotifConfig,
-) -> Vec<Occurrence> {
+fn standing_out(motif: &Motif, seqs: &[MatchSequence], tempos: &[f32]) -> Vec<Occurrence> {
     let Some(q) = motif.occurrences.iter().reduce(|a, b| if b.score > a.score { b } else { a }) else {
         return Vec::new();
     };
@@ -430,9 +426,6 @@ fn further_places(
             })
         })
         .collect();
-    let held = |o: &Occurrence, by: &[Occurrence]| {
-        by.iter().any(|p| p.track == o.track && shared_s(o, p) > 0.5 * (o.end_s - o.start_s).min(p.end_s - p.start_s))
-    };
     let mut chance: Vec<f64> =
         places.iter().filter(|o| !held(o, &motif.occurrences)).map(|o| f64::from(o.score)).collect();
     if chance.len() < MIN_CHANCE_PLACES {
@@ -448,12 +441,20 @@ fn further_places(
     // allowed number above it.
     let mean_excess = excess.iter().sum::<f64>() / excess.len() as f64;
     let bar = median + mean_excess * (0.5 * chance.len() as f64 / FALSE_PLACES_PER_MOTIF).ln();
-    let taken: Vec<Occurrence> = all.iter().flat_map(|m| m.occurrences.iter().cloned()).collect();
-    // Clear of the motif's own places (members of one motif never overlap), and not mostly
-    // inside another motif's.
+    places.into_iter().filter(|o| f64::from(o.score) >= bar).collect()
+}
+
+/// Of `places`, those clear of `motif`'s own (members of one motif never overlap), not mostly
+/// inside a place of any motif of `all`, and within the tempo range.
+fn free_places(places: Vec<Occurrence>, motif: &Motif, all: &[Motif], cfg: &MotifConfig) -> Vec<Occurrence> {
     let apart = |o: &Occurrence| motif.occurrences.iter().all(|p| p.track != o.track || shared_s(o, p) <= 0.0);
     let in_range = |o: &Occurrence| (cfg.min_tempo_ratio..=cfg.max_tempo_ratio).contains(&o.tempo_ratio);
-    places.into_iter().filter(|o| f64::from(o.score) >= bar && apart(o) && !held(o, &taken) && in_range(o)).collect()
+    places.into_iter().filter(|o| apart(o) && in_range(o) && !all.iter().any(|m| held(o, &m.occurrences))).collect()
+}
+
+/// Whether `o` lies mostly (over half the shorter) inside one of `by`.
+fn held(o: &Occurrence, by: &[Occurrence]) -> bool {
+    by.iter().any(|p| p.track == o.track && shared_s(o, p) > 0.5 * (o.end_s - o.start_s).min(p.end_s - p.start_s))
 }
 
 /// How much longer than a motif a phrase that holds it lasts, at least, for the motif to be one
@@ -827,11 +828,16 @@ mod tests {
         assert!(moves(&coarsened(&phrase, 5)) >= MIN_SECOND_MOVES, "{}", moves(&coarsened(&phrase, 5)));
     }
 
+    /// The places a motif's whole search adds, with the default settings.
+    fn further(motif: &Motif, all: &[Motif], seqs: &[MatchSequence]) -> Vec<Occurrence> {
+        let cfg = MotifConfig::default();
+        free_places(standing_out(motif, seqs, &cfg.tempos()), motif, all, &cfg)
+    }
+
     #[test]
     fn a_copy_that_resembles_the_phrase_half_the_time_is_a_further_place() {
         let (seqs, theme) = planted();
-        let cfg = MotifConfig::default();
-        let added = further_places(&theme, std::slice::from_ref(&theme), &seqs, &cfg.tempos(), &cfg);
+        let added = further(&theme, std::slice::from_ref(&theme), &seqs);
         assert_eq!(added.len(), 1, "{added:?}");
         let o = &added[0];
         assert_eq!((o.track, o.transpose), (2, 3));
@@ -842,17 +848,16 @@ mod tests {
     #[test]
     fn a_place_another_motif_holds_is_not_taken_and_unrelated_music_adds_none() {
         let (seqs, theme) = planted();
-        let cfg = MotifConfig::default();
         let holder = motif(&[(2, 59.0, 67.0), (0, 70.0, 78.0)], 0.5);
         let all = [theme.clone(), holder];
-        assert!(further_places(&theme, &all, &seqs, &cfg.tempos(), &cfg).is_empty());
+        assert!(further(&theme, &all, &seqs).is_empty());
         // Without the copy in track 2 (the motif's own two places kept), nothing stands out.
         let mut without: Vec<MatchSequence> = (0..3).map(|t| sequence(random_frames(400, 7 + t))).collect();
         for (k, f) in random_frames(30, 99).iter().enumerate() {
             without[0].frames[100 + k] = *f;
             without[1].frames[200 + k] = *f;
         }
-        let added = further_places(&theme, std::slice::from_ref(&theme), &without, &cfg.tempos(), &cfg);
+        let added = further(&theme, std::slice::from_ref(&theme), &without);
         assert!(added.is_empty(), "{added:?}");
     }
 

@@ -18,7 +18,7 @@ use crate::similarity::align::{AlignConfig, Alignment, seeds, trace_seeds};
 use crate::similarity::clock::FrameClock;
 use crate::similarity::memo::{MatchStore, PairEntry, PairOutcome, pair_key, sequence_digest};
 use crate::similarity::scan;
-use crate::similarity::sequence::{MatchSequence, SequenceConfig};
+use crate::similarity::sequence::{MatchSequence, SequenceConfig, coarsen};
 use crate::units::place_order;
 use family::{Link, Span, group};
 
@@ -265,7 +265,7 @@ fn discover_in_order(
                 .into_iter()
                 .filter(move |al| {
                     let span = &fa[al.a_start..al.a_end];
-                    moves(span) >= MIN_MOVES && moves(&coarsened(span, second)) >= MIN_SECOND_MOVES
+                    moves(span) >= MIN_MOVES && moves(&coarsen(span, second)) >= MIN_SECOND_MOVES
                 })
                 .map(move |al| (a, b, al))
         })
@@ -692,31 +692,13 @@ fn pair_matches(
     entry.alignments
 }
 
-/// Least movement ([`moves`]) of a match from one second to the next ([`coarsened`]). An
-/// arpeggio or a figure over one chord (a tonic-chord intro or outro) changes its notes every
-/// frame but plays the same pitches second after second: 0.03-0.13 on the tuning scores with
-/// their real-melody fillers, where every true occurrence moves 0.63 or more (median 2.35).
-/// Half a change of a second's pitch content over the whole match tells the two apart.
+/// Least movement ([`moves`]) of a match from one second to the next (its frames summed over
+/// each second, [`coarsen`]). An arpeggio or a figure over one chord (a tonic-chord intro or
+/// outro) changes its notes every frame but plays the same pitches second after second:
+/// 0.03-0.13 on the tuning scores with their real-melody fillers, where every true occurrence
+/// moves 0.63 or more (median 2.35). Half a change of a second's pitch content over the whole
+/// match tells the two apart.
 const MIN_SECOND_MOVES: f32 = 0.5;
-
-/// The frames averaged over consecutive blocks of `block` (the last may be shorter), each
-/// scaled to unit length: what the music holds from one block to the next.
-fn coarsened(frames: &[crate::similarity::sequence::Frame], block: usize) -> Vec<crate::similarity::sequence::Frame> {
-    use crate::similarity::sequence::{DIM, dot};
-    frames
-        .chunks(block.max(1))
-        .map(|c| {
-            let mut f = [0f32; DIM];
-            for x in c {
-                for (d, v) in f.iter_mut().zip(x) {
-                    *d += v;
-                }
-            }
-            let norm = dot(&f, &f).sqrt();
-            if norm > 0.0 { f.map(|v| v / norm) } else { f }
-        })
-        .collect()
-}
 
 /// How much a stretch of matching frames moves: the summed dissimilarity of consecutive frames,
 /// about one per change of note or chord.
@@ -819,13 +801,13 @@ mod tests {
         // Five seconds at 5 frames a second: an arpeggio C-E-G over C major, a note a frame.
         let tonic: Vec<_> = (0..25).map(|k| chord_frame([0, 4, 7], [0, 4, 7][k % 3])).collect();
         assert!(moves(&tonic) >= MIN_MOVES, "{}", moves(&tonic));
-        assert!(moves(&coarsened(&tonic, 5)) < MIN_SECOND_MOVES, "{}", moves(&coarsened(&tonic, 5)));
+        assert!(moves(&coarsen(&tonic, 5)) < MIN_SECOND_MOVES, "{}", moves(&coarsen(&tonic, 5)));
         // A melody stepping up the scale over I-IV-V-I, a chord every 1.2 s.
         let chords = [[0, 4, 7], [5, 9, 0], [7, 11, 2], [0, 4, 7]];
         let scale = [0, 2, 4, 5, 7, 9, 11];
         let phrase: Vec<_> = (0..25).map(|k| chord_frame(chords[(k / 6).min(3)], scale[(k / 2) % 7])).collect();
         assert!(moves(&phrase) >= MIN_MOVES);
-        assert!(moves(&coarsened(&phrase, 5)) >= MIN_SECOND_MOVES, "{}", moves(&coarsened(&phrase, 5)));
+        assert!(moves(&coarsen(&phrase, 5)) >= MIN_SECOND_MOVES, "{}", moves(&coarsen(&phrase, 5)));
     }
 
     /// The places a motif's whole search adds, with the default settings.

@@ -397,8 +397,9 @@ fn read_hash_memo(bytes: &[u8], stamp: &FileStamp) -> Option<([u8; 32], u64)> {
     Some((content, size))
 }
 
-/// Pairwise matching entries live beside the features, in their own subfolder; the entry
-/// checks its own integrity and key ([`PairEntry::decode`](crate::similarity::memo::PairEntry::decode)).
+/// Pairwise matching entries (and the motifs' whole searches that follow from them) live beside
+/// the features, in their own subfolder; each entry checks its own integrity and key
+/// ([`PairEntry::decode`](crate::similarity::memo::PairEntry::decode), [`decode_scan`](crate::similarity::memo::decode_scan)).
 impl MatchStore for FeatureCache {
     fn load(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
         std::fs::read(self.match_path(key)).ok()
@@ -416,6 +417,14 @@ impl MatchStore for FeatureCache {
             PairOutcome::Damaged => 3,
         };
         self.pairs[slot].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn load_scan(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
+        std::fs::read(self.scan_path(key)).ok()
+    }
+
+    fn store_scan(&self, key: &[u8; 32], bytes: &[u8]) {
+        self.write_unsynced(&self.scan_path(key), bytes);
     }
 }
 
@@ -458,6 +467,11 @@ impl FeatureCache {
 
     fn match_path(&self, key: &[u8; 32]) -> PathBuf {
         self.dir.join(MATCH_SUBDIR).join(format!("{}.lmm", blake3::Hash::from_bytes(*key).to_hex()))
+    }
+
+    /// A motif's whole search, beside the pair entries it follows from.
+    fn scan_path(&self, key: &[u8; 32]) -> PathBuf {
+        self.dir.join(MATCH_SUBDIR).join(format!("{}.lms", blake3::Hash::from_bytes(*key).to_hex()))
     }
 }
 

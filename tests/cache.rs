@@ -152,6 +152,33 @@ fn pair_matching_is_reused_across_thresholds_with_the_same_motifs() {
 }
 
 #[test]
+fn motifs_whole_searches_are_kept_and_damaged_ones_searched_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let music = dir.path().join("music");
+    std::fs::create_dir(&music).expect("mkdir");
+    write_tracks(&music);
+    let cache = dir.path().join("cache");
+    let (first, _) = analyze(&music, &cache, "0.4");
+    let searches = files_with(&cache, "lms");
+    assert!(!first["motifs"].as_array().expect("motifs").is_empty());
+    assert!(!searches.is_empty(), "each motif's whole search is kept");
+    // Every search cut short: refused and made again (stored whole again), with the same motifs.
+    let whole: Vec<u64> = searches.iter().map(|p| std::fs::metadata(p).expect("entry").len()).collect();
+    for path in &searches {
+        let bytes = std::fs::read(path).expect("read entry");
+        std::fs::write(path, &bytes[..bytes.len() / 2]).expect("truncate");
+    }
+    let (again, _) = analyze(&music, &cache, "0.4");
+    let rewritten: Vec<u64> = searches.iter().map(|p| std::fs::metadata(p).expect("entry").len()).collect();
+    assert_eq!(rewritten, whole);
+    assert_eq!(again["motifs"], first["motifs"]);
+    assert_eq!(again["motifs"], analyze_uncached(&music, "0.4")["motifs"]);
+    // Read back whole, at a stricter threshold, they give what a fresh run gives.
+    let (stricter, _) = analyze(&music, &cache, "0.55");
+    assert_eq!(stricter["motifs"], analyze_uncached(&music, "0.55")["motifs"]);
+}
+
+#[test]
 fn truncated_or_corrupt_entries_are_rebuilt() {
     let dir = tempfile::tempdir().expect("tempdir");
     let music = dir.path().join("music");

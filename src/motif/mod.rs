@@ -16,7 +16,9 @@ use crate::error::{Error, Result};
 use crate::features::Features;
 use crate::similarity::align::{AlignConfig, Alignment, seeds, trace_seeds};
 use crate::similarity::clock::FrameClock;
-use crate::similarity::memo::{MatchStore, PairEntry, PairOutcome, pair_key, sequence_digest};
+use crate::similarity::memo::{
+    MatchStore, PairEntry, PairOutcome, ScanPlace, decode_scan, encode_scan, pair_key, scan_key, sequence_digest,
+};
 use crate::similarity::scan;
 use crate::similarity::sequence::{MatchSequence, SequenceConfig, coarsen};
 use crate::units::place_order;
@@ -297,7 +299,8 @@ fn discover_in_order(
     motifs.retain(|m| evidence_s(&m.occurrences) >= bar_s(m.occurrences.len()));
     let motifs = without_restatements(motifs, cfg.max_tempo_ratio.min(1.0 / cfg.min_tempo_ratio));
     let motifs = with_figures(motifs);
-    let mut motifs = with_further_places(motifs, seqs, cfg);
+    let memo = store.map(|store| ScanMemo { store, digests: &digests });
+    let mut motifs = with_further_places(motifs, seqs, cfg, memo.as_ref());
     sort_motifs(&mut motifs);
     motifs.truncate(cfg.max_motifs);
     motifs
@@ -374,11 +377,16 @@ const MIN_CHANCE_PLACES: usize = 10;
 
 /// Each motif with the further places where it recurs whole, strongest motif first (a place
 /// goes to the motif that explains most music; see [`standing_out`]).
-fn with_further_places(mut motifs: Vec<Motif>, seqs: &[MatchSequence], cfg: &MotifConfig) -> Vec<Motif> {
+fn with_further_places(
+    mut motifs: Vec<Motif>,
+    seqs: &[MatchSequence],
+    cfg: &MotifConfig,
+    memo: Option<&ScanMemo>,
+) -> Vec<Motif> {
     let tempos = cfg.tempos();
     // The searches do not depend on one another (only what each may take does): all at once,
     // so that a single long track keeps every core busy too.
-    let mut found: Vec<Vec<Occurrence>> = motifs.par_iter().map(|m| standing_out(m, seqs, &tempos)).collect();
+    let mut found: Vec<Vec<Occurrence>> = motifs.par_iter().map(|m| standing_out(m, seqs, &tempos, memo)).collect();
     let mut order: Vec<usize> = (0..motifs.len()).collect();
     order.sort_by(|&x, &y| {
         explained_s(&motifs[y].occurrences).total_cmp(&explained_s(&motifs[x].occurrences)).then(x.cmp(&y))
@@ -402,7 +410,7 @@ fn with_further_places(mut motifs: Vec<Motif>, seqs: &[MatchSequence], cfg: &Mot
 /// are places of unrelated music, whose upper tail falls off about exponentially (the best of
 /// many lines); a place is taken when that tail, fitted above their median, expects fewer than
 /// [`FALSE_PLACES_PER_MOTIF`] chance peaks as high among as many.
-fn standing_out(motif: &Motif, seqs: &[MatchSequence], tempos: &[f32]) -> Vec<Occurrence> {
+fn standing_out(motif: &Motif, seqs: &[MatchSequence], tempos: &[f32], memo: Option<&ScanMemo>) -> Vec<Occurrence> {
     let Some(q) = motif.occurrences.iter().reduce(|a, b| if b.score > a.score { b } else { a }) else {
         return Vec::new();
     };
@@ -412,22 +420,47 @@ fn standing_out(motif: &Motif, seqs: &[MatchSequence], tempos: &[f32]) -> Vec<Oc
     if span.len() < 2 {
         return Vec::new();
     }
-    let places: Vec<Occurrence> = seqs
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(t, s)| {
-            scan::peaks(span, &s.frames, tempos, 0.0, SCAN_FRAMES).into_iter().map(move |h| Occurrence {
-                track: t,
-                start_s: s.time_of(h.start),
-                end_s: s.time_of(h.end(span.len())).min(s.covered_s),
-                transpose: crate::similarity::wrap_shift(q.transpose + h.shift as i32),
-                tempo_ratio: q.tempo_ratio * h.tempo,
-                score: h.score,
+    let to_occurrence = |&(t, start, end, shift, tempo, score): &ScanPlace| {
+        let s = &seqs[t];
+        Occurrence {
+            track: t,
+            start_s: s.time_of(start),
+            end_s: s.time_of(end).min(s.covered_s),
+            transpose: crate::similarity::wrap_shift(q.transpose + shift as i32),
+            tempo_ratio: q.tempo_ratio * tempo,
+            score,
+        }
+    };
+    // The search depends on the span alone, not on the motif around it: a run at another
+    // threshold that finds the motif at the same clearest place reads it back.
+    let key = memo.map(|m| m.key(q.track, first, last, tempos));
+    let stored = match (memo, &key) {
+        (Some(m), Some(key)) => m.store.load_scan(key).and_then(|bytes| decode_scan(&bytes, key, seqs.len())),
+        _ => None,
+    };
+    let places: Vec<ScanPlace> = stored.unwrap_or_else(|| {
+        let places: Vec<ScanPlace> = seqs
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(t, s)| {
+                scan::peaks(span, &s.frames, tempos, 0.0, SCAN_FRAMES)
+                    .into_iter()
+                    .map(move |h| (t, h.start, h.end(span.len()), h.shift, h.tempo, h.score))
             })
-        })
-        .collect();
+            .collect();
+        if let (Some(m), Some(key)) = (memo, &key) {
+            m.store.store_scan(key, &encode_scan(&places, key));
+        }
+        places
+    });
+    above_chance(&places, motif, &to_occurrence).iter().map(to_occurrence).collect()
+}
+
+/// Of a whole search's `places`, those above the chance level its places away from `motif`'s
+/// own set (see [`standing_out`]).
+fn above_chance(places: &[ScanPlace], motif: &Motif, place: &dyn Fn(&ScanPlace) -> Occurrence) -> Vec<ScanPlace> {
     let mut chance: Vec<f64> =
-        places.iter().filter(|o| !held(o, &motif.occurrences)).map(|o| f64::from(o.score)).collect();
+        places.iter().filter(|p| !held(&place(p), &motif.occurrences)).map(|p| f64::from(p.5)).collect();
     if chance.len() < MIN_CHANCE_PLACES {
         return Vec::new();
     }
@@ -441,7 +474,25 @@ fn standing_out(motif: &Motif, seqs: &[MatchSequence], tempos: &[f32]) -> Vec<Oc
     // allowed number above it.
     let mean_excess = excess.iter().sum::<f64>() / excess.len() as f64;
     let bar = median + mean_excess * (0.5 * chance.len() as f64 / FALSE_PLACES_PER_MOTIF).ln();
-    places.into_iter().filter(|o| f64::from(o.score) >= bar).collect()
+    places.iter().filter(|p| f64::from(p.5) >= bar).copied().collect()
+}
+
+/// Where whole searches are kept between runs (the pair matching's store) and the digests of
+/// the sequences searched, which key them: every peak of a search is kept, and its chance level
+/// taken again from them for the motif at hand.
+struct ScanMemo<'a> {
+    store: &'a dyn MatchStore,
+    digests: &'a [[u8; 32]],
+}
+
+impl ScanMemo<'_> {
+    /// The key of the whole search of frames `first..last` of sequence `track`: the searched
+    /// sequences, the span and the search's settings.
+    fn key(&self, track: usize, first: usize, last: usize, tempos: &[f32]) -> [u8; 32] {
+        let mut settings: Vec<u8> = tempos.iter().flat_map(|t| t.to_le_bytes()).collect();
+        settings.extend_from_slice(&(SCAN_FRAMES as u64).to_le_bytes());
+        scan_key(&self.digests[track], first, last, self.digests, &settings)
+    }
 }
 
 /// Of `places`, those clear of `motif`'s own (members of one motif never overlap), not mostly
@@ -813,7 +864,7 @@ mod tests {
     /// The places a motif's whole search adds, with the default settings.
     fn further(motif: &Motif, all: &[Motif], seqs: &[MatchSequence]) -> Vec<Occurrence> {
         let cfg = MotifConfig::default();
-        free_places(standing_out(motif, seqs, &cfg.tempos()), motif, all, &cfg)
+        free_places(standing_out(motif, seqs, &cfg.tempos(), None), motif, all, &cfg)
     }
 
     #[test]

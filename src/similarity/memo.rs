@@ -16,6 +16,8 @@ pub const MATCHER_REVISION: u32 = 2;
 
 const MAGIC: &[u8; 8] = b"LMMATCH1";
 
+const SCAN_MAGIC: &[u8; 8] = b"LMSCAN01";
+
 /// What happened to one pair of a run that has a [`MatchStore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PairOutcome {
@@ -39,6 +41,10 @@ pub trait MatchStore: Sync {
     fn store(&self, key: &[u8; 32], bytes: &[u8]);
     /// Told what happened to each pair, for the run's statistics.
     fn record(&self, outcome: PairOutcome);
+    /// The bytes of the whole search stored under `key` ([`encode_scan`]), if any.
+    fn load_scan(&self, key: &[u8; 32]) -> Option<Vec<u8>>;
+    /// Stores a whole search's `bytes` under `key`, replacing what was there.
+    fn store_scan(&self, key: &[u8; 32], bytes: &[u8]);
 }
 
 /// Content digest of a matching sequence and its frame period.
@@ -156,6 +162,62 @@ impl PairEntry {
     }
 }
 
+/// The places a whole search of one span found, as stored: `(sequence, start, end, shift, tempo,
+/// score)` with start and end in frames of that sequence.
+pub type ScanPlace = (usize, f64, f64, usize, f64, f32);
+
+/// Key of a whole search of frames `first..last` of the sequence with digest `span_of`, over the
+/// sequences with `digests` (in order), with `settings` naming every other thing the result
+/// depends on (tempo grid, frames read, the chance level's parameters).
+pub fn scan_key(span_of: &[u8; 32], first: usize, last: usize, digests: &[[u8; 32]], settings: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(SCAN_MAGIC);
+    h.update(&MATCHER_REVISION.to_le_bytes());
+    h.update(span_of);
+    h.update(&(first as u64).to_le_bytes());
+    h.update(&(last as u64).to_le_bytes());
+    h.update(&(digests.len() as u64).to_le_bytes());
+    for d in digests {
+        h.update(d);
+    }
+    h.update(settings);
+    *h.finalize().as_bytes()
+}
+
+/// A whole search's places as bytes under `key` (see [`PairEntry::encode`] for the framing).
+pub fn encode_scan(places: &[ScanPlace], key: &[u8; 32]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(36 + 37 * places.len());
+    body.extend_from_slice(key);
+    body.extend_from_slice(&(places.len() as u32).to_le_bytes());
+    for &(seq, start, end, shift, tempo, score) in places {
+        body.extend_from_slice(&(seq as u32).to_le_bytes());
+        body.extend_from_slice(&start.to_le_bytes());
+        body.extend_from_slice(&end.to_le_bytes());
+        body.push(shift as u8);
+        body.extend_from_slice(&tempo.to_le_bytes());
+        body.extend_from_slice(&score.to_le_bytes());
+    }
+    seal(SCAN_MAGIC, &body)
+}
+
+/// The places in `bytes`, if they are a sound entry for `key` over `sequences` sequences; `None`
+/// for anything else.
+pub fn decode_scan(bytes: &[u8], key: &[u8; 32], sequences: usize) -> Option<Vec<ScanPlace>> {
+    let mut r = unseal(bytes, SCAN_MAGIC, key)?;
+    let n = r.u32()? as usize;
+    let mut places = Vec::with_capacity(n.min(bytes.len() / 37));
+    for _ in 0..n {
+        let (seq, start, end, shift, tempo, score) =
+            (r.u32()? as usize, r.f64()?, r.f64()?, r.u8()? as usize, r.f64()?, r.f32()?);
+        let sound = seq < sequences && shift < 12 && start.is_finite() && end >= start && tempo > 0.0;
+        if !(sound && end.is_finite() && tempo.is_finite() && score.is_finite()) {
+            return None;
+        }
+        places.push((seq, start, end, shift, tempo, score));
+    }
+    r.0.is_empty().then_some(places)
+}
+
 /// `magic`, a checksum of `body`, then `body` (which begins with the entry's key): the framing
 /// of every stored entry of the similarity layer.
 pub(crate) fn seal(magic: &[u8; 8], body: &[u8]) -> Vec<u8> {
@@ -253,6 +315,23 @@ mod tests {
         // Positions beyond the sequences it is decoded for (a stale or foreign entry).
         assert_eq!(PairEntry::decode(&bytes, &key, 20, 100), None);
         assert_eq!(PairEntry::decode(&bytes, &key, 100, 45), None);
+    }
+
+    #[test]
+    fn whole_search_entries_round_trip_and_refuse_what_does_not_fit() {
+        let key = scan_key(&[1u8; 32], 10, 40, &[[1u8; 32], [2u8; 32]], b"settings");
+        let places = vec![(0, 10.0, 40.0, 0, 1.0, 1.0), (1, 120.5, 152.0, 7, 1.06, 0.61)];
+        let bytes = encode_scan(&places, &key);
+        assert_eq!(decode_scan(&bytes, &key, 2), Some(places));
+        assert_eq!(decode_scan(&bytes, &key, 1), None, "a place in a sequence it was not made for");
+        assert_eq!(decode_scan(&bytes[..bytes.len() - 1], &key, 2), None);
+        let mut flipped = bytes.clone();
+        flipped[50] ^= 0x10;
+        assert_eq!(decode_scan(&flipped, &key, 2), None);
+        assert_eq!(decode_scan(&bytes, &[9u8; 32], 2), None);
+        assert_ne!(key, scan_key(&[1u8; 32], 10, 41, &[[1u8; 32], [2u8; 32]], b"settings"));
+        assert_ne!(key, scan_key(&[1u8; 32], 10, 40, &[[1u8; 32], [3u8; 32]], b"settings"));
+        assert_ne!(key, scan_key(&[1u8; 32], 10, 40, &[[1u8; 32], [2u8; 32]], b"other"));
     }
 
     #[test]

@@ -94,7 +94,7 @@ pub struct OutputArgs {
 /// Where decoded features are kept between runs.
 #[derive(Debug, Args)]
 pub struct CacheArgs {
-    /// Keep decoded features (and, for `analyze`, each pair of tracks' matching; for `cues`, the tracks' landmark index) in DIR [default: the user's cache folder, e.g. ~/.cache/leitmotif].
+    /// Keep decoded features (and, for `analyze`, each pair of tracks' matching and each motif's whole search; for `cues`, the tracks' landmark index) in DIR [default: the user's cache folder, e.g. ~/.cache/leitmotif].
     /// A second run over the same files (with other thresholds) then decodes nothing.
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,

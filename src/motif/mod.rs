@@ -460,7 +460,7 @@ fn standing_out(motif: &Motif, seqs: &[MatchSequence], tempos: &[f32], memo: Opt
 /// own set (see [`standing_out`]).
 fn above_chance(places: &[ScanPlace], motif: &Motif, place: &dyn Fn(&ScanPlace) -> Occurrence) -> Vec<ScanPlace> {
     let mut chance: Vec<f64> =
-        places.iter().filter(|p| !held(&place(p), &motif.occurrences)).map(|p| f64::from(p.5)).collect();
+        places.iter().filter(|p| !held(&place(p), &motif.occurrences)).map(|&(.., score)| f64::from(score)).collect();
     if chance.len() < MIN_CHANCE_PLACES {
         return Vec::new();
     }
@@ -474,7 +474,7 @@ fn above_chance(places: &[ScanPlace], motif: &Motif, place: &dyn Fn(&ScanPlace) 
     // allowed number above it.
     let mean_excess = excess.iter().sum::<f64>() / excess.len() as f64;
     let bar = median + mean_excess * (0.5 * chance.len() as f64 / FALSE_PLACES_PER_MOTIF).ln();
-    places.iter().filter(|p| f64::from(p.5) >= bar).copied().collect()
+    places.iter().filter(|&&(.., score)| f64::from(score) >= bar).copied().collect()
 }
 
 /// Where whole searches are kept between runs (the pair matching's store) and the digests of

@@ -529,7 +529,7 @@ fn tile_background(
 /// The median of `value(row, col)` over every `stride`-th cell (row by row) of a `rows` x `cols`
 /// grid of frame pairs that both sound, clamped below a perfect match; 0.5 for an empty grid. A
 /// median ignores the few cells where music actually matches.
-fn sampled_background(rows: usize, cols: usize, stride: usize, value: impl Fn(usize, usize) -> f32) -> f32 {
+pub(super) fn sampled_background(rows: usize, cols: usize, stride: usize, value: impl Fn(usize, usize) -> f32) -> f32 {
     let cells = rows * cols;
     if cells == 0 {
         return 0.5;

@@ -9,6 +9,7 @@
 
 use ndarray::{Array2, ArrayView1};
 
+use super::align::sampled_background;
 use super::sequence::{DIM, Frame, rotate};
 
 /// One place where the span matches, a peak of the best line over start frames.
@@ -94,10 +95,7 @@ pub fn peaks(span: &[Frame], seq: &[Frame], tempos: &[f32], threshold: f32, at_m
     if hits.is_empty() {
         return hits;
     }
-    let mut values: Vec<f32> = hits.iter().map(|h| h.value).collect();
-    let mid = values.len() / 2;
-    let (_, &mut background, _) = values.select_nth_unstable_by(mid, f32::total_cmp);
-    let background = background.clamp(0.0, 0.95);
+    let background = sampled_background(1, hits.len(), 1, |_, j| hits[j].value);
     let cut = background + threshold * (1.0 - background);
     hits.retain(|h| h.value >= cut);
     hits.sort_by(|x, y| y.value.total_cmp(&x.value).then(x.start.total_cmp(&y.start)));

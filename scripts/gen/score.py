@@ -40,6 +40,8 @@ from .synth import (
 TIERS = ("exact", "transpose", "tempo", "timbre", "reharmonized", "dialogue")
 # The wide conditions add the lead moved by an octave, and variations combined under speech.
 WIDE_TIERS = TIERS + ("octave", "combined")
+# Music over speech, dB, where espeak-ng lines talk over music (speech 3 dB under to 6 dB over).
+TTS_SNR_DB = (-6.0, 3.0)
 # The variations a `combined` occurrence draws two of.
 COMBINABLE = ("transpose", "tempo", "timbre", "octave")
 SEGMENT_RMS = 0.1
@@ -700,7 +702,7 @@ def render_occurrence(
     """The rendering for an occurrence's tier (the reference for `exact` and `dialogue`)."""
     if o.tier in ("exact", "dialogue"):
         if o.tier == "dialogue":
-            lo, hi = (-6.0, 3.0) if speech == "tts" else (0.0, 6.0)
+            lo, hi = TTS_SNR_DB if speech == "tts" else (0.0, 6.0)
             o.params["snr_db"] = round(float(rng.uniform(lo, hi)), 2)
         return m.reference
     if o.tier in COMBINABLE:
@@ -712,7 +714,7 @@ def render_occurrence(
         for tier in picked:
             kwargs.update(_variation(replace(o, tier=tier), m, renderer, rng))
         o.params["variations"] = picked
-        o.params["snr_db"] = round(float(rng.uniform(-6.0, 3.0)), 2)
+        o.params["snr_db"] = round(float(rng.uniform(*TTS_SNR_DB)), 2)
         return render_motif(m, renderer, rng, **kwargs)
     if o.tier == "reharmonized":
         notes = [
@@ -839,7 +841,7 @@ def _speech_over_filler(mix: np.ndarray, info: list[dict], sr: int, rng, kind: s
         e = fillers[int(k)]
         length = min(float(rng.uniform(3.0, 8.0)), e["end_s"] - e["start_s"] - 0.5)
         a = float(rng.uniform(e["start_s"], e["end_s"] - length))
-        snr = round(float(rng.uniform(-6.0, 3.0)), 2)
+        snr = round(float(rng.uniform(*TTS_SNR_DB)), 2)
         _overlay_speech(mix, a, a + length, a, a + length, snr, sr, rng, kind)
         spans.append({"start_s": round(a, 3), "end_s": round(a + length, 3), "snr_db": snr})
     return spans

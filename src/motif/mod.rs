@@ -8,6 +8,7 @@
 //! product per tile plus a pruned scan of it.
 
 pub mod family;
+pub mod phrases;
 pub mod sections;
 
 use rayon::prelude::*;
@@ -274,6 +275,12 @@ fn discover_in_order(
         .collect();
     let links: Vec<Link> = found.iter().map(|(a, b, al)| to_link(seqs, *a, *b, al)).collect();
     let track_end: Vec<f64> = seqs.iter().map(|s| s.covered_s).collect();
+    let links = phrases::by_phrase(
+        links,
+        &track_end,
+        cfg.min_len_s,
+        crate::similarity::align::longest_match(align_cfg.len) as f64 * clock.hop_s(),
+    );
     let mut motifs: Vec<Motif> = group(&links, cfg.max_tempo_ratio.min(1.0 / cfg.min_tempo_ratio), &track_end)
         .into_iter()
         .map(|members| {

@@ -737,6 +737,15 @@ impl<'s> NearSims<'s> {
     }
 }
 
+/// Seed lengths a match is traced at most either side of its seed: a repeat longer than a seed
+/// and twice this comes out as several matches, each a window of it.
+const TRACE_REACH: usize = 4;
+
+/// The longest match traced from a seed of `len` frames, in frames (see [`TRACE_REACH`]).
+pub fn longest_match(len: usize) -> usize {
+    len * (1 + 2 * TRACE_REACH)
+}
+
 /// The maximum-sum stretch of (similarity - `cut`) along `line`, among those containing row
 /// `centre`: its start and end rows in the first sequence (`a_len` frames), and its mean gain.
 /// `sim(i)` is the similarity at row `i` on the line, `None` where the line is outside the
@@ -749,7 +758,7 @@ fn max_sum_span(
     cut: f32,
     mut sim: impl FnMut(usize) -> Option<f32>,
 ) -> Option<(usize, usize, f32)> {
-    let reach = 4 * len;
+    let reach = TRACE_REACH * len;
     let lo = line.i.saturating_sub(reach);
     let hi = (line.i + len + reach).min(a_len);
     // The profile of (similarity - cut) along the line, leaving out rows where the line is

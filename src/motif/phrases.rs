@@ -66,11 +66,11 @@ fn phrase_lags(links: &[Link], track: usize, near: &dyn Fn(f64) -> bool) -> Vec<
         .collect()
 }
 
-/// The phrase length that repeats at `lags` (lag, weight) tell: the longest of those whose
-/// multiples explain nearly as much weight as the best ([`NEARLY_AS_MANY`]), from `min_s` (the
-/// shortest motif) to [`MAX_PHRASE_S`], then set to the
-/// weighted mean of what the lags it explains say (the longest within the tolerance would run
-/// long, and a section cut at it drift); `None` without any lag in the phrase range.
+/// The phrase length that repeats at `lags` (lag, weight) tell: of the lengths from `min_s` (the
+/// shortest motif) to [`MAX_PHRASE_S`], the longest whose multiples explain nearly as much weight
+/// as the best ([`NEARLY_AS_MANY`]), then set to the weighted mean of what the lags it explains
+/// say (the longest within the tolerance would run long, and a section cut at it would drift);
+/// `None` without any lag in the phrase range.
 pub fn phrase_len(lags: &[(f64, f64)], min_s: f64) -> Option<f64> {
     // Each lag `u` explains, with the phrase length it tells.
     let explaining = |u: f64| {
@@ -93,6 +93,7 @@ pub fn phrase_len(lags: &[(f64, f64)], min_s: f64) -> Option<f64> {
 
 /// One repeat of a track: windows at about one lag, each within reach of another.
 struct Repeat {
+    /// The median of its windows' lags.
     lag: f64,
     /// The earlier side's extent.
     start_s: f64,
@@ -103,17 +104,18 @@ struct Repeat {
 
 /// The repeats of `track` among `links`.
 fn repeats(links: &[Link], track: usize) -> Vec<Repeat> {
-    let windows: Vec<(usize, f64, Span)> = links
+    let mut windows: Vec<(usize, f64, Span)> = links
         .iter()
         .enumerate()
         .filter(|(_, l)| l.a.track == track)
         .filter_map(|(i, l)| lag_of(l).map(|lag| (i, lag, earlier(l))))
         .collect();
+    // By lag, so that each window meets only those of about its lag.
+    windows.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
     let mut sets = UnionFind::new(windows.len());
     for (x, &(_, lx, sx)) in windows.iter().enumerate() {
-        for (y, &(_, ly, sy)) in windows.iter().enumerate().skip(x + 1) {
-            let near = sy.start_s <= sx.end_s + WINDOW_GAP_S && sx.start_s <= sy.end_s + WINDOW_GAP_S;
-            if (lx - ly).abs() < SAME_LAG_S && near {
+        for (y, &(_, _, sy)) in windows.iter().enumerate().skip(x + 1).take_while(|(_, w)| w.1 - lx < SAME_LAG_S) {
+            if sy.start_s <= sx.end_s + WINDOW_GAP_S && sx.start_s <= sy.end_s + WINDOW_GAP_S {
                 sets.union(x, y);
             }
         }
@@ -136,17 +138,22 @@ fn repeats(links: &[Link], track: usize) -> Vec<Repeat> {
             }
         }
     }
+    for r in &mut found {
+        let mut lags: Vec<f64> = r.windows.iter().filter_map(|&i| lag_of(&links[i])).collect();
+        lags.sort_by(f64::total_cmp);
+        r.lag = lags[lags.len() / 2];
+    }
     found
 }
 
 /// `links` with each repeat of a track in itself longer than one match can be (`longest_s`, see
 /// [`crate::similarity::align::longest_match`]) replaced by one link per phrase, cut from the
-/// repeat's start (see the module documentation); a repeat one match holds was traced whole,
-/// and keeps the ends its match found. The phrase
-/// length is told by the shorter repeats that start inside either side of the repeat, so each
-/// piece of a long file holding several keeps its own; a repeat with none is left as matched,
-/// as are matches between tracks, in another key or at another speed. `track_end` holds each
-/// track's length in seconds; no phrase is shorter than `min_len_s`, the shortest motif.
+/// repeat's start (see the module documentation); a repeat one match holds was traced whole and
+/// keeps the ends its match found. The phrase length is told by the shorter repeats that start
+/// inside either side of the repeat, so each piece of a long file holding several keeps its own;
+/// a repeat with none is left as matched, as are matches between tracks, in another key or at
+/// another speed. `track_end` holds each track's length in seconds; no phrase is shorter than
+/// `min_len_s`, the shortest motif.
 pub fn by_phrase(links: Vec<Link>, track_end: &[f64], min_len_s: f64, longest_s: f64) -> Vec<Link> {
     let mut cut: Vec<Link> = Vec::new();
     let mut replaced = vec![false; links.len()];
@@ -155,14 +162,14 @@ pub fn by_phrase(links: Vec<Link>, track_end: &[f64], min_len_s: f64, longest_s:
             let (a, b, lag) = (r.start_s, r.end_s, r.lag);
             let inside = |t: f64| (a..=b).contains(&t) || (a + lag..=b + lag).contains(&t);
             let Some(u) = phrase_len(&phrase_lags(&links, track, &inside), min_len_s) else { continue };
-            let phrases = ((b - a) / u + (1.0 - LEAST_PHRASE_SHARE)).floor() as usize;
-            if phrases == 0 {
+            let count = ((b - a) / u + (1.0 - LEAST_PHRASE_SHARE)).floor() as usize;
+            if count == 0 {
                 continue;
             }
             for &i in &r.windows {
                 replaced[i] = true;
             }
-            for k in 0..phrases {
+            for k in 0..count {
                 let start = a + k as f64 * u;
                 // The last phrase may run a little past the repeat, not past the track.
                 if start + lag + LEAST_PHRASE_SHARE * u > end {

@@ -72,7 +72,7 @@ fn phrase_lags(links: &[Link], track: usize, near: &dyn Fn(f64) -> bool) -> Vec<
 /// say (the longest within the tolerance would run long, and a section cut at it would drift);
 /// `None` without any lag in the phrase range.
 pub fn phrase_len(lags: &[(f64, f64)], min_s: f64) -> Option<f64> {
-    // Each lag `u` explains, with the phrase length it tells.
+    // Each lag that `u` explains, with the phrase length that lag tells.
     let explaining = |u: f64| {
         lags.iter().filter_map(move |&(lag, w)| {
             (1..=PHRASES_PER_LAG).find(|&j| (lag - j as f64 * u).abs() < LAG_TOLERANCE_S).map(|j| (lag / j as f64, w))

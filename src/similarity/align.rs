@@ -737,8 +737,8 @@ impl<'s> NearSims<'s> {
     }
 }
 
-/// Seed lengths a match is traced at most either side of its seed: a repeat longer than a seed
-/// and twice this comes out as several matches, each a window of it.
+/// Seed lengths a match is traced at most either side of its seed: a repeat longer than
+/// `1 + 2 * TRACE_REACH` seeds comes out as several matches, each a window of it.
 const TRACE_REACH: usize = 4;
 
 /// The longest match traced from a seed of `len` frames, in frames (see [`TRACE_REACH`]).

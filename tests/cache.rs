@@ -46,6 +46,17 @@ fn write_tracks(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// A temporary folder holding the three tracks of [`write_tracks`] in `music/`, and the path of
+/// a cache beside them (not made yet); the folder lasts as long as the first value.
+fn music_and_cache() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let music = dir.path().join("music");
+    std::fs::create_dir(&music).expect("mkdir");
+    write_tracks(&music);
+    let cache = dir.path().join("cache");
+    (dir, music, cache)
+}
+
 /// The binary with `args` and its cache in `cache`, reporting what the cache did.
 fn leitmotif(args: &[&str], cache: &Path) -> Command {
     let mut cmd = Command::cargo_bin("leitmotif").expect("binary");
@@ -98,11 +109,7 @@ fn analyze_uncached(music: &Path, threshold: &str) -> serde_json::Value {
 
 #[test]
 fn second_run_with_another_threshold_decodes_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let music = dir.path().join("music");
-    std::fs::create_dir(&music).expect("mkdir");
-    write_tracks(&music);
-    let cache = dir.path().join("cache");
+    let (_dir, music, cache) = music_and_cache();
     let (first, err1) = analyze(&music, &cache, "0.5");
     assert!(err1.contains("0 hits, 3 misses"), "{err1}");
     assert!(err1.contains("3 stored"), "{err1}");
@@ -117,11 +124,7 @@ fn second_run_with_another_threshold_decodes_nothing() {
 
 #[test]
 fn pair_matching_is_reused_across_thresholds_with_the_same_motifs() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let music = dir.path().join("music");
-    std::fs::create_dir(&music).expect("mkdir");
-    write_tracks(&music);
-    let cache = dir.path().join("cache");
+    let (_dir, music, cache) = music_and_cache();
     // Three tracks: three pairs and three tracks against themselves.
     let (first, err) = analyze(&music, &cache, "0.4");
     assert!(err.contains("0 of 6 pairs reused, 0 traced again from stored seeds, 6 computed"), "{err}");
@@ -153,11 +156,7 @@ fn pair_matching_is_reused_across_thresholds_with_the_same_motifs() {
 
 #[test]
 fn motifs_whole_searches_are_kept_and_damaged_ones_searched_again() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let music = dir.path().join("music");
-    std::fs::create_dir(&music).expect("mkdir");
-    write_tracks(&music);
-    let cache = dir.path().join("cache");
+    let (_dir, music, cache) = music_and_cache();
     let (first, _) = analyze(&music, &cache, "0.4");
     let searches = files_with(&cache, "lms");
     assert!(!first["motifs"].as_array().expect("motifs").is_empty());
@@ -180,11 +179,7 @@ fn motifs_whole_searches_are_kept_and_damaged_ones_searched_again() {
 
 #[test]
 fn truncated_or_corrupt_entries_are_rebuilt() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let music = dir.path().join("music");
-    std::fs::create_dir(&music).expect("mkdir");
-    write_tracks(&music);
-    let cache = dir.path().join("cache");
+    let (_dir, music, cache) = music_and_cache();
     let (first, _) = analyze(&music, &cache, "0.5");
     let files = entries(&cache);
     assert_eq!(files.len(), 3);
@@ -239,11 +234,7 @@ fn another_extraction_parameter_misses_and_a_hit_needs_no_decoding() {
 
 #[test]
 fn two_runs_at_once_share_a_cache() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let music = dir.path().join("music");
-    std::fs::create_dir(&music).expect("mkdir");
-    write_tracks(&music);
-    let cache = dir.path().join("cache");
+    let (_dir, music, cache) = music_and_cache();
     let bin = assert_cmd::cargo::cargo_bin("leitmotif");
     let spawn = || {
         std::process::Command::new(&bin)

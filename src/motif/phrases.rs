@@ -120,30 +120,29 @@ fn repeats(links: &[Link], track: usize) -> Vec<Repeat> {
             }
         }
     }
-    let mut found: Vec<Repeat> = Vec::new();
+    // Each set's windows, in order of lag (the sets in order of their first window).
+    let mut groups: Vec<Vec<usize>> = Vec::new();
     let mut of_set: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
-    for (x, &(i, lag, side)) in windows.iter().enumerate() {
-        let score = links[i].score;
-        match of_set.get(&sets.find(x)) {
-            Some(&at) => {
-                let r = &mut found[at];
-                r.start_s = r.start_s.min(side.start_s);
-                r.end_s = r.end_s.max(side.end_s);
-                r.score = r.score.max(score);
-                r.windows.push(i);
-            }
-            None => {
-                of_set.insert(sets.find(x), found.len());
-                found.push(Repeat { lag, start_s: side.start_s, end_s: side.end_s, score, windows: vec![i] });
-            }
-        }
+    for x in 0..windows.len() {
+        let at = *of_set.entry(sets.find(x)).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[at].push(x);
     }
-    for r in &mut found {
-        let mut lags: Vec<f64> = r.windows.iter().filter_map(|&i| lag_of(&links[i])).collect();
-        lags.sort_by(f64::total_cmp);
-        r.lag = lags[lags.len() / 2];
-    }
-    found
+    groups
+        .into_iter()
+        .map(|group| {
+            let sides = group.iter().map(|&x| windows[x].2);
+            Repeat {
+                lag: windows[group[group.len() / 2]].1,
+                start_s: sides.clone().map(|s| s.start_s).fold(f64::INFINITY, f64::min),
+                end_s: sides.map(|s| s.end_s).fold(f64::NEG_INFINITY, f64::max),
+                score: group.iter().map(|&x| links[windows[x].0].score).fold(f32::NEG_INFINITY, f32::max),
+                windows: group.iter().map(|&x| windows[x].0).collect(),
+            }
+        })
+        .collect()
 }
 
 /// `links` with each repeat of a track in itself longer than one match can be (`longest_s`, see

@@ -10,6 +10,7 @@
 pub mod family;
 pub mod phrases;
 pub mod sections;
+pub mod structure;
 
 use rayon::prelude::*;
 
@@ -264,13 +265,7 @@ fn discover_in_order(
             };
             on_pair();
             let second = seqs[a].clock.frames_in(1.0).max(1);
-            matches
-                .into_iter()
-                .filter(move |al| {
-                    let span = &fa[al.a_start..al.a_end];
-                    moves(span) >= MIN_MOVES && moves(&coarsen(span, second)) >= MIN_SECOND_MOVES
-                })
-                .map(move |al| (a, b, al))
+            matches.into_iter().filter(move |al| melodic(&fa[al.a_start..al.a_end], second)).map(move |al| (a, b, al))
         })
         .collect();
     let links: Vec<Link> = found.iter().map(|(a, b, al)| to_link(seqs, *a, *b, al)).collect();
@@ -301,6 +296,14 @@ fn discover_in_order(
             }
         })
         .collect();
+    let tempos = cfg.tempos();
+    let tempo_range = (cfg.min_tempo_ratio, cfg.max_tempo_ratio);
+    let phrase_themes: Vec<Motif> = seqs
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(t, s)| structure::phrase_motifs(s, t, cfg.min_len_s, &tempos, tempo_range))
+        .collect();
+    motifs.extend(phrase_themes);
     let searched_s: f64 = seqs.iter().map(|s| s.covered_s).sum();
     let bar_s = |n: usize| least_evidence_s(n, cfg.min_len_s) + search_penalty_s(searched_s);
     motifs.retain(|m| evidence_s(&m.occurrences) >= bar_s(m.occurrences.len()));
@@ -757,6 +760,12 @@ fn pair_matches(
 /// moves 0.63 or more (median 2.35). Half a change of a second's pitch content over the whole
 /// match tells the two apart.
 const MIN_SECOND_MOVES: f32 = 0.5;
+
+/// Whether a stretch of matching frames moves enough to be a motif, from frame to frame
+/// ([`MIN_MOVES`]) and from one second (`second` frames) to the next ([`MIN_SECOND_MOVES`]).
+fn melodic(frames: &[crate::similarity::sequence::Frame], second: usize) -> bool {
+    moves(frames) >= MIN_MOVES && moves(&coarsen(frames, second)) >= MIN_SECOND_MOVES
+}
 
 /// How much a stretch of matching frames moves: the summed dissimilarity of consecutive frames,
 /// about one per change of note or chord.

@@ -1,0 +1,561 @@
+//! The phrase structure of one track: its music cut into the phrases that return, and the
+//! phrases that return together grouped into themes.
+//!
+//! Pairwise matching finds where two stretches resemble each other, not where a phrase begins
+//! or ends: a match starts wherever the resemblance does (often inside a phrase, where two
+//! verses' accompaniments begin to agree), and a verse re-arranged on its return may never seed
+//! one. A song, though, is a sequence of phrases, most of which return whole. So each track is
+//! cut into the stretches that best explain it as repeats of themselves elsewhere in it:
+//!
+//! - a stretch scores by how far its best repeat (the mean frame similarity along one diagonal
+//!   of the track's self-similarity, at a lag that does not overlap it) rises above its
+//!   background (the median over all lags), less a share every repeat must clear;
+//! - repetition alone does not tell the level (a phrase's halves repeat wherever the phrase
+//!   does, and a section repeats as a whole where its phrases do), so a stretch also pays for
+//!   how far its length lies from the track's phrase length: the lag at which the track repeats
+//!   most (a phrase sung twice in a row, a chorus a section later), halved or doubled into the
+//!   span of eight bars at the tempi of most songs;
+//! - the cut that scores best over boundaries on a grid (dynamic programming; stretches that
+//!   repeat nowhere are left out) gives the phrases.
+//!
+//! The phrases are then compared whole with each other (the subsequence search of `find`, in
+//! every key and over the tempo grid) and joined into themes by average linkage; a theme of two
+//! or more phrases is a motif.
+
+use crate::similarity::scan;
+use crate::similarity::sequence::{Frame, MatchSequence, dot};
+use crate::similarity::wrap_shift;
+
+use super::{Motif, Occurrence};
+
+/// Grid of the phrase boundaries tried, seconds: about a beat at the slowest tempi.
+const BOUNDARY_STEP_S: f64 = 0.4;
+
+/// Longest phrase, seconds: sixteen bars of a quick song.
+const MAX_PHRASE_S: f64 = 50.0;
+
+/// Rise above the background (see [`scan::peaks`]) a stretch's best repeat must clear to count as
+/// a repeat; a stretch earns its length times what it rises beyond this.
+const LEAST_RISE: f64 = 0.3;
+
+/// What a stretch pays, per second, for each doubling or halving between its length and the
+/// phrase length.
+const LEVEL_COST: f64 = 0.3;
+
+/// The length phrases are drawn towards, seconds: eight bars of four beats lie between 17 and
+/// 34 s at 56-113 beats a minute, and this is the middle of that span (on a log scale). The
+/// track's own lags choose which of their halvings or doublings lies nearest to it.
+const PHRASE_SPAN_MID_S: f64 = 24.0;
+
+/// Lags that tell the phrase length, seconds: from a short phrase to a verse and chorus.
+const PHRASE_LAGS_S: (f64, f64) = (3.0, 60.0);
+
+/// Window over which a lag's diagonal is averaged when counting how much of the track repeats
+/// at that lag, seconds: a bar or two.
+const LAG_WINDOW_S: f64 = 4.0;
+
+/// Share of the windows of all lags taken as repeats: the most similar tenth.
+const REPEAT_SHARE: f64 = 0.1;
+
+/// Window over which a phrase's similarity to its copy is averaged when its ends are trimmed,
+/// seconds: a beat or two.
+const TRIM_WINDOW_S: f64 = 1.0;
+
+/// Every how many lags the background of a stretch is read: neighbouring lags are much alike.
+const BACKGROUND_EVERY: usize = 8;
+
+/// Average similarity (see [`scan::peaks`]'s score) above which two themes of phrases join.
+const JOIN_SIMILARITY: f32 = 0.35;
+
+/// Least overlap (intersection over union) of a search's hit with a phrase for the hit to be
+/// that phrase.
+const SAME_PLACE_IOU: f64 = 0.5;
+
+/// Tracks longer than this, seconds, are not cut into phrases: the self-similarity's diagonals
+/// grow with the square of the length, and a file that long is a programme, not a song.
+pub const MAX_TRACK_S: f64 = 600.0;
+
+/// The phrase motifs of the track `track` whose matching frames are `seq`: every theme of two
+/// or more of the phrases the track is cut into, the earliest phrase first. `min_len_s` is the
+/// shortest phrase, `tempos` the speeds its copies are searched at (durations over its own),
+/// `tempo_range` the least and most a copy's length may be over the phrase's.
+pub fn phrase_motifs(
+    seq: &MatchSequence,
+    track: usize,
+    min_len_s: f64,
+    tempos: &[f32],
+    tempo_range: (f64, f64),
+) -> Vec<Motif> {
+    let hop = seq.hop_s();
+    let n = seq.frames.len();
+    if n == 0 || seq.covered_s > MAX_TRACK_S {
+        return Vec::new();
+    }
+    let frames_in = |s: f64| ((s / hop).round() as usize).max(1);
+    let (least, most) = (frames_in(min_len_s), frames_in(MAX_PHRASE_S));
+    if n < 2 * least {
+        return Vec::new();
+    }
+    let Some(period) =
+        repeat_period(&seq.frames, frames_in(PHRASE_LAGS_S.0), frames_in(PHRASE_LAGS_S.1), frames_in(LAG_WINDOW_S))
+    else {
+        return Vec::new();
+    };
+    let level = phrase_level(period as f64 * hop) / hop;
+    let diagonals = Diagonals::new(&seq.frames);
+    let step = frames_in(BOUNDARY_STEP_S);
+    let mut scratch = Vec::new();
+    let phrases: Vec<Place> = cut(&diagonals, step, least, most, level)
+        .into_iter()
+        .map(|p| trimmed(&seq.frames, &diagonals, p, step, least, frames_in(TRIM_WINDOW_S), &mut scratch))
+        .collect();
+    let phrases: Vec<Place> =
+        phrases.into_iter().filter(|p| super::melodic(&seq.frames[p.start..p.end], frames_in(1.0))).collect();
+    themes(&seq.frames, &phrases, tempos, tempo_range)
+        .into_iter()
+        .map(|theme| Motif {
+            occurrences: theme
+                .iter()
+                .map(|p| Occurrence {
+                    track,
+                    start_s: seq.time_of(p.place.start as f64),
+                    end_s: seq.time_of(p.place.end as f64).min(seq.covered_s),
+                    transpose: p.transpose,
+                    tempo_ratio: p.place.len() as f64 / theme[0].place.len() as f64,
+                    score: p.score,
+                })
+                .collect(),
+            figures: Vec::new(),
+        })
+        .collect()
+}
+
+/// The lag, in frames from `shortest` to `longest`, at which most of the track repeats: the lag
+/// whose diagonal holds the most windows of `window` frames among the most similar tenth of all
+/// lags' windows. `None` when the track is too short for any.
+fn repeat_period(frames: &[Frame], shortest: usize, longest: usize, window: usize) -> Option<usize> {
+    let n = frames.len();
+    let lags: Vec<usize> = (shortest..=longest).filter(|&lag| lag + window <= n).collect();
+    let means: Vec<Vec<f32>> = lags
+        .iter()
+        .map(|&lag| {
+            let diagonal: Vec<f32> = (0..n - lag).map(|k| dot(&frames[k], &frames[k + lag])).collect();
+            moving_mean(&diagonal, window)
+        })
+        .collect();
+    let mut all: Vec<f32> = means.iter().flatten().copied().collect();
+    if all.is_empty() {
+        return None;
+    }
+    let rank = ((1.0 - REPEAT_SHARE) * (all.len() - 1) as f64) as usize;
+    let (_, &mut cut, _) = all.select_nth_unstable_by(rank, f32::total_cmp);
+    let counts = means.iter().map(|m| m.iter().filter(|&&v| v > cut).count());
+    // The first of equal counts: the shortest lag that explains as much.
+    let (best, count) = counts.enumerate().fold((0, 0), |top, (i, c)| if c > top.1 { (i, c) } else { top });
+    (count > 0).then(|| lags[best])
+}
+
+/// Means of every `window` consecutive values.
+fn moving_mean(values: &[f32], window: usize) -> Vec<f32> {
+    if values.len() < window || window == 0 {
+        return Vec::new();
+    }
+    let mut sum: f32 = values[..window].iter().sum();
+    let mut out = Vec::with_capacity(values.len() - window + 1);
+    out.push(sum / window as f32);
+    for k in window..values.len() {
+        sum += values[k] - values[k - window];
+        out.push(sum / window as f32);
+    }
+    out
+}
+
+/// The phrase length, seconds, that a repeat period of `period_s` tells: of its halvings and
+/// doublings, the one nearest to [`PHRASE_SPAN_MID_S`] on a log scale.
+fn phrase_level(period_s: f64) -> f64 {
+    let octaves = (PHRASE_SPAN_MID_S / period_s).log2().round();
+    period_s * octaves.exp2()
+}
+
+/// Running sums along the diagonals of a track's self-similarity (frame against frame), so that
+/// the mean similarity of a stretch to its copy at any lag costs two reads, and the copies at
+/// every lag lie side by side in memory.
+struct Diagonals {
+    /// Frames in the track.
+    n: usize,
+    /// Row `k` (`n` entries, by lag `m`): the similarity of frame `i` to frame `i + m`, summed
+    /// over `i < k` (where `i + m` lies in the track).
+    ahead: Vec<f32>,
+    /// Row `k`: the similarity of frame `i` to frame `i - m`, summed over `m <= i < k`.
+    behind: Vec<f32>,
+}
+
+impl Diagonals {
+    fn new(frames: &[Frame]) -> Self {
+        let n = frames.len();
+        let mut ahead = vec![0f32; (n + 1) * n];
+        let mut behind = vec![0f32; (n + 1) * n];
+        let mut row = vec![0f32; n];
+        for k in 0..n {
+            for (j, r) in row.iter_mut().enumerate() {
+                *r = dot(&frames[k], &frames[j]);
+            }
+            let (done, next) = ahead.split_at_mut((k + 1) * n);
+            let (prev, next) = (&done[k * n..], &mut next[..n]);
+            for m in 0..n {
+                next[m] = prev[m] + if k + m < n { row[k + m] } else { 0.0 };
+            }
+            let (done, next) = behind.split_at_mut((k + 1) * n);
+            let (prev, next) = (&done[k * n..], &mut next[..n]);
+            for m in 0..n {
+                next[m] = prev[m] + if m <= k { row[k - m] } else { 0.0 };
+            }
+        }
+        Self { n, ahead, behind }
+    }
+
+    /// The best copy of frames `a..b` that does not overlap them, measured against the stretch's
+    /// background (the median over every lag of at least `step` frames); `None` with fewer than
+    /// three such copies to compare. `scratch` is reused between calls.
+    fn best_copy(&self, a: usize, b: usize, step: usize, scratch: &mut Vec<f32>) -> Option<Repeat> {
+        let (n, len) = (self.n, b - a);
+        let step = step.max(1);
+        let scale = 1.0 / len as f32;
+        scratch.clear();
+        let mut best = (f32::NEG_INFINITY, 0isize);
+        let mut far = 0usize;
+        // Lags ahead reach up to the end of the track, lags behind back to its start.
+        for (table, reach, sign) in [(&self.ahead, n - b, 1isize), (&self.behind, a, -1)] {
+            if reach < step {
+                continue;
+            }
+            let from = &table[a * n + step..a * n + reach + 1];
+            let to = &table[b * n + step..b * n + reach + 1];
+            scratch.extend((0..from.len()).step_by(BACKGROUND_EVERY).map(|i| (to[i] - from[i]) * scale));
+            if reach >= len {
+                far += reach + 1 - len;
+                for i in len - step..from.len() {
+                    let v = (to[i] - from[i]) * scale;
+                    if v > best.0 {
+                        best = (v, sign * (i + step) as isize);
+                    }
+                }
+            }
+        }
+        if far < 3 || scratch.is_empty() {
+            return None;
+        }
+        let mid = scratch.len() / 2;
+        let (_, &mut background, _) = scratch.select_nth_unstable_by(mid, f32::total_cmp);
+        let (mean, background) = (f64::from(best.0), f64::from(background));
+        (background < 1.0).then(|| Repeat { rise: (mean - background) / (1.0 - background), lag: best.1, background })
+    }
+}
+
+/// A stretch's best copy elsewhere in its track.
+#[derive(Debug, Clone, Copy)]
+struct Repeat {
+    /// How far the copy's mean similarity rises above the stretch's background towards a
+    /// perfect copy, in [0, 1] for copies above the background.
+    rise: f64,
+    /// Frames from the stretch to the copy (negative: the copy comes first).
+    lag: isize,
+    /// The stretch's background: its median similarity over all lags.
+    background: f64,
+}
+
+/// A stretch of frames `start..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Place {
+    start: usize,
+    end: usize,
+}
+
+impl Place {
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    fn iou(&self, start: f64, end: f64) -> f64 {
+        let inter = (end.min(self.end as f64) - start.max(self.start as f64)).max(0.0);
+        let union = end.max(self.end as f64) - start.min(self.start as f64);
+        if union > 0.0 { inter / union } else { 0.0 }
+    }
+}
+
+/// The stretches, `least` to `most` frames long on a grid of `step` frames, that best explain the
+/// track as repeats of themselves, drawn towards `level` frames long (see the module's notes).
+fn cut(d: &Diagonals, step: usize, least: usize, most: usize, level: f64) -> Vec<Place> {
+    let n = d.n;
+    let mut grid: Vec<usize> = (0..n).step_by(step).collect();
+    grid.push(n);
+    // For each grid point: the best score of the track up to it, and the stretch ending there
+    // (None: the last grid step is left out).
+    let mut best: Vec<(f64, Option<usize>)> = vec![(0.0, None); grid.len()];
+    let mut scratch = Vec::with_capacity(2 * n);
+    for j in 1..grid.len() {
+        let b = grid[j];
+        best[j] = (best[j - 1].0, None);
+        for i in (0..j).rev() {
+            let a = grid[i];
+            let len = b - a;
+            if len < least {
+                continue;
+            }
+            if len > most {
+                break;
+            }
+            let Some(rise) = d.best_copy(a, b, step, &mut scratch).map(|c| c.rise) else { continue };
+            let len = len as f64;
+            let score = len * (rise - LEAST_RISE) - LEVEL_COST * len * (len / level).log2().abs();
+            if best[i].0 + score > best[j].0 {
+                best[j] = (best[i].0 + score, Some(i));
+            }
+        }
+    }
+    let mut places = Vec::new();
+    let mut j = grid.len() - 1;
+    while j > 0 {
+        match best[j].1 {
+            Some(i) => {
+                places.push(Place { start: grid[i], end: grid[j] });
+                j = i;
+            }
+            None => j -= 1,
+        }
+    }
+    places.reverse();
+    places
+}
+
+/// `place` without the ends its best copy does not repeat: the level drawn towards can stretch a
+/// phrase into music around it that returns nowhere (a phrase heard twice, a section apart, is
+/// pulled towards the section's length), so each end is moved inwards while the similarity to
+/// the copy, averaged over `window` frames, stays below the least rise a repeat must clear
+/// ([`LEAST_RISE`] above the stretch's background). A place that would keep fewer than `least`
+/// frames is kept whole.
+fn trimmed(
+    frames: &[Frame],
+    d: &Diagonals,
+    place: Place,
+    step: usize,
+    least: usize,
+    window: usize,
+    scratch: &mut Vec<f32>,
+) -> Place {
+    let Some(copy) = d.best_copy(place.start, place.end, step, scratch) else {
+        return place;
+    };
+    let floor = copy.background + LEAST_RISE * (1.0 - copy.background);
+    let along: Vec<f32> =
+        (place.start..place.end).map(|k| dot(&frames[k], &frames[k.saturating_add_signed(copy.lag)])).collect();
+    let half = window / 2;
+    let repeated = |k: usize| {
+        let around = &along[k.saturating_sub(half)..(k + half + 1).min(along.len())];
+        f64::from(around.iter().sum::<f32>()) / around.len() as f64 >= floor
+    };
+    match ((0..along.len()).find(|&k| repeated(k)), (0..along.len()).rfind(|&k| repeated(k))) {
+        (Some(first), Some(last)) if last + 1 - first >= least => {
+            Place { start: place.start + first, end: place.start + last + 1 }
+        }
+        _ => place,
+    }
+}
+
+/// One phrase in a theme.
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    place: Place,
+    /// Semitones above the theme's first phrase.
+    transpose: i32,
+    /// Mean similarity to the theme's other phrases.
+    score: f32,
+}
+
+/// The themes of two or more of `phrases`: each phrase searched whole along the track, the
+/// similarity of two phrases the mean of each one's search score at the other's place (0 where
+/// it finds no hit there, or where their lengths differ more than `tempo_range` allows), and
+/// themes joined by average linkage while their mean similarity reaches [`JOIN_SIMILARITY`].
+fn themes(frames: &[Frame], phrases: &[Place], tempos: &[f32], tempo_range: (f64, f64)) -> Vec<Vec<Member>> {
+    let n = phrases.len();
+    // found[i][j]: the score and key shift at which phrase i's search finds phrase j.
+    let mut found = vec![vec![(0f32, 0usize); n]; n];
+    for (i, p) in phrases.iter().enumerate() {
+        let hits = scan::peaks(&frames[p.start..p.end], frames, tempos, 0.0, super::SCAN_FRAMES);
+        for (j, q) in phrases.iter().enumerate() {
+            let ratio = q.len() as f64 / p.len() as f64;
+            if i == j || ratio < tempo_range.0 || ratio > tempo_range.1 {
+                continue;
+            }
+            for h in &hits {
+                if q.iou(h.start, h.end(p.len())) >= SAME_PLACE_IOU && h.score > found[i][j].0 {
+                    found[i][j] = (h.score, h.shift);
+                }
+            }
+        }
+    }
+    let sim = |i: usize, j: usize| (found[i][j].0 + found[j][i].0) / 2.0;
+    let mut groups: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
+    loop {
+        let mut top: Option<(f32, usize, usize)> = None;
+        for x in 0..groups.len() {
+            for y in x + 1..groups.len() {
+                let total: f32 = groups[x].iter().flat_map(|&i| groups[y].iter().map(move |&j| sim(i, j))).sum();
+                let mean = total / (groups[x].len() * groups[y].len()) as f32;
+                if top.is_none_or(|t| mean > t.0) {
+                    top = Some((mean, x, y));
+                }
+            }
+        }
+        match top {
+            Some((mean, x, y)) if mean >= JOIN_SIMILARITY => {
+                let joined = groups.swap_remove(y);
+                groups[x].extend(joined);
+            }
+            _ => break,
+        }
+    }
+    let mut out: Vec<Vec<Member>> = groups
+        .into_iter()
+        .filter(|g| g.len() >= 2)
+        .map(|mut g| {
+            g.sort_unstable();
+            let first = g[0];
+            g.iter()
+                .map(|&j| {
+                    let shift = if j == first {
+                        0
+                    } else if found[first][j].0 > 0.0 {
+                        found[first][j].1 as i32
+                    } else {
+                        12 - found[j][first].1 as i32
+                    };
+                    let others = g.iter().filter(|&&k| k != j);
+                    let score = others.clone().map(|&k| sim(j, k)).sum::<f32>() / (g.len() - 1) as f32;
+                    Member { place: phrases[j], transpose: wrap_shift(shift), score }
+                })
+                .collect()
+        })
+        .collect();
+    out.sort_by_key(|t| t[0].place.start);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::similarity::clock::FrameClock;
+    use crate::similarity::sequence::testing::random_frames;
+
+    const HOP: f64 = 0.2;
+
+    fn sequence(frames: Vec<Frame>) -> MatchSequence {
+        let covered_s = frames.len() as f64 * HOP;
+        MatchSequence { frames, clock: FrameClock::new(HOP, HOP), covered_s }
+    }
+
+    /// `phrase` with every `every`-th frame replaced by unrelated music: a varied return.
+    fn varied(phrase: &[Frame], every: usize, seed: u64) -> Vec<Frame> {
+        let other = random_frames(phrase.len(), seed);
+        phrase.iter().enumerate().map(|(k, f)| if k % every == 0 { other[k] } else { *f }).collect()
+    }
+
+    #[test]
+    fn the_repeat_period_is_the_lag_at_which_most_of_the_track_repeats() {
+        let (a, b) = (random_frames(60, 1), random_frames(60, 2));
+        let frames = [random_frames(40, 3), a.clone(), a, b.clone(), b].concat();
+        assert_eq!(repeat_period(&frames, 15, 300, 20), Some(60));
+        assert_eq!(repeat_period(&frames[..10], 15, 300, 20), None, "too short for any lag");
+    }
+
+    #[test]
+    fn the_phrase_level_is_the_halving_or_doubling_of_the_period_nearest_eight_bars() {
+        for (period, level) in [(24.0, 24.0), (12.0, 24.0), (7.0, 28.0), (51.6, 25.8), (40.0, 20.0), (18.0, 18.0)] {
+            assert!((phrase_level(period) - level).abs() < 1e-9, "{period}: {}", phrase_level(period));
+        }
+    }
+
+    #[test]
+    fn a_stretch_with_a_copy_rises_towards_one_and_one_without_stays_low() {
+        let a = random_frames(50, 5);
+        let mut frames = random_frames(300, 6);
+        frames[50..100].copy_from_slice(&a);
+        frames[200..250].copy_from_slice(&a);
+        let d = Diagonals::new(&frames);
+        let mut scratch = Vec::new();
+        let copy = d.best_copy(50, 100, 2, &mut scratch).expect("copies to compare");
+        assert_eq!(copy.lag, 150);
+        assert!(copy.rise > 0.9, "{copy:?}");
+        let back = d.best_copy(200, 250, 2, &mut scratch).expect("copies to compare");
+        assert_eq!(back.lag, -150);
+        let none = d.best_copy(120, 170, 2, &mut scratch).expect("copies to compare");
+        assert!(none.rise < LEAST_RISE, "{none:?}");
+    }
+
+    /// An intro, phrases A A' B A'' B' of 20 s (A' and A'' varied returns), an outro.
+    fn song() -> (MatchSequence, [f64; 5]) {
+        let (a, b) = (random_frames(100, 11), random_frames(100, 12));
+        let frames = [
+            random_frames(30, 13),
+            a.clone(),
+            varied(&a, 5, 14),
+            b.clone(),
+            varied(&a, 4, 15),
+            b,
+            random_frames(30, 16),
+        ]
+        .concat();
+        let starts = [6.0, 26.0, 46.0, 66.0, 86.0];
+        (sequence(frames), starts)
+    }
+
+    #[test]
+    fn a_song_is_cut_at_its_phrases_and_its_phrases_grouped_by_theme() {
+        let (seq, starts) = song();
+        let motifs = phrase_motifs(&seq, 0, 3.0, &[0.9, 1.0, 1.1], (0.8, 1.25));
+        assert_eq!(motifs.len(), 2, "{motifs:?}");
+        for (motif, phrases) in motifs.iter().zip([&[0, 1, 3][..], &[2, 4][..]]) {
+            assert_eq!(motif.occurrences.len(), phrases.len(), "{motif:?}");
+            for (o, &p) in motif.occurrences.iter().zip(phrases) {
+                let start = starts[p];
+                assert!(
+                    (o.start_s - start).abs() <= 0.6 && (o.end_s - start - 20.0).abs() <= 0.6,
+                    "{o:?} against {start}"
+                );
+                assert_eq!((o.track, o.transpose), (0, 0));
+                assert!((o.tempo_ratio - 1.0).abs() < 0.05, "{o:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_phrase_is_not_stretched_into_music_around_it_that_returns_nowhere() {
+        // A 16-s phrase heard twice 24 s apart: the repeat period draws phrases towards 24 s,
+        // but the music after each pass is different.
+        let a = random_frames(80, 21);
+        let frames = [random_frames(20, 22), a.clone(), random_frames(40, 23), a, random_frames(60, 24)].concat();
+        let motifs = phrase_motifs(&sequence(frames), 0, 3.0, &[1.0], (0.8, 1.25));
+        assert_eq!(motifs.len(), 1, "{motifs:?}");
+        for (o, start) in motifs[0].occurrences.iter().zip([4.0, 28.0]) {
+            assert!((o.start_s - start).abs() <= 1.0 && (o.end_s - start - 16.0).abs() <= 1.0, "{o:?} against {start}");
+        }
+    }
+
+    #[test]
+    fn music_that_never_repeats_has_no_phrase_motifs() {
+        let motifs = phrase_motifs(&sequence(random_frames(600, 31)), 0, 3.0, &[0.9, 1.0, 1.1], (0.8, 1.25));
+        assert!(motifs.is_empty(), "{motifs:?}");
+    }
+
+    #[test]
+    fn a_track_longer_than_a_song_is_left_to_the_pairwise_matching() {
+        let a = random_frames(100, 41);
+        let long = (MAX_TRACK_S / HOP) as usize + 100;
+        let mut frames = random_frames(long, 42);
+        frames[100..200].copy_from_slice(&a);
+        frames[300..400].copy_from_slice(&a);
+        assert!(phrase_motifs(&sequence(frames.clone()), 0, 3.0, &[1.0], (0.8, 1.25)).is_empty());
+        frames.truncate(600);
+        assert_eq!(phrase_motifs(&sequence(frames), 0, 3.0, &[1.0], (0.8, 1.25)).len(), 1);
+    }
+}

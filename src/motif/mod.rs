@@ -298,12 +298,7 @@ fn discover_in_order(
         .collect();
     let tempos = cfg.tempos();
     let tempo_range = (cfg.min_tempo_ratio, cfg.max_tempo_ratio);
-    let phrase_themes: Vec<Motif> = seqs
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(t, s)| structure::phrase_motifs(s, t, cfg.min_len_s, &tempos, tempo_range))
-        .collect();
-    motifs.extend(phrase_themes);
+    motifs.extend(structure::phrase_motifs(seqs, cfg.min_len_s, &tempos, tempo_range));
     let searched_s: f64 = seqs.iter().map(|s| s.covered_s).sum();
     let bar_s = |n: usize| least_evidence_s(n, cfg.min_len_s) + search_penalty_s(searched_s);
     motifs.retain(|m| evidence_s(&m.occurrences) >= bar_s(m.occurrences.len()));

@@ -22,6 +22,8 @@
 //! every key and over the tempo grid) and joined into themes by average linkage; a theme of two
 //! or more phrases is a motif.
 
+use rayon::prelude::*;
+
 use crate::similarity::scan;
 use crate::similarity::sequence::{Frame, MatchSequence, dot};
 use crate::similarity::wrap_shift;
@@ -75,17 +77,36 @@ const SAME_PLACE_IOU: f64 = 0.5;
 /// grow with the square of the length, and a file that long is a programme, not a song.
 pub const MAX_TRACK_S: f64 = 600.0;
 
-/// The phrase motifs of the track `track` whose matching frames are `seq`: every theme of two
-/// or more of the phrases the track is cut into, the earliest phrase first. `min_len_s` is the
+/// The phrase motifs of the tracks whose matching frames are `seqs`: in each track, every theme
+/// of two or more of the phrases it is cut into, the earliest phrase first. `min_len_s` is the
 /// shortest phrase, `tempos` the speeds its copies are searched at (durations over its own),
 /// `tempo_range` the least and most a copy's length may be over the phrase's.
-pub fn phrase_motifs(
-    seq: &MatchSequence,
-    track: usize,
-    min_len_s: f64,
-    tempos: &[f32],
-    tempo_range: (f64, f64),
-) -> Vec<Motif> {
+pub fn phrase_motifs(seqs: &[MatchSequence], min_len_s: f64, tempos: &[f32], tempo_range: (f64, f64)) -> Vec<Motif> {
+    seqs.par_iter()
+        .enumerate()
+        .flat_map_iter(|(track, seq)| {
+            let phrases = phrases(seq, min_len_s);
+            themes(&seq.frames, &phrases, tempos, tempo_range).into_iter().map(move |theme| Motif {
+                occurrences: theme
+                    .iter()
+                    .map(|m| Occurrence {
+                        track,
+                        start_s: seq.time_of(m.place.start as f64),
+                        end_s: seq.time_of(m.place.end as f64).min(seq.covered_s),
+                        transpose: m.transpose,
+                        tempo_ratio: m.place.len() as f64 / theme[0].place.len() as f64,
+                        score: m.score,
+                    })
+                    .collect(),
+                figures: Vec::new(),
+            })
+        })
+        .collect()
+}
+
+/// The phrases the track of matching frames `seq` is cut into (see the module's notes), none
+/// shorter than `min_len_s`; none for a track longer than [`MAX_TRACK_S`].
+fn phrases(seq: &MatchSequence, min_len_s: f64) -> Vec<Place> {
     let hop = seq.hop_s();
     let n = seq.frames.len();
     if n == 0 || seq.covered_s > MAX_TRACK_S {
@@ -105,28 +126,10 @@ pub fn phrase_motifs(
     let diagonals = Diagonals::new(&seq.frames);
     let step = frames_in(BOUNDARY_STEP_S);
     let mut scratch = Vec::new();
-    let phrases: Vec<Place> = cut(&diagonals, step, least, most, level)
+    cut(&diagonals, step, least, most, level)
         .into_iter()
         .map(|p| trimmed(&seq.frames, &diagonals, p, step, least, frames_in(TRIM_WINDOW_S), &mut scratch))
-        .collect();
-    let phrases: Vec<Place> =
-        phrases.into_iter().filter(|p| super::melodic(&seq.frames[p.start..p.end], frames_in(1.0))).collect();
-    themes(&seq.frames, &phrases, tempos, tempo_range)
-        .into_iter()
-        .map(|theme| Motif {
-            occurrences: theme
-                .iter()
-                .map(|p| Occurrence {
-                    track,
-                    start_s: seq.time_of(p.place.start as f64),
-                    end_s: seq.time_of(p.place.end as f64).min(seq.covered_s),
-                    transpose: p.transpose,
-                    tempo_ratio: p.place.len() as f64 / theme[0].place.len() as f64,
-                    score: p.score,
-                })
-                .collect(),
-            figures: Vec::new(),
-        })
+        .filter(|p| super::melodic(&seq.frames[p.start..p.end], frames_in(1.0)))
         .collect()
 }
 
@@ -372,28 +375,33 @@ struct Member {
     score: f32,
 }
 
-/// The themes of two or more of `phrases`: each phrase searched whole along the track, the
-/// similarity of two phrases the mean of each one's search score at the other's place (0 where
-/// it finds no hit there, or where their lengths differ more than `tempo_range` allows), and
-/// themes joined by average linkage while their mean similarity reaches [`JOIN_SIMILARITY`].
+/// The themes of two or more of `phrases`, stretches of the track of matching frames `frames`:
+/// each phrase searched whole along the track, the similarity of two phrases the mean of each
+/// one's search score at the other's place (0 where it finds no hit there, or where their lengths
+/// differ more than `tempo_range` allows), and themes joined by average linkage while their mean
+/// similarity reaches [`JOIN_SIMILARITY`].
 fn themes(frames: &[Frame], phrases: &[Place], tempos: &[f32], tempo_range: (f64, f64)) -> Vec<Vec<Member>> {
     let n = phrases.len();
     // found[i][j]: the score and key shift at which phrase i's search finds phrase j.
-    let mut found = vec![vec![(0f32, 0usize); n]; n];
-    for (i, p) in phrases.iter().enumerate() {
-        let hits = scan::peaks(&frames[p.start..p.end], frames, tempos, 0.0, super::SCAN_FRAMES);
-        for (j, q) in phrases.iter().enumerate() {
-            let ratio = q.len() as f64 / p.len() as f64;
-            if i == j || ratio < tempo_range.0 || ratio > tempo_range.1 {
-                continue;
-            }
-            for h in &hits {
-                if q.iou(h.start, h.end(p.len())) >= SAME_PLACE_IOU && h.score > found[i][j].0 {
-                    found[i][j] = (h.score, h.shift);
+    let found: Vec<Vec<(f32, usize)>> = phrases
+        .iter()
+        .map(|p| {
+            let hits = scan::peaks(&frames[p.start..p.end], frames, tempos, 0.0, super::SCAN_FRAMES);
+            let mut row = vec![(0f32, 0usize); n];
+            for (j, q) in phrases.iter().enumerate() {
+                let ratio = q.len() as f64 / p.len() as f64;
+                if q == p || ratio < tempo_range.0 || ratio > tempo_range.1 {
+                    continue;
+                }
+                for h in &hits {
+                    if q.iou(h.start, h.end(p.len())) >= SAME_PLACE_IOU && h.score > row[j].0 {
+                        row[j] = (h.score, h.shift);
+                    }
                 }
             }
-        }
-    }
+            row
+        })
+        .collect();
     let sim = |i: usize, j: usize| (found[i][j].0 + found[j][i].0) / 2.0;
     let mut groups: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
     loop {
@@ -512,7 +520,7 @@ mod tests {
     #[test]
     fn a_song_is_cut_at_its_phrases_and_its_phrases_grouped_by_theme() {
         let (seq, starts) = song();
-        let motifs = phrase_motifs(&seq, 0, 3.0, &[0.9, 1.0, 1.1], (0.8, 1.25));
+        let motifs = phrase_motifs(std::slice::from_ref(&seq), 3.0, &[0.9, 1.0, 1.1], (0.8, 1.25));
         assert_eq!(motifs.len(), 2, "{motifs:?}");
         for (motif, phrases) in motifs.iter().zip([&[0, 1, 3][..], &[2, 4][..]]) {
             assert_eq!(motif.occurrences.len(), phrases.len(), "{motif:?}");
@@ -534,7 +542,7 @@ mod tests {
         // but the music after each pass is different.
         let a = random_frames(80, 21);
         let frames = [random_frames(20, 22), a.clone(), random_frames(40, 23), a, random_frames(60, 24)].concat();
-        let motifs = phrase_motifs(&sequence(frames), 0, 3.0, &[1.0], (0.8, 1.25));
+        let motifs = phrase_motifs(&[sequence(frames)], 3.0, &[1.0], (0.8, 1.25));
         assert_eq!(motifs.len(), 1, "{motifs:?}");
         for (o, start) in motifs[0].occurrences.iter().zip([4.0, 28.0]) {
             assert!((o.start_s - start).abs() <= 1.0 && (o.end_s - start - 16.0).abs() <= 1.0, "{o:?} against {start}");
@@ -543,7 +551,7 @@ mod tests {
 
     #[test]
     fn music_that_never_repeats_has_no_phrase_motifs() {
-        let motifs = phrase_motifs(&sequence(random_frames(600, 31)), 0, 3.0, &[0.9, 1.0, 1.1], (0.8, 1.25));
+        let motifs = phrase_motifs(&[sequence(random_frames(600, 31))], 3.0, &[0.9, 1.0, 1.1], (0.8, 1.25));
         assert!(motifs.is_empty(), "{motifs:?}");
     }
 
@@ -554,8 +562,8 @@ mod tests {
         let mut frames = random_frames(long, 42);
         frames[100..200].copy_from_slice(&a);
         frames[300..400].copy_from_slice(&a);
-        assert!(phrase_motifs(&sequence(frames.clone()), 0, 3.0, &[1.0], (0.8, 1.25)).is_empty());
+        assert!(phrase_motifs(&[sequence(frames.clone())], 3.0, &[1.0], (0.8, 1.25)).is_empty());
         frames.truncate(600);
-        assert_eq!(phrase_motifs(&sequence(frames), 0, 3.0, &[1.0], (0.8, 1.25)).len(), 1);
+        assert_eq!(phrase_motifs(&[sequence(frames)], 3.0, &[1.0], (0.8, 1.25)).len(), 1);
     }
 }

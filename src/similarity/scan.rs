@@ -66,32 +66,36 @@ pub fn peaks(span: &[Frame], seq: &[Frame], tempos: &[f32], threshold: f32, at_m
     let sim = if sim.is_standard_layout() { sim } else { sim.as_standard_layout().into_owned() };
     let Some(sim) = sim.as_slice() else { return Vec::new() };
     let row = n * 12;
-    let mut hits: Vec<Hit> = Vec::with_capacity(n);
-    for j in 0..n {
-        let mut top: Option<Hit> = None;
-        for &t in tempos {
-            let t = f64::from(t);
-            let last = j as f64 + (len - 1) as f64 * t;
-            if last.round() as usize >= n {
-                continue;
+    // The best line starting at each frame, over tempi and keys. Per tempo, span frame k is read
+    // at start + round(k * tempo), so each span frame adds one contiguous run of the similarity
+    // row to the sums of all start frames at once.
+    let mut tops: Vec<Option<Hit>> = vec![None; n];
+    let mut acc: Vec<f32> = Vec::with_capacity(row);
+    for &t in tempos {
+        let t = f64::from(t);
+        let reach = ((len - 1) as f64 * t).round() as usize;
+        let starts = n.saturating_sub(reach);
+        if starts == 0 {
+            continue;
+        }
+        acc.clear();
+        acc.resize(starts * 12, 0.0);
+        for (i, &k) in ks.iter().enumerate() {
+            let from = i * row + (k as f64 * t).round() as usize * 12;
+            for (a, v) in acc.iter_mut().zip(&sim[from..from + starts * 12]) {
+                *a += v;
             }
-            let mut acc = [0f32; 12];
-            for (i, &k) in ks.iter().enumerate() {
-                let x = (j as f64 + k as f64 * t).round() as usize;
-                let keys = &sim[i * row + x * 12..i * row + x * 12 + 12];
-                for (a, v) in acc.iter_mut().zip(keys) {
-                    *a += v;
-                }
-            }
-            for (shift, a) in acc.iter().enumerate() {
+        }
+        for (j, (top, keys)) in tops.iter_mut().zip(acc.chunks_exact(12)).enumerate() {
+            for (shift, a) in keys.iter().enumerate() {
                 let v = a / ks.len() as f32;
                 if top.is_none_or(|h| v > h.value) {
-                    top = Some(Hit { start: j as f64, tempo: t, shift, value: v, score: 0.0 });
+                    *top = Some(Hit { start: j as f64, tempo: t, shift, value: v, score: 0.0 });
                 }
             }
         }
-        hits.extend(top);
     }
+    let mut hits: Vec<Hit> = tops.into_iter().flatten().collect();
     if hits.is_empty() {
         return hits;
     }

@@ -25,7 +25,9 @@
 use rayon::prelude::*;
 
 use crate::similarity::scan;
-use crate::similarity::sequence::{Frame, MatchSequence, dot};
+use ndarray::Array2;
+
+use crate::similarity::sequence::{DIM, Frame, MatchSequence, dot};
 use crate::similarity::wrap_shift;
 
 use super::{Motif, Occurrence};
@@ -62,6 +64,9 @@ const REPEAT_SHARE: f64 = 0.1;
 /// Window over which a phrase's similarity to its copy is averaged when its ends are trimmed,
 /// seconds: a beat or two.
 const TRIM_WINDOW_S: f64 = 1.0;
+
+/// Rows of the self-similarity computed by one matrix product.
+const ROWS_AT_ONCE: usize = 256;
 
 /// Every how many lags the background of a stretch is read: neighbouring lags are much alike.
 const BACKGROUND_EVERY: usize = 8;
@@ -198,20 +203,26 @@ impl Diagonals {
         let n = frames.len();
         let mut ahead = vec![0f32; (n + 1) * n];
         let mut behind = vec![0f32; (n + 1) * n];
-        let mut row = vec![0f32; n];
-        for k in 0..n {
-            for (j, r) in row.iter_mut().enumerate() {
-                *r = dot(&frames[k], &frames[j]);
-            }
-            let (done, next) = ahead.split_at_mut((k + 1) * n);
-            let (prev, next) = (&done[k * n..], &mut next[..n]);
-            for m in 0..n {
-                next[m] = prev[m] + if k + m < n { row[k + m] } else { 0.0 };
-            }
-            let (done, next) = behind.split_at_mut((k + 1) * n);
-            let (prev, next) = (&done[k * n..], &mut next[..n]);
-            for m in 0..n {
-                next[m] = prev[m] + if m <= k { row[k - m] } else { 0.0 };
+        let all = Array2::from_shape_fn((n, DIM), |(j, d)| frames[j][d]);
+        for first in (0..n).step_by(ROWS_AT_ONCE) {
+            let last = (first + ROWS_AT_ONCE).min(n);
+            let block = Array2::from_shape_fn((last - first, DIM), |(j, d)| frames[first + j][d]);
+            let rows = block.dot(&all.t());
+            for (k, row) in (first..last).zip(rows.rows()) {
+                let (done, next) = ahead.split_at_mut((k + 1) * n);
+                let (prev, next) = (&done[k * n..], &mut next[..n]);
+                // Frame k against frame k + m, for the lags m that stay in the track.
+                for ((nx, p), r) in next.iter_mut().zip(prev).zip(row.iter().skip(k)) {
+                    *nx = p + r;
+                }
+                next[n - k..].copy_from_slice(&prev[n - k..]);
+                let (done, next) = behind.split_at_mut((k + 1) * n);
+                let (prev, next) = (&done[k * n..], &mut next[..n]);
+                // Frame k against frame k - m, for m up to k.
+                for ((nx, p), r) in next.iter_mut().zip(prev).zip(row.iter().take(k + 1).rev()) {
+                    *nx = p + r;
+                }
+                next[k + 1..].copy_from_slice(&prev[k + 1..]);
             }
         }
         Self { n, ahead, behind }
@@ -219,40 +230,86 @@ impl Diagonals {
 
     /// The best copy of frames `a..b` that does not overlap them, measured against the stretch's
     /// background (the median over every lag of at least `step` frames); `None` with fewer than
-    /// three such copies to compare. `scratch` is reused between calls.
-    fn best_copy(&self, a: usize, b: usize, step: usize, scratch: &mut Vec<f32>) -> Option<Repeat> {
-        let (n, len) = (self.n, b - a);
+    /// three such copies to compare, and when its rise cannot exceed `above` (read against the
+    /// lowest lag instead of the median, which only lowers it: the median, the costly part, is
+    /// then not taken). `scratch` is reused between calls.
+    fn best_copy(&self, a: usize, b: usize, step: usize, scratch: &mut Vec<f32>, above: f64) -> Option<Repeat> {
+        let len = b - a;
         let step = step.max(1);
-        let scale = 1.0 / len as f32;
         scratch.clear();
-        let mut best = (f32::NEG_INFINITY, 0isize);
+        let mut best = f32::NEG_INFINITY;
         let mut far = 0usize;
-        // Lags ahead reach up to the end of the track, lags behind back to its start.
-        for (table, reach, sign) in [(&self.ahead, n - b, 1isize), (&self.behind, a, -1)] {
-            if reach < step {
-                continue;
-            }
-            let from = &table[a * n + step..a * n + reach + 1];
-            let to = &table[b * n + step..b * n + reach + 1];
-            scratch.extend((0..from.len()).step_by(BACKGROUND_EVERY).map(|i| (to[i] - from[i]) * scale));
-            if reach >= len {
-                far += reach + 1 - len;
-                for i in len - step..from.len() {
-                    let v = (to[i] - from[i]) * scale;
-                    if v > best.0 {
-                        best = (v, sign * (i + step) as isize);
-                    }
-                }
+        for (from, to) in self.lag_sums(a, b, step) {
+            scratch.extend((0..from.len()).step_by(BACKGROUND_EVERY).map(|i| to[i] - from[i]));
+            if from.len() + step > len {
+                let skip = len - step;
+                far += from.len() - skip;
+                best = best.max(max_difference(&from[skip..], &to[skip..]));
             }
         }
         if far < 3 || scratch.is_empty() {
             return None;
         }
+        let scale = 1.0 / len as f64;
+        let mean = f64::from(best) * scale;
+        let lowest = f64::from(scratch.iter().copied().fold(f32::INFINITY, f32::min)) * scale;
+        // The rise falls as the background rises (for copies short of perfect).
+        if mean < 1.0 && lowest < 1.0 && (mean - lowest) / (1.0 - lowest) <= above {
+            return None;
+        }
         let mid = scratch.len() / 2;
         let (_, &mut background, _) = scratch.select_nth_unstable_by(mid, f32::total_cmp);
-        let (mean, background) = (f64::from(best.0), f64::from(background));
-        (background < 1.0).then(|| Repeat { rise: (mean - background) / (1.0 - background), lag: best.1, background })
+        let background = f64::from(background) * scale;
+        (background < 1.0).then(|| Repeat { rise: (mean - background) / (1.0 - background), sum: best, background })
     }
+
+    /// The lag of the copy of frames `a..b` whose summed similarity is `sum` (see
+    /// [`Diagonals::best_copy`]): the first such lag ahead, else behind (negative).
+    fn lag_of(&self, a: usize, b: usize, step: usize, sum: f32) -> isize {
+        let (len, step) = (b - a, step.max(1));
+        for ((from, to), sign) in self.lag_sums(a, b, step).into_iter().zip([1isize, -1]) {
+            if from.len() + step > len {
+                let skip = len - step;
+                if let Some(i) = (skip..from.len()).find(|&i| to[i] - from[i] == sum) {
+                    return sign * (i + step) as isize;
+                }
+            }
+        }
+        0
+    }
+
+    /// For the lags ahead (reaching up to the end of the track) and then behind (back to its
+    /// start), from `step` frames on: the running sums at `a` and at `b` of every such lag, so
+    /// that the difference of the two at entry `i` is the summed similarity of frames `a..b` to
+    /// their copy `i + step` frames away.
+    fn lag_sums(&self, a: usize, b: usize, step: usize) -> Vec<(&[f32], &[f32])> {
+        let n = self.n;
+        [(&self.ahead, n - b), (&self.behind, a)]
+            .into_iter()
+            .map(|(table, reach)| {
+                if reach < step {
+                    (&table[..0], &table[..0])
+                } else {
+                    (&table[a * n + step..a * n + reach + 1], &table[b * n + step..b * n + reach + 1])
+                }
+            })
+            .collect()
+    }
+}
+
+/// The largest `to[i] - from[i]`, in eight lanes so that it runs as vector code.
+fn max_difference(from: &[f32], to: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let (f8, t8) = (from.chunks_exact(8), to.chunks_exact(8));
+    let (f_rest, t_rest) = (f8.remainder(), t8.remainder());
+    for (f, t) in f8.zip(t8) {
+        for l in 0..8 {
+            let d = t[l] - f[l];
+            lanes[l] = if d > lanes[l] { d } else { lanes[l] };
+        }
+    }
+    let rest = f_rest.iter().zip(t_rest).map(|(f, t)| t - f);
+    lanes.into_iter().chain(rest).fold(f32::NEG_INFINITY, f32::max)
 }
 
 /// A stretch's best copy elsewhere in its track.
@@ -261,8 +318,8 @@ struct Repeat {
     /// How far the copy's mean similarity rises above the stretch's background towards a
     /// perfect copy, in [0, 1] for copies above the background.
     rise: f64,
-    /// Frames from the stretch to the copy (negative: the copy comes first).
-    lag: isize,
+    /// The copy's similarity summed over the stretch (its mean times the stretch's length).
+    sum: f32,
     /// The stretch's background: its median similarity over all lags.
     background: f64,
 }
@@ -308,9 +365,12 @@ fn cut(d: &Diagonals, step: usize, least: usize, most: usize, level: f64) -> Vec
             if len > most {
                 break;
             }
-            let Some(rise) = d.best_copy(a, b, step, &mut scratch).map(|c| c.rise) else { continue };
             let len = len as f64;
-            let score = len * (rise - LEAST_RISE) - LEVEL_COST * len * (len / level).log2().abs();
+            let level_cost = LEVEL_COST * len * (len / level).log2().abs();
+            // The rise this stretch needs to improve on the best cut up to b.
+            let needed = LEAST_RISE + (best[j].0 - best[i].0 + level_cost) / len;
+            let Some(copy) = d.best_copy(a, b, step, &mut scratch, needed) else { continue };
+            let score = len * (copy.rise - LEAST_RISE) - level_cost;
             if best[i].0 + score > best[j].0 {
                 best[j] = (best[i].0 + score, Some(i));
             }
@@ -346,12 +406,13 @@ fn trimmed(
     window: usize,
     scratch: &mut Vec<f32>,
 ) -> Place {
-    let Some(copy) = d.best_copy(place.start, place.end, step, scratch) else {
+    let Some(copy) = d.best_copy(place.start, place.end, step, scratch, f64::NEG_INFINITY) else {
         return place;
     };
+    let lag = d.lag_of(place.start, place.end, step, copy.sum);
     let floor = copy.background + LEAST_RISE * (1.0 - copy.background);
     let along: Vec<f32> =
-        (place.start..place.end).map(|k| dot(&frames[k], &frames[k.saturating_add_signed(copy.lag)])).collect();
+        (place.start..place.end).map(|k| dot(&frames[k], &frames[k.saturating_add_signed(lag)])).collect();
     let half = window / 2;
     let repeated = |k: usize| {
         let around = &along[k.saturating_sub(half)..(k + half + 1).min(along.len())];
@@ -491,12 +552,12 @@ mod tests {
         frames[200..250].copy_from_slice(&a);
         let d = Diagonals::new(&frames);
         let mut scratch = Vec::new();
-        let copy = d.best_copy(50, 100, 2, &mut scratch).expect("copies to compare");
-        assert_eq!(copy.lag, 150);
+        let copy = d.best_copy(50, 100, 2, &mut scratch, f64::NEG_INFINITY).expect("copies to compare");
+        assert_eq!(d.lag_of(50, 100, 2, copy.sum), 150);
         assert!(copy.rise > 0.9, "{copy:?}");
-        let back = d.best_copy(200, 250, 2, &mut scratch).expect("copies to compare");
-        assert_eq!(back.lag, -150);
-        let none = d.best_copy(120, 170, 2, &mut scratch).expect("copies to compare");
+        let back = d.best_copy(200, 250, 2, &mut scratch, f64::NEG_INFINITY).expect("copies to compare");
+        assert_eq!(d.lag_of(200, 250, 2, back.sum), -150);
+        let none = d.best_copy(120, 170, 2, &mut scratch, f64::NEG_INFINITY).expect("copies to compare");
         assert!(none.rise < LEAST_RISE, "{none:?}");
     }
 

@@ -440,7 +440,8 @@ struct Member {
 /// each phrase searched whole along the track, the similarity of two phrases the mean of each
 /// one's search score at the other's place (0 where it finds no hit there, or where their lengths
 /// differ more than `tempo_range` allows), and themes joined by average linkage while their mean
-/// similarity reaches [`JOIN_SIMILARITY`].
+/// similarity reaches [`JOIN_SIMILARITY`] and their longest phrase is within the tempo range of
+/// their shortest.
 fn themes(frames: &[Frame], phrases: &[Place], tempos: &[f32], tempo_range: (f64, f64)) -> Vec<Vec<Member>> {
     let n = phrases.len();
     // found[i][j]: the score and key shift at which phrase i's search finds phrase j.
@@ -464,11 +465,19 @@ fn themes(frames: &[Frame], phrases: &[Place], tempos: &[f32], tempo_range: (f64
         })
         .collect();
     let sim = |i: usize, j: usize| (found[i][j].0 + found[j][i].0) / 2.0;
+    // Every phrase of a theme lies within the tempo range of every other (and so of its first).
+    let spread = tempo_range.1.min(1.0 / tempo_range.0);
+    let lengths =
+        |g: &[usize]| g.iter().map(|&i| phrases[i].len()).fold((usize::MAX, 0), |(lo, hi), l| (lo.min(l), hi.max(l)));
     let mut groups: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
     loop {
         let mut top: Option<(f32, usize, usize)> = None;
         for x in 0..groups.len() {
             for y in x + 1..groups.len() {
+                let ((lo_x, hi_x), (lo_y, hi_y)) = (lengths(&groups[x]), lengths(&groups[y]));
+                if hi_x.max(hi_y) as f64 > spread * lo_x.min(lo_y) as f64 {
+                    continue;
+                }
                 let total: f32 = groups[x].iter().flat_map(|&i| groups[y].iter().map(move |&j| sim(i, j))).sum();
                 let mean = total / (groups[x].len() * groups[y].len()) as f32;
                 if top.is_none_or(|t| mean > t.0) {
@@ -607,6 +616,28 @@ mod tests {
         assert_eq!(motifs.len(), 1, "{motifs:?}");
         for (o, start) in motifs[0].occurrences.iter().zip([4.0, 28.0]) {
             assert!((o.start_s - start).abs() <= 1.0 && (o.end_s - start - 16.0).abs() <= 1.0, "{o:?} against {start}");
+        }
+    }
+
+    #[test]
+    fn a_theme_holds_no_two_phrases_further_apart_in_length_than_the_tempo_range() {
+        // A phrase of 100 frames, slowed to 112 and to 126: each neighbour within the range of
+        // 0.8-1.25, the fastest and slowest not.
+        // Notes of four frames each, as in music, so that a slowed copy read at its tempo
+        // matches nearly frame for frame.
+        let a: Vec<Frame> = random_frames(25, 51).into_iter().flat_map(|f| [f; 4]).collect();
+        let slowed = |len: usize| -> Vec<Frame> { (0..len).map(|k| a[k * 100 / len]).collect() };
+        let frames =
+            [random_frames(20, 52), a.clone(), random_frames(20, 53), slowed(112), random_frames(20, 54), slowed(126)]
+                .concat();
+        let places = [Place { start: 20, end: 120 }, Place { start: 140, end: 252 }, Place { start: 272, end: 398 }];
+        let tempos = [1.0 / 1.26, 1.0 / 1.12, 1.0, 1.12, 1.26];
+        let themes = themes(&frames, &places, &tempos, (0.8, 1.25));
+        assert_eq!(themes.len(), 1, "two of the three make a theme: {themes:?}");
+        for theme in &themes {
+            let lengths: Vec<usize> = theme.iter().map(|m| m.place.len()).collect();
+            let (lo, hi) = (lengths.iter().min().copied().unwrap_or(0), lengths.iter().max().copied().unwrap_or(0));
+            assert!(hi as f64 <= 1.25 * lo as f64, "{lengths:?}");
         }
     }
 

@@ -1,4 +1,4 @@
-//! The phrase structure of one track: its music cut into the phrases that return, and the
+//! The phrase structure of each track: its music cut into the phrases that return, and the
 //! phrases that return together grouped into themes.
 //!
 //! Pairwise matching finds where two stretches resemble each other, not where a phrase begins
@@ -22,11 +22,10 @@
 //! every key and over the tempo grid) and joined into themes by average linkage; a theme of two
 //! or more phrases is a motif.
 
+use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::similarity::scan;
-use ndarray::Array2;
-
 use crate::similarity::sequence::{DIM, Frame, MatchSequence, dot};
 use crate::similarity::wrap_shift;
 
@@ -38,8 +37,9 @@ const BOUNDARY_STEP_S: f64 = 0.4;
 /// Longest phrase, seconds: sixteen bars of a quick song.
 const MAX_PHRASE_S: f64 = 50.0;
 
-/// Rise above the background (see [`scan::peaks`]) a stretch's best repeat must clear to count as
-/// a repeat; a stretch earns its length times what it rises beyond this.
+/// Rise above the background (its similarity's way from the background towards a perfect copy,
+/// as [`scan::peaks`] measures it) a stretch's best repeat must clear to count as a repeat; a
+/// stretch earns its length times what it rises beyond this.
 const LEAST_RISE: f64 = 0.3;
 
 /// What a stretch pays, per second, for each doubling or halving between its length and the
@@ -80,7 +80,7 @@ const SAME_PLACE_IOU: f64 = 0.5;
 
 /// Tracks longer than this, seconds, are not cut into phrases: the self-similarity's diagonals
 /// grow with the square of the length, and a file that long is a programme, not a song.
-pub const MAX_TRACK_S: f64 = 600.0;
+const MAX_TRACK_S: f64 = 600.0;
 
 /// The phrase motifs of the tracks whose matching frames are `seqs`: in each track, every theme
 /// of two or more of the phrases it is cut into, the earliest phrase first. `min_len_s` is the
@@ -241,8 +241,9 @@ impl Diagonals {
         let mut far = 0usize;
         for (from, to) in self.lag_sums(a, b, step) {
             scratch.extend((0..from.len()).step_by(BACKGROUND_EVERY).map(|i| to[i] - from[i]));
-            if from.len() + step > len {
-                let skip = len - step;
+            // Entry i holds the lag i + step: the copies that do not overlap the stretch.
+            let skip = len.saturating_sub(step);
+            if from.len() > skip {
                 far += from.len() - skip;
                 best = best.max(max_difference(&from[skip..], &to[skip..]));
             }
@@ -268,8 +269,8 @@ impl Diagonals {
     fn lag_of(&self, a: usize, b: usize, step: usize, sum: f32) -> isize {
         let (len, step) = (b - a, step.max(1));
         for ((from, to), sign) in self.lag_sums(a, b, step).into_iter().zip([1isize, -1]) {
-            if from.len() + step > len {
-                let skip = len - step;
+            let skip = len.saturating_sub(step);
+            if from.len() > skip {
                 if let Some(i) = (skip..from.len()).find(|&i| to[i] - from[i] == sum) {
                     return sign * (i + step) as isize;
                 }
@@ -568,6 +569,9 @@ mod tests {
         assert_eq!(d.lag_of(200, 250, 2, back.sum), -150);
         let none = d.best_copy(120, 170, 2, &mut scratch, f64::NEG_INFINITY).expect("copies to compare");
         assert!(none.rise < LEAST_RISE, "{none:?}");
+        // A stretch shorter than the grid step still has its copies.
+        let short = d.best_copy(60, 61, 2, &mut scratch, f64::NEG_INFINITY).expect("copies to compare");
+        assert!(d.lag_of(60, 61, 2, short.sum).abs() >= 2);
     }
 
     /// An intro, phrases A A' B A'' B' of 20 s (A' and A'' varied returns), an outro.

@@ -28,7 +28,7 @@ pub fn find(query: &Features, start_s: f64, end_s: f64, tracks: &[&Features], cf
     if frames.len() < 2 {
         return Vec::new();
     }
-    let tempos = cfg.tempos();
+    let tempos = cfg.tempos_for(frames.len());
     let threshold = cfg.threshold;
     let mut found: Vec<Occurrence> = tracks
         .par_iter()

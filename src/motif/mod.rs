@@ -98,8 +98,24 @@ impl MotifConfig {
     /// The tempo grid: geometric steps small enough that the tempo refinement of a trace
     /// (about ±6 %) covers the gap between two of them.
     pub(crate) fn tempos(&self) -> Vec<f32> {
+        self.tempo_grid(TEMPO_STEP)
+    }
+
+    /// The tempo grid for holding a query of `len` matching frames whole against a sequence
+    /// (`find`; [`scan::peaks`] does not refine the tempo): a line at the nearest tempo of the
+    /// grid must end within about a frame of where the copy ends, so the longer the query, the
+    /// finer the grid. At [`TEMPO_STEP`] a 20-s phrase played 5 % slower than the nearest grid
+    /// tempo would be read a second out of step by its end, its second half against other notes.
+    /// A motif's whole search for its further places keeps the matcher's grid: there the finer
+    /// grid raised the chance level as much as the true places (BENCHMARKS.md, "Query by example").
+    pub(crate) fn tempos_for(&self, len: usize) -> Vec<f32> {
+        self.tempo_grid((1.0 + 2.0 / len.max(1) as f64).clamp(FINEST_TEMPO_STEP, TEMPO_STEP))
+    }
+
+    /// Tempo ratios from the slowest to the fastest in geometric steps of at most `step`, with 1.
+    fn tempo_grid(&self, step: f64) -> Vec<f32> {
         let (lo, hi) = (self.min_tempo_ratio, self.max_tempo_ratio);
-        let steps = ((hi / lo).ln() / 1.12f64.ln()).ceil().max(0.0) as usize;
+        let steps = ((hi / lo).ln() / step.ln()).ceil().max(0.0) as usize;
         let mut grid: Vec<f32> = (0..=steps)
             .map(|k| (lo * (hi / lo).powf(if steps == 0 { 0.0 } else { k as f64 / steps as f64 })) as f32)
             .collect();
@@ -296,9 +312,7 @@ fn discover_in_order(
             }
         })
         .collect();
-    let tempos = cfg.tempos();
-    let tempo_range = (cfg.min_tempo_ratio, cfg.max_tempo_ratio);
-    motifs.extend(structure::phrase_motifs(seqs, cfg.min_len_s, &tempos, tempo_range));
+    motifs.extend(structure::phrase_motifs(seqs, cfg));
     let searched_s: f64 = seqs.iter().map(|s| s.covered_s).sum();
     let bar_s = |n: usize| least_evidence_s(n, cfg.min_len_s) + search_penalty_s(searched_s);
     motifs.retain(|m| evidence_s(&m.occurrences) >= bar_s(m.occurrences.len()));
@@ -388,10 +402,9 @@ fn with_further_places(
     cfg: &MotifConfig,
     memo: Option<&ScanMemo>,
 ) -> Vec<Motif> {
-    let tempos = cfg.tempos();
     // The searches do not depend on one another (only what each may take does): all at once,
     // so that a single long track keeps every core busy too.
-    let mut found: Vec<Vec<Occurrence>> = motifs.par_iter().map(|m| standing_out(m, seqs, &tempos, memo)).collect();
+    let mut found: Vec<Vec<Occurrence>> = motifs.par_iter().map(|m| standing_out(m, seqs, cfg, memo)).collect();
     let mut order: Vec<usize> = (0..motifs.len()).collect();
     order.sort_by(|&x, &y| {
         explained_s(&motifs[y].occurrences).total_cmp(&explained_s(&motifs[x].occurrences)).then(x.cmp(&y))
@@ -415,7 +428,7 @@ fn with_further_places(
 /// are places of unrelated music, whose upper tail falls off about exponentially (the best of
 /// many lines); a place is taken when that tail, fitted above their median, expects fewer than
 /// [`FALSE_PLACES_PER_MOTIF`] chance peaks as high among as many.
-fn standing_out(motif: &Motif, seqs: &[MatchSequence], tempos: &[f32], memo: Option<&ScanMemo>) -> Vec<Occurrence> {
+fn standing_out(motif: &Motif, seqs: &[MatchSequence], cfg: &MotifConfig, memo: Option<&ScanMemo>) -> Vec<Occurrence> {
     let Some(q) = motif.occurrences.iter().reduce(|a, b| if b.score > a.score { b } else { a }) else {
         return Vec::new();
     };
@@ -425,6 +438,7 @@ fn standing_out(motif: &Motif, seqs: &[MatchSequence], tempos: &[f32], memo: Opt
     if span.len() < 2 {
         return Vec::new();
     }
+    let tempos = &cfg.tempos();
     let to_occurrence = |&(t, start, end, shift, tempo, score): &ScanPlace| {
         let s = &seqs[t];
         Occurrence {
@@ -709,6 +723,13 @@ fn search_penalty_s(searched_s: f64) -> f64 {
     }
 }
 
+/// Ratio between neighbouring tempi of the matcher's grid (see [`MotifConfig::tempos`]).
+const TEMPO_STEP: f64 = 1.12;
+
+/// The finest ratio between neighbouring tempi of a whole search's grid (see
+/// [`MotifConfig::tempos_for`]): 45 tempi between 0.8 and 1.25.
+const FINEST_TEMPO_STEP: f64 = 1.01;
+
 /// Least movement ([`moves`]) of a match. A motif is a melodic idea: it has to go somewhere.
 /// Two full changes of pitch content means at least three notes or chords; stretches that move
 /// less (a held note, one chord change under a pad) resemble countless others in some key and
@@ -801,6 +822,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_longer_span_is_searched_on_a_finer_tempo_grid_over_the_same_range() {
+        let cfg = MotifConfig::default();
+        assert_eq!(cfg.tempos_for(10), cfg.tempos(), "a short span keeps the matcher's grid");
+        let (short, long) = (cfg.tempos_for(25), cfg.tempos_for(100));
+        assert!(long.len() > short.len() && short.len() >= cfg.tempos().len(), "{short:?} {long:?}");
+        for grid in [&short, &long] {
+            let (lo, hi) = grid.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+            assert!(
+                (f64::from(lo) - cfg.min_tempo_ratio).abs() < 1e-6
+                    && (f64::from(hi) - cfg.max_tempo_ratio).abs() < 1e-6
+            );
+            assert!(grid.iter().any(|&t| (t - 1.0).abs() < 1e-3), "{grid:?}");
+        }
+        // Neighbouring tempi of the long span's grid are close enough that its last frame lands
+        // within a frame of any tempo in the range.
+        let mut sorted = long.clone();
+        sorted.sort_by(f32::total_cmp);
+        for w in sorted.windows(2) {
+            assert!(f64::from(w[1] / w[0]) <= 1.0 + 2.0 / 100.0 + 1e-6, "{w:?}");
+        }
+    }
+
+    #[test]
     fn the_evidence_bar_rises_with_the_log_of_the_audio_searched() {
         assert_eq!(search_penalty_s(0.0), 0.0);
         assert_eq!(search_penalty_s(REFERENCE_SEARCH_S), 0.0);
@@ -875,7 +919,7 @@ mod tests {
     /// The places a motif's whole search adds, with the default settings.
     fn further(motif: &Motif, all: &[Motif], seqs: &[MatchSequence]) -> Vec<Occurrence> {
         let cfg = MotifConfig::default();
-        free_places(standing_out(motif, seqs, &cfg.tempos(), None), motif, all, &cfg)
+        free_places(standing_out(motif, seqs, &cfg, None), motif, all, &cfg)
     }
 
     #[test]

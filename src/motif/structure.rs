@@ -29,7 +29,7 @@ use crate::similarity::scan;
 use crate::similarity::sequence::{DIM, Frame, MatchSequence, dot};
 use crate::similarity::wrap_shift;
 
-use super::{Motif, Occurrence};
+use super::{Motif, MotifConfig, Occurrence};
 
 /// Grid of the phrase boundaries tried, seconds: about a beat at the slowest tempi.
 const BOUNDARY_STEP_S: f64 = 0.4;
@@ -83,15 +83,15 @@ const SAME_PLACE_IOU: f64 = 0.5;
 const MAX_TRACK_S: f64 = 600.0;
 
 /// The phrase motifs of the tracks whose matching frames are `seqs`: in each track, every theme
-/// of two or more of the phrases it is cut into, the earliest phrase first. `min_len_s` is the
-/// shortest phrase, `tempos` the speeds its copies are searched at (durations over its own),
-/// `tempo_range` the least and most a copy's length may be over the phrase's.
-pub fn phrase_motifs(seqs: &[MatchSequence], min_len_s: f64, tempos: &[f32], tempo_range: (f64, f64)) -> Vec<Motif> {
+/// of two or more of the phrases it is cut into, the earliest phrase first. The shortest phrase is
+/// `cfg`'s shortest motif, and a phrase's copies are searched over its tempo range.
+pub fn phrase_motifs(seqs: &[MatchSequence], cfg: &MotifConfig) -> Vec<Motif> {
+    let tempo_range = (cfg.min_tempo_ratio, cfg.max_tempo_ratio);
     seqs.par_iter()
         .enumerate()
         .flat_map_iter(|(track, seq)| {
-            let phrases = phrases(seq, min_len_s);
-            themes(&seq.frames, &phrases, tempos, tempo_range).into_iter().map(move |theme| Motif {
+            let phrases = phrases(seq, cfg.min_len_s);
+            themes(&seq.frames, &phrases, &|_| cfg.tempos(), tempo_range).into_iter().map(move |theme| Motif {
                 occurrences: theme
                     .iter()
                     .map(|m| Occurrence {
@@ -438,18 +438,23 @@ struct Member {
 }
 
 /// The themes of two or more of `phrases`, stretches of the track of matching frames `frames`:
-/// each phrase searched whole along the track, the similarity of two phrases the mean of each
+/// each phrase searched whole along the track (at the `tempos` for its length), the similarity of two phrases the mean of each
 /// one's search score at the other's place (0 where it finds no hit there, or where their lengths
 /// differ more than `tempo_range` allows), and themes joined by average linkage while their mean
 /// similarity reaches [`JOIN_SIMILARITY`] and their longest phrase is within the tempo range of
 /// their shortest.
-fn themes(frames: &[Frame], phrases: &[Place], tempos: &[f32], tempo_range: (f64, f64)) -> Vec<Vec<Member>> {
+fn themes(
+    frames: &[Frame],
+    phrases: &[Place],
+    tempos: &dyn Fn(usize) -> Vec<f32>,
+    tempo_range: (f64, f64),
+) -> Vec<Vec<Member>> {
     let n = phrases.len();
     // found[i][j]: the score and key shift at which phrase i's search finds phrase j.
     let found: Vec<Vec<(f32, usize)>> = phrases
         .iter()
         .map(|p| {
-            let hits = scan::peaks(&frames[p.start..p.end], frames, tempos, 0.0, super::SCAN_FRAMES);
+            let hits = scan::peaks(&frames[p.start..p.end], frames, &tempos(p.len()), 0.0, super::SCAN_FRAMES);
             let mut row = vec![(0f32, 0usize); n];
             for (j, q) in phrases.iter().enumerate() {
                 let ratio = q.len() as f64 / p.len() as f64;
@@ -594,7 +599,7 @@ mod tests {
     #[test]
     fn a_song_is_cut_at_its_phrases_and_its_phrases_grouped_by_theme() {
         let (seq, starts) = song();
-        let motifs = phrase_motifs(std::slice::from_ref(&seq), 3.0, &[0.9, 1.0, 1.1], (0.8, 1.25));
+        let motifs = phrase_motifs(std::slice::from_ref(&seq), &MotifConfig::default());
         assert_eq!(motifs.len(), 2, "{motifs:?}");
         for (motif, phrases) in motifs.iter().zip([&[0, 1, 3][..], &[2, 4][..]]) {
             assert_eq!(motif.occurrences.len(), phrases.len(), "{motif:?}");
@@ -616,7 +621,7 @@ mod tests {
         // but the music after each pass is different.
         let a = random_frames(80, 21);
         let frames = [random_frames(20, 22), a.clone(), random_frames(40, 23), a, random_frames(60, 24)].concat();
-        let motifs = phrase_motifs(&[sequence(frames)], 3.0, &[1.0], (0.8, 1.25));
+        let motifs = phrase_motifs(&[sequence(frames)], &MotifConfig::default());
         assert_eq!(motifs.len(), 1, "{motifs:?}");
         for (o, start) in motifs[0].occurrences.iter().zip([4.0, 28.0]) {
             assert!((o.start_s - start).abs() <= 1.0 && (o.end_s - start - 16.0).abs() <= 1.0, "{o:?} against {start}");
@@ -636,7 +641,7 @@ mod tests {
                 .concat();
         let places = [Place { start: 20, end: 120 }, Place { start: 140, end: 252 }, Place { start: 272, end: 398 }];
         let tempos = [1.0 / 1.26, 1.0 / 1.12, 1.0, 1.12, 1.26];
-        let themes = themes(&frames, &places, &tempos, (0.8, 1.25));
+        let themes = themes(&frames, &places, &|_| tempos.to_vec(), (0.8, 1.25));
         assert_eq!(themes.len(), 1, "two of the three make a theme: {themes:?}");
         for theme in &themes {
             let lengths: Vec<usize> = theme.iter().map(|m| m.place.len()).collect();
@@ -647,7 +652,7 @@ mod tests {
 
     #[test]
     fn music_that_never_repeats_has_no_phrase_motifs() {
-        let motifs = phrase_motifs(&[sequence(random_frames(600, 31))], 3.0, &[0.9, 1.0, 1.1], (0.8, 1.25));
+        let motifs = phrase_motifs(&[sequence(random_frames(600, 31))], &MotifConfig::default());
         assert!(motifs.is_empty(), "{motifs:?}");
     }
 
@@ -658,8 +663,8 @@ mod tests {
         let mut frames = random_frames(long, 42);
         frames[100..200].copy_from_slice(&a);
         frames[300..400].copy_from_slice(&a);
-        assert!(phrase_motifs(&[sequence(frames.clone())], 3.0, &[1.0], (0.8, 1.25)).is_empty());
+        assert!(phrase_motifs(&[sequence(frames.clone())], &MotifConfig::default()).is_empty());
         frames.truncate(600);
-        assert_eq!(phrase_motifs(&[sequence(frames)], 3.0, &[1.0], (0.8, 1.25)).len(), 1);
+        assert_eq!(phrase_motifs(&[sequence(frames)], &MotifConfig::default()).len(), 1);
     }
 }

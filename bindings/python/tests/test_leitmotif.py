@@ -100,12 +100,14 @@ def test_analyze_gives_the_clis_document(cli, tmp_path):
 
 
 def test_find_and_cues_give_the_clis_documents(cli, tmp_path):
+    # Motif C of the fixture's truth: the query and its two other places.
     query = SCORE / "01-cold-winter.wav"
     out = tmp_path / "find.json"
-    run_cli(cli, "find", "--query", f"{query}@2-8", SCORE, "--json", out, "--no-cache", "--quiet")
-    got = leitmotif.find((query, 2, 8), [SCORE], cache=False)
+    run_cli(cli, "find", "--query", f"{query}@21-25.5", SCORE, "--json", out, "--no-cache", "--quiet")
+    got = leitmotif.find((query, 21, 25.5), [SCORE], cache=False)
     assert got == json.loads(out.read_text())
-    assert got["motifs"][0]["occurrences"][0]["start_s"] == 2.0
+    occurrences = got["motifs"][0]["occurrences"]
+    assert occurrences[0]["start_s"] == 21.0 and len(occurrences) == 3
 
     episode = SCORE / "03-hidden-letter.mp3"
     out = tmp_path / "cues.json"

@@ -402,9 +402,10 @@ fn with_further_places(
     cfg: &MotifConfig,
     memo: Option<&ScanMemo>,
 ) -> Vec<Motif> {
+    let tempos = cfg.tempos();
     // The searches do not depend on one another (only what each may take does): all at once,
     // so that a single long track keeps every core busy too.
-    let mut found: Vec<Vec<Occurrence>> = motifs.par_iter().map(|m| standing_out(m, seqs, cfg, memo)).collect();
+    let mut found: Vec<Vec<Occurrence>> = motifs.par_iter().map(|m| standing_out(m, seqs, &tempos, memo)).collect();
     let mut order: Vec<usize> = (0..motifs.len()).collect();
     order.sort_by(|&x, &y| {
         explained_s(&motifs[y].occurrences).total_cmp(&explained_s(&motifs[x].occurrences)).then(x.cmp(&y))
@@ -428,7 +429,7 @@ fn with_further_places(
 /// are places of unrelated music, whose upper tail falls off about exponentially (the best of
 /// many lines); a place is taken when that tail, fitted above their median, expects fewer than
 /// [`FALSE_PLACES_PER_MOTIF`] chance peaks as high among as many.
-fn standing_out(motif: &Motif, seqs: &[MatchSequence], cfg: &MotifConfig, memo: Option<&ScanMemo>) -> Vec<Occurrence> {
+fn standing_out(motif: &Motif, seqs: &[MatchSequence], tempos: &[f32], memo: Option<&ScanMemo>) -> Vec<Occurrence> {
     let Some(q) = motif.occurrences.iter().reduce(|a, b| if b.score > a.score { b } else { a }) else {
         return Vec::new();
     };
@@ -438,7 +439,6 @@ fn standing_out(motif: &Motif, seqs: &[MatchSequence], cfg: &MotifConfig, memo: 
     if span.len() < 2 {
         return Vec::new();
     }
-    let tempos = &cfg.tempos();
     let to_occurrence = |&(t, start, end, shift, tempo, score): &ScanPlace| {
         let s = &seqs[t];
         Occurrence {
@@ -919,7 +919,7 @@ mod tests {
     /// The places a motif's whole search adds, with the default settings.
     fn further(motif: &Motif, all: &[Motif], seqs: &[MatchSequence]) -> Vec<Occurrence> {
         let cfg = MotifConfig::default();
-        free_places(standing_out(motif, seqs, &cfg, None), motif, all, &cfg)
+        free_places(standing_out(motif, seqs, &cfg.tempos(), None), motif, all, &cfg)
     }
 
     #[test]

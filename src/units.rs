@@ -9,6 +9,13 @@ pub fn place_order(a: (usize, f64, f64), b: (usize, f64, f64)) -> Ordering {
     a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2))
 }
 
+/// Intersection over union of two time spans (0 when either is empty).
+pub fn span_iou(a_start: f64, a_end: f64, b_start: f64, b_end: f64) -> f64 {
+    let inter = (a_end.min(b_end) - a_start.max(b_start)).max(0.0);
+    let union = (a_end - a_start).max(0.0) + (b_end - b_start).max(0.0) - inter;
+    if union > 0.0 { inter / union } else { 0.0 }
+}
+
 /// Rounds to `decimals` places so documents do not carry binary noise such as 12.300000000000001.
 pub fn round_to(x: f64, decimals: i32) -> f64 {
     let scale = 10f64.powi(decimals);

@@ -16,7 +16,7 @@ const MAX_PHRASE_S: f64 = 45.0;
 
 /// Repeats at lags up to this many seconds tell a phrase length; longer lags separate sections
 /// (a verse sung again after the chorus), whatever their phrases.
-const MAX_PHRASE_LAG_S: f64 = 60.0;
+pub(super) const MAX_PHRASE_LAG_S: f64 = 60.0;
 
 /// Lags counted for a phrase length: a repeat one, two or three phrases later.
 const PHRASES_PER_LAG: usize = 3;

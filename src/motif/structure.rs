@@ -28,6 +28,7 @@ use rayon::prelude::*;
 use crate::similarity::scan;
 use crate::similarity::sequence::{DIM, Frame, MatchSequence, dot};
 use crate::similarity::wrap_shift;
+use crate::units::span_iou;
 
 use super::{Motif, MotifConfig, Occurrence};
 
@@ -51,8 +52,9 @@ const LEVEL_COST: f64 = 0.3;
 /// track's own lags choose which of their halvings or doublings lies nearest to it.
 const PHRASE_SPAN_MID_S: f64 = 24.0;
 
-/// Lags that tell the phrase length, seconds: from a short phrase to a verse and chorus.
-const PHRASE_LAGS_S: (f64, f64) = (3.0, 60.0);
+/// Lags that tell the phrase length, seconds: from a short phrase to a verse and chorus (as far
+/// as the pairwise matcher's phrase cutting reads them, [`super::phrases::MAX_PHRASE_LAG_S`]).
+const PHRASE_LAGS_S: (f64, f64) = (3.0, super::phrases::MAX_PHRASE_LAG_S);
 
 /// Window over which a lag's diagonal is averaged when counting how much of the track repeats
 /// at that lag, seconds: a bar or two.
@@ -122,13 +124,13 @@ fn phrases(seq: &MatchSequence, min_len_s: f64) -> Vec<Place> {
     if n < 2 * least {
         return Vec::new();
     }
+    let diagonals = Diagonals::new(&seq.frames);
     let Some(period) =
-        repeat_period(&seq.frames, frames_in(PHRASE_LAGS_S.0), frames_in(PHRASE_LAGS_S.1), frames_in(LAG_WINDOW_S))
+        repeat_period(&diagonals, frames_in(PHRASE_LAGS_S.0), frames_in(PHRASE_LAGS_S.1), frames_in(LAG_WINDOW_S))
     else {
         return Vec::new();
     };
     let level = phrase_level(period as f64 * hop) / hop;
-    let diagonals = Diagonals::new(&seq.frames);
     let step = frames_in(BOUNDARY_STEP_S);
     let mut scratch = Vec::new();
     cut(&diagonals, step, least, most, level)
@@ -138,19 +140,14 @@ fn phrases(seq: &MatchSequence, min_len_s: f64) -> Vec<Place> {
         .collect()
 }
 
-/// The lag, in frames from `shortest` to `longest`, at which most of the track repeats: the lag
-/// whose diagonal holds the most windows of `window` frames among the most similar tenth of all
-/// lags' windows. `None` when the track is too short for any.
-fn repeat_period(frames: &[Frame], shortest: usize, longest: usize, window: usize) -> Option<usize> {
-    let n = frames.len();
+/// The lag, in frames from `shortest` to `longest`, at which most of the track (its running sums
+/// `d`) repeats: the lag whose diagonal holds the most windows of `window` frames among the most
+/// similar tenth of all lags' windows. `None` when the track is too short for any.
+fn repeat_period(d: &Diagonals, shortest: usize, longest: usize, window: usize) -> Option<usize> {
+    let n = d.n;
     let lags: Vec<usize> = (shortest..=longest).filter(|&lag| lag + window <= n).collect();
-    let means: Vec<Vec<f32>> = lags
-        .iter()
-        .map(|&lag| {
-            let diagonal: Vec<f32> = (0..n - lag).map(|k| dot(&frames[k], &frames[k + lag])).collect();
-            moving_mean(&diagonal, window)
-        })
-        .collect();
+    let means: Vec<Vec<f32>> =
+        lags.iter().map(|&lag| (0..=n - lag - window).map(|k| d.mean_ahead(k, window, lag)).collect()).collect();
     let mut all: Vec<f32> = means.iter().flatten().copied().collect();
     if all.is_empty() {
         return None;
@@ -161,21 +158,6 @@ fn repeat_period(frames: &[Frame], shortest: usize, longest: usize, window: usiz
     // The first of equal counts: the shortest lag that explains as much.
     let (best, count) = counts.enumerate().fold((0, 0), |top, (i, c)| if c > top.1 { (i, c) } else { top });
     (count > 0).then(|| lags[best])
-}
-
-/// Means of every `window` consecutive values.
-fn moving_mean(values: &[f32], window: usize) -> Vec<f32> {
-    if values.len() < window || window == 0 {
-        return Vec::new();
-    }
-    let mut sum: f32 = values[..window].iter().sum();
-    let mut out = Vec::with_capacity(values.len() - window + 1);
-    out.push(sum / window as f32);
-    for k in window..values.len() {
-        sum += values[k] - values[k - window];
-        out.push(sum / window as f32);
-    }
-    out
 }
 
 /// The phrase length, seconds, that a repeat period of `period_s` tells: of its halvings and
@@ -226,6 +208,11 @@ impl Diagonals {
             }
         }
         Self { n, ahead, behind }
+    }
+
+    /// Mean similarity of frames `k..k + len` to the frames `lag` after them (all in the track).
+    fn mean_ahead(&self, k: usize, len: usize, lag: usize) -> f32 {
+        (self.ahead[(k + len) * self.n + lag] - self.ahead[k * self.n + lag]) / len as f32
     }
 
     /// The best copy of frames `a..b` that does not overlap them, measured against the stretch's
@@ -283,18 +270,15 @@ impl Diagonals {
     /// start), from `step` frames on: the running sums at `a` and at `b` of every such lag, so
     /// that the difference of the two at entry `i` is the summed similarity of frames `a..b` to
     /// their copy `i + step` frames away.
-    fn lag_sums(&self, a: usize, b: usize, step: usize) -> Vec<(&[f32], &[f32])> {
+    fn lag_sums(&self, a: usize, b: usize, step: usize) -> [(&[f32], &[f32]); 2] {
         let n = self.n;
-        [(&self.ahead, n - b), (&self.behind, a)]
-            .into_iter()
-            .map(|(table, reach)| {
-                if reach < step {
-                    (&table[..0], &table[..0])
-                } else {
-                    (&table[a * n + step..a * n + reach + 1], &table[b * n + step..b * n + reach + 1])
-                }
-            })
-            .collect()
+        [(&self.ahead, n - b), (&self.behind, a)].map(|(table, reach)| {
+            if reach < step {
+                (&table[..0], &table[..0])
+            } else {
+                (&table[a * n + step..a * n + reach + 1], &table[b * n + step..b * n + reach + 1])
+            }
+        })
     }
 }
 
@@ -338,9 +322,7 @@ impl Place {
     }
 
     fn iou(&self, start: f64, end: f64) -> f64 {
-        let inter = (end.min(self.end as f64) - start.max(self.start as f64)).max(0.0);
-        let union = end.max(self.end as f64) - start.min(self.start as f64);
-        if union > 0.0 { inter / union } else { 0.0 }
+        span_iou(self.start as f64, self.end as f64, start, end)
     }
 }
 
@@ -548,8 +530,8 @@ mod tests {
     fn the_repeat_period_is_the_lag_at_which_most_of_the_track_repeats() {
         let (a, b) = (random_frames(60, 1), random_frames(60, 2));
         let frames = [random_frames(40, 3), a.clone(), a, b.clone(), b].concat();
-        assert_eq!(repeat_period(&frames, 15, 300, 20), Some(60));
-        assert_eq!(repeat_period(&frames[..10], 15, 300, 20), None, "too short for any lag");
+        assert_eq!(repeat_period(&Diagonals::new(&frames), 15, 300, 20), Some(60));
+        assert_eq!(repeat_period(&Diagonals::new(&frames[..10]), 15, 300, 20), None, "too short for any lag");
     }
 
     #[test]

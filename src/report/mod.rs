@@ -53,7 +53,7 @@ use crate::motif::{Motif, Occurrence};
 use crate::similarity::wrap_shift;
 use crate::track::{InputError, Track};
 use crate::units::place_order;
-pub use crate::units::{format_time, round_to};
+pub use crate::units::{format_time, round_to, span_iou};
 
 /// Schema tag of a motif report.
 pub const REPORT_SCHEMA: &str = "leitmotif.report/1";
@@ -610,13 +610,6 @@ pub fn query_motif(
     rest.dedup_by(|b, a| a.track == b.track && a.start_s == b.start_s && a.end_s == b.end_s);
     let occurrences = std::iter::once(&query).chain(&rest).map(to_entry).collect();
     Some(MotifEntry { name: None, id: 0, occurrences, figures: Vec::new() })
-}
-
-/// Intersection over union of two time spans (0 when either is empty).
-pub fn span_iou(a_start: f64, a_end: f64, b_start: f64, b_end: f64) -> f64 {
-    let inter = (a_end.min(b_end) - a_start.max(b_start)).max(0.0);
-    let union = (a_end - a_start).max(0.0) + (b_end - b_start).max(0.0) - inter;
-    if union > 0.0 { inter / union } else { 0.0 }
 }
 
 /// Converts detected cues of one episode into document entries: unusable cues dropped,

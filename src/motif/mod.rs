@@ -11,6 +11,7 @@ pub mod family;
 pub mod phrases;
 pub mod sections;
 pub mod structure;
+pub mod versions;
 
 use rayon::prelude::*;
 
@@ -23,6 +24,7 @@ use crate::similarity::memo::{
 };
 use crate::similarity::scan;
 use crate::similarity::sequence::{MatchSequence, SequenceConfig, coarsen};
+use crate::similarity::versions::VersionConfig;
 use crate::units::place_order;
 use family::{Link, Span, group};
 
@@ -319,7 +321,9 @@ fn discover_in_order(
     let motifs = without_restatements(motifs, cfg.max_tempo_ratio.min(1.0 / cfg.min_tempo_ratio));
     let motifs = with_figures(motifs);
     let memo = store.map(|store| ScanMemo { store, digests: &digests });
-    let mut motifs = with_further_places(motifs, seqs, cfg, memo.as_ref());
+    let motifs = with_further_places(motifs, seqs, cfg, memo.as_ref());
+    let mut motifs =
+        versions::across_versions(motifs, &versions::links(seqs, &VersionConfig::default()), &track_end, cfg);
     sort_motifs(&mut motifs);
     motifs.truncate(cfg.max_motifs);
     motifs

@@ -17,6 +17,7 @@ pub mod fingerprint;
 pub mod memo;
 pub mod scan;
 pub mod sequence;
+pub mod versions;
 
 /// Maps a shift in semitones to the contract's range -5..=6.
 pub fn wrap_shift(shift: i32) -> i32 {

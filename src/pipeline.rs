@@ -385,12 +385,12 @@ pub fn analyze(cfg: &AnalyzeConfig) -> Result<(Report, Vec<Track>)> {
     let refs: Vec<&Features> = tracks.iter().map(|t| &t.features).collect();
     cfg.hooks.begin("matching", Some(motif::pair_count(refs.len())));
     let store = cfg.hooks.cache.as_deref().map(|c| c as &dyn MatchStore);
-    let motifs = motif::discover_with(&refs, &cfg.motif, store, &|| cfg.hooks.tick(1));
+    let found = motif::discover_with(&refs, &cfg.motif, store, &|| cfg.hooks.tick(1));
     cfg.hooks.end();
     let entries = tracks.iter().enumerate().map(|(i, t)| report::track_entry(t, i)).collect();
     let mut report = report::build_report(
         entries,
-        motifs,
+        found.motifs,
         RunParams {
             stage: &cfg.motif,
             matching_hop_s: cfg.motif.sequence_config().clock(cfg.features.hop_s).hop_s(),
@@ -400,6 +400,7 @@ pub fn analyze(cfg: &AnalyzeConfig) -> Result<(Report, Vec<Track>)> {
         errors.iter().map(report::error_entry).collect(),
     );
     report.sections = report::section_entries(&report.motifs);
+    report.versions = found.versions.iter().map(report::version_entry).collect();
     Ok((report, tracks))
 }
 

@@ -841,3 +841,39 @@ fn a_figure_heard_only_inside_its_phrase_is_listed_with_the_phrase() {
         assert!(places.iter().all(|&t0| iou(o, t0, t0 + figure_s) < 0.5), "the figure is listed as a motif: {o}");
     }
 }
+
+#[test]
+fn a_slower_transposed_version_of_a_stretch_is_reported_with_its_key_and_tempo() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A melody that does not repeat itself: 170 notes, 59.5 s.
+    let mut state = 12345u32;
+    let melody: Vec<Option<i32>> = (0..170)
+        .map(|_| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            Some(55 + ((state >> 16) % 24) as i32)
+        })
+        .collect();
+    // Notes 40..140 (14-49 s) three semitones up and 10 % slower, every fifth note changed
+    // (another arrangement), after 5 s of other music.
+    let version: Vec<Option<i32>> = melody[40..140]
+        .iter()
+        .enumerate()
+        .map(|(k, n)| if k % 5 == 0 { Some(50 + (k % 7) as i32) } else { n.map(|m| m + 3) })
+        .collect();
+    let (song, cover) = (dir.path().join("a-song.wav"), dir.path().join("b-version.wav"));
+    write_melody(&song, &melody, 0.35);
+    write_melody(&cover, &[filler(9), version, filler(10)].concat(), 0.385);
+    let out = dir.path().join("r.json");
+    leitmotif().args(["analyze", "--no-cache", "-q", "--json"]).arg(&out).arg(dir.path()).assert().success();
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).expect("report")).expect("json");
+    let versions = doc["versions"].as_array().unwrap_or_else(|| panic!("a version: {doc}"));
+    assert_eq!(versions.len(), 1, "{versions:?}");
+    let v = &versions[0];
+    assert_eq!((v["track_a"].as_u64(), v["track_b"].as_u64()), (Some(0), Some(1)));
+    assert_eq!(v["transpose"].as_i64(), Some(3));
+    let ratio = v["tempo_ratio"].as_f64().expect("tempo");
+    assert!((ratio - 1.1).abs() < 0.05, "tempo {ratio}");
+    // The stretch lies within the 14-49 s that were played again, and covers most of it.
+    let (from, to) = (v["a_start_s"].as_f64().expect("start"), v["a_end_s"].as_f64().expect("end"));
+    assert!(from >= 11.0 && to <= 52.0 && to - from >= 25.0, "{from}-{to}");
+}

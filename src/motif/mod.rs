@@ -24,7 +24,7 @@ use crate::similarity::memo::{
 };
 use crate::similarity::scan;
 use crate::similarity::sequence::{MatchSequence, SequenceConfig, coarsen};
-use crate::similarity::versions::VersionConfig;
+use crate::similarity::versions::{VersionConfig, VersionLink};
 use crate::units::place_order;
 use family::{Link, Span, group};
 
@@ -164,13 +164,43 @@ pub struct Motif {
     pub figures: Vec<Motif>,
 }
 
+/// Two tracks that play the same stretch of music, in another key or tempo or arrangement (see
+/// [`crate::similarity::versions`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Version {
+    /// Index of the first track in the input slice (the lower index).
+    pub a: usize,
+    /// Index of the second track.
+    pub b: usize,
+    /// Seconds of the first track the stretch covers.
+    pub a_span: (f64, f64),
+    /// Seconds of the second track the stretch covers.
+    pub b_span: (f64, f64),
+    /// Semitones the second track plays the stretch above the first, in -5..=6.
+    pub transpose: i32,
+    /// The stretch's duration in the second track over its duration in the first.
+    pub tempo_ratio: f64,
+    /// Seconds of music the alignment of the two holds.
+    pub aligned_s: f64,
+}
+
+/// What discovery finds in a set of tracks.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Discovery {
+    /// The motifs, sorted as [`discover`] sorts them.
+    pub motifs: Vec<Motif>,
+    /// The pairs of tracks that are versions of one another over a stretch, by first track, then
+    /// second.
+    pub versions: Vec<Version>,
+}
+
 /// Finds the motifs that recur across and within `tracks`.
 ///
 /// The result is deterministic and depends neither on the order of the pairs' evaluation nor
 /// on the order of `tracks`; motifs come sorted by number of occurrences (most first), then by
 /// their first occurrence.
 pub fn discover(tracks: &[&Features], cfg: &MotifConfig) -> Vec<Motif> {
-    discover_with(tracks, cfg, None, &|| {})
+    discover_with(tracks, cfg, None, &|| {}).motifs
 }
 
 /// The number of pairs [`discover`] matches for `n` tracks: each pair once, and each track
@@ -179,21 +209,22 @@ pub fn pair_count(n: usize) -> usize {
     n * (n + 1) / 2
 }
 
-/// [`discover`], keeping each pair's matching in `store` and reusing what it holds from earlier
-/// runs (see [`crate::similarity::memo`]); the motifs are the same with or without it. `on_pair`
-/// is called from the worker threads as each of the [`pair_count`] pairs is done.
+/// [`discover`], with the tracks that are versions of one another, keeping each pair's matching
+/// in `store` and reusing what it holds from earlier runs (see [`crate::similarity::memo`]); the
+/// motifs are the same with or without it. `on_pair` is called from the worker threads as each
+/// of the [`pair_count`] pairs is done.
 pub fn discover_with(
     tracks: &[&Features],
     cfg: &MotifConfig,
     store: Option<&dyn MatchStore>,
     on_pair: &(dyn Fn() + Sync),
-) -> Vec<Motif> {
+) -> Discovery {
     // Aligning `a` against `b` is not symmetric (tempo grid, movement filter, tiling), so the
     // tracks are matched in an order fixed by their content and the indices mapped back.
     let mut order: Vec<usize> = (0..tracks.len()).collect();
     order.sort_by(|&x, &y| content_order(tracks[x], tracks[y]));
     let sorted: Vec<&Features> = order.iter().map(|&i| tracks[i]).collect();
-    let mut motifs = discover_in_order(&sorted, cfg, store, on_pair);
+    let (mut motifs, links) = discover_in_order(&sorted, cfg, store, on_pair);
     for m in motifs
         .iter_mut()
         .flat_map(|m| std::iter::once(&mut m.occurrences).chain(m.figures.iter_mut().map(|f| &mut f.occurrences)))
@@ -207,7 +238,38 @@ pub fn discover_with(
     for m in &mut motifs {
         sort_motifs(&mut m.figures);
     }
-    motifs
+    let mut versions: Vec<Version> = links.iter().map(|(a, b, link)| to_version(order[*a], order[*b], link)).collect();
+    versions.sort_by_key(|v| (v.a, v.b));
+    Discovery { motifs, versions }
+}
+
+/// `link` between tracks `a` and `b` as a [`Version`], the lower index first.
+fn to_version(a: usize, b: usize, link: &VersionLink) -> Version {
+    let ratio = |x: (f64, f64), y: (f64, f64)| if x.1 > x.0 { (y.1 - y.0) / (x.1 - x.0) } else { 1.0 };
+    let shift = crate::similarity::wrap_shift(link.shift as i32);
+    let aligned_s = link.aligned_s;
+    if a < b {
+        Version {
+            a,
+            b,
+            a_span: link.a_span,
+            b_span: link.b_span,
+            transpose: shift,
+            tempo_ratio: ratio(link.a_span, link.b_span),
+            aligned_s,
+        }
+    } else {
+        let transpose = crate::similarity::wrap_shift(-shift);
+        Version {
+            a: b,
+            b: a,
+            a_span: link.b_span,
+            b_span: link.a_span,
+            transpose,
+            tempo_ratio: ratio(link.b_span, link.a_span),
+            aligned_s,
+        }
+    }
 }
 
 /// A total order of feature sequences by content alone.
@@ -252,12 +314,12 @@ fn discover_in_order(
     cfg: &MotifConfig,
     store: Option<&dyn MatchStore>,
     on_pair: &(dyn Fn() + Sync),
-) -> Vec<Motif> {
+) -> (Vec<Motif>, Vec<(usize, usize, VersionLink)>) {
     let seq_cfg = cfg.sequence_config();
     let seqs: Vec<MatchSequence> = tracks.par_iter().map(|f| MatchSequence::new(f, &seq_cfg)).collect();
     // Every sequence has the same clock: one configuration, and features made at one hop.
     let Some(clock) = seqs.first().map(|s| s.clock) else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let align_cfg = cfg.align_config(&clock);
     let pairs: Vec<(usize, usize)> = (0..seqs.len()).flat_map(|a| (a..seqs.len()).map(move |b| (a, b))).collect();
@@ -322,11 +384,11 @@ fn discover_in_order(
     let motifs = with_figures(motifs);
     let memo = store.map(|store| ScanMemo { store, digests: &digests });
     let motifs = with_further_places(motifs, seqs, cfg, memo.as_ref());
-    let mut motifs =
-        versions::across_versions(motifs, &versions::links(seqs, &VersionConfig::default()), &track_end, cfg);
+    let links = versions::links(seqs, &VersionConfig::default());
+    let mut motifs = versions::across_versions(motifs, &links, &track_end, cfg);
     sort_motifs(&mut motifs);
     motifs.truncate(cfg.max_motifs);
-    motifs
+    (motifs, links)
 }
 
 /// The motifs that describe music of their own: each stretch of a track is described once.
@@ -824,6 +886,30 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_version_reads_from_the_lower_track_index_whichever_way_it_was_found() {
+        use crate::similarity::versions::PathPoint;
+        let point = |a_s, b_s| PathPoint { a_s, b_s, similarity: 0.8 };
+        // Found from track 4 to track 1: track 1 plays 10-50 s of track 4 two semitones up,
+        // taking 44 s.
+        let link = VersionLink {
+            shift: 2,
+            path: vec![point(10.0, 0.0), point(50.0, 44.0)],
+            aligned_s: 30.0,
+            chance_s: 5.0,
+            a_span: (10.0, 50.0),
+            b_span: (0.0, 44.0),
+        };
+        let forward = to_version(4, 1, &link);
+        assert_eq!((forward.a, forward.b), (1, 4));
+        assert_eq!((forward.a_span, forward.b_span), ((0.0, 44.0), (10.0, 50.0)));
+        assert_eq!(forward.transpose, -2);
+        assert!((forward.tempo_ratio - 40.0 / 44.0).abs() < 1e-12);
+        let kept = to_version(1, 4, &link);
+        assert_eq!((kept.a, kept.b, kept.transpose), (1, 4, 2));
+        assert!((kept.tempo_ratio - 1.1).abs() < 1e-12);
+    }
 
     #[test]
     fn a_longer_span_is_searched_on_a_finer_tempo_grid_over_the_same_range() {

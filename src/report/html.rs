@@ -455,6 +455,34 @@ fn motif_timeline(out: &mut String, report: &Report) {
     out.push_str("</div>\n");
 }
 
+/// The pairs of tracks that are versions of one another, and where.
+fn version_table(out: &mut String, report: &Report) {
+    if report.versions.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<h2>Versions</h2>\n<p class=\"muted\">Tracks that play one stretch of music again in another key, tempo or \
+         arrangement; the motifs heard in one are heard at the same place of the other.</p>\n<table>\n<tr><th>track\
+         </th><th>stretch</th><th>version</th><th>stretch</th><th>key</th><th>tempo</th></tr>\n",
+    );
+    for v in &report.versions {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}\u{2013}{}</td><td>{}</td><td>{}\u{2013}{}</td><td class=\"n\">{:+}</td><td class=\"n\">\
+             \u{d7}{:.2}</td></tr>",
+            escape(track_name(&report.tracks, v.track_a)),
+            format_time(v.a_start_s),
+            format_time(v.a_end_s),
+            escape(track_name(&report.tracks, v.track_b)),
+            format_time(v.b_start_s),
+            format_time(v.b_end_s),
+            v.transpose,
+            v.tempo_ratio
+        );
+    }
+    out.push_str("</table>\n");
+}
+
 /// The larger repeats: where each sounds and the motifs it is made of.
 fn section_table(out: &mut String, report: &Report) {
     if report.sections.is_empty() {
@@ -722,6 +750,7 @@ pub fn render_report(inputs: &HtmlInputs<'_>) -> String {
     }
     motif_timeline(&mut b, report);
     section_table(&mut b, report);
+    version_table(&mut b, report);
     if !report.motifs.is_empty() {
         b.push_str("<h2>Motifs</h2>\n");
         motif_tables(&mut b, inputs, is_query);

@@ -261,6 +261,45 @@ pub struct SectionEntry {
     pub motifs: Vec<usize>,
 }
 
+/// Two tracks that are versions of one another over a stretch (extra field): the same music in
+/// another key, tempo or arrangement, such as the piano version of a song.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionEntry {
+    /// Index into `tracks` of the first track (the lower index).
+    pub track_a: usize,
+    /// Index into `tracks` of the second track.
+    pub track_b: usize,
+    /// Where the stretch starts in the first track, seconds.
+    pub a_start_s: f64,
+    /// Where it ends in the first track, seconds.
+    pub a_end_s: f64,
+    /// Where it starts in the second track, seconds.
+    pub b_start_s: f64,
+    /// Where it ends in the second track, seconds.
+    pub b_end_s: f64,
+    /// Semitones the second track plays it above the first, in -5..=6.
+    pub transpose: i32,
+    /// Its duration in the second track over its duration in the first.
+    pub tempo_ratio: f64,
+    /// Seconds of music the alignment of the two holds.
+    pub aligned_s: f64,
+}
+
+/// The report entry of `v`.
+pub fn version_entry(v: &crate::motif::Version) -> VersionEntry {
+    VersionEntry {
+        track_a: v.a,
+        track_b: v.b,
+        a_start_s: round_time(v.a_span.0),
+        a_end_s: round_time(v.a_span.1),
+        b_start_s: round_time(v.b_span.0),
+        b_end_s: round_time(v.b_span.1),
+        transpose: wrap_shift(v.transpose),
+        tempo_ratio: round_to(v.tempo_ratio, 4),
+        aligned_s: round_time(v.aligned_s),
+    }
+}
+
 /// A `leitmotif.report/1` document: the result of `analyze` and `find`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -282,6 +321,10 @@ pub struct Report {
     /// Larger repeats made of several motifs (extra field; `analyze` only, absent when none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sections: Vec<SectionEntry>,
+    /// Pairs of tracks that are versions of one another (extra field; `analyze` only, absent
+    /// when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<VersionEntry>,
 }
 
 /// One span of an episode where a track plays.
@@ -539,6 +582,7 @@ pub fn build_report(
         motifs,
         errors,
         sections: Vec::new(),
+        versions: Vec::new(),
     };
     clamp_to_durations(&mut report);
     report

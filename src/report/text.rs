@@ -105,6 +105,23 @@ pub fn summary(report: &Report, list_errors: bool) -> String {
     if report.motifs.is_empty() {
         let _ = writeln!(out, "no recurring motif found");
     }
+    if !report.versions.is_empty() {
+        let _ = writeln!(out, "\nversions of one another");
+    }
+    for v in &report.versions {
+        let _ = writeln!(
+            out,
+            "  {} {}-{}  ~  {} {}-{}  key {:>3}  tempo x{:.2}",
+            name(v.track_a),
+            format_time(v.a_start_s),
+            format_time(v.a_end_s),
+            name(v.track_b),
+            format_time(v.b_start_s),
+            format_time(v.b_end_s),
+            signed(v.transpose),
+            v.tempo_ratio
+        );
+    }
     write_warnings(&mut out, report.tracks.iter().map(|t| (t.path.as_str(), t.warnings.as_slice())));
     write_errors(&mut out, &report.errors, list_errors);
     out
@@ -236,6 +253,7 @@ mod tests {
             }],
             errors: vec![ErrorEntry { path: "ost/broken.mp3".to_owned(), message: "empty file".to_owned() }],
             sections: Vec::new(),
+            versions: Vec::new(),
         };
         let expected = "\
 4 tracks, 1 motif, 2 occurrences

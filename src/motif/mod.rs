@@ -384,7 +384,7 @@ fn discover_in_order(
     let motifs = with_figures(motifs);
     let memo = store.map(|store| ScanMemo { store, digests: &digests });
     let motifs = with_further_places(motifs, seqs, cfg, memo.as_ref());
-    let links = versions::links(seqs, &VersionConfig::default());
+    let links = versions::links(seqs, &VersionConfig::default(), memo.as_ref());
     let mut motifs = versions::across_versions(motifs, &links, &track_end, cfg);
     sort_motifs(&mut motifs);
     motifs.truncate(cfg.max_motifs);

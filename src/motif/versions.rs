@@ -6,7 +6,8 @@
 
 use rayon::prelude::*;
 
-use super::{Motif, MotifConfig, Occurrence, rebase_on_first};
+use super::{Motif, MotifConfig, Occurrence, ScanMemo, rebase_on_first};
+use crate::similarity::memo::{decode_version, encode_version, version_key};
 use crate::similarity::sequence::MatchSequence;
 use crate::similarity::versions::{VersionConfig, VersionLink, version_link};
 use crate::similarity::wrap_shift;
@@ -19,10 +20,33 @@ const LEAST_INSIDE: f64 = 0.8;
 /// occurrence already there.
 const SAME_PLACE_IOU: f64 = 0.5;
 
-/// The version links between every pair of different tracks, as `(a, b, link)` with `a < b`.
-pub fn links(seqs: &[MatchSequence], cfg: &VersionConfig) -> Vec<(usize, usize, VersionLink)> {
+/// The version links between every pair of different tracks, as `(a, b, link)` with `a < b`;
+/// with `memo`, each pair's search is read from its store when there, else stored.
+pub(super) fn links(
+    seqs: &[MatchSequence],
+    cfg: &VersionConfig,
+    memo: Option<&ScanMemo>,
+) -> Vec<(usize, usize, VersionLink)> {
     let pairs: Vec<(usize, usize)> = (0..seqs.len()).flat_map(|a| (a + 1..seqs.len()).map(move |b| (a, b))).collect();
-    pairs.par_iter().filter_map(|&(a, b)| version_link(&seqs[a], &seqs[b], cfg).map(|l| (a, b, l))).collect()
+    let settings = cfg.settings();
+    pairs
+        .par_iter()
+        .filter_map(|&(a, b)| {
+            let search = || version_link(&seqs[a], &seqs[b], cfg);
+            let link = match memo {
+                Some(m) => {
+                    let key = version_key(&m.digests[a], &m.digests[b], &settings);
+                    m.store.load_scan(&key).and_then(|bytes| decode_version(&bytes, &key)).unwrap_or_else(|| {
+                        let link = search();
+                        m.store.store_scan(&key, &encode_version(link.as_ref(), &key));
+                        link
+                    })
+                }
+                None => search(),
+            };
+            link.map(|l| (a, b, l))
+        })
+        .collect()
 }
 
 /// `motifs` with every occurrence carried across the `links` it lies inside (tracks ending at

@@ -9,6 +9,7 @@
 
 use super::align::{AlignConfig, Alignment, Seed, Seeds};
 use super::sequence::Frame;
+use super::versions::{PathPoint, VersionLink};
 
 /// Revision of the matcher's seeding and tracing. Raise it whenever a change gives other seeds or
 /// alignments for the same sequences and parameters, so that older entries are not used.
@@ -17,6 +18,9 @@ pub const MATCHER_REVISION: u32 = 2;
 const MAGIC: &[u8; 8] = b"LMMATCH1";
 
 const SCAN_MAGIC: &[u8; 8] = b"LMSCAN01";
+
+/// Magic of a stored version search ([`encode_version`]).
+const VERSION_MAGIC: &[u8; 8] = b"LMVERS01";
 
 /// What happened to one pair of a run that has a [`MatchStore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,9 +45,11 @@ pub trait MatchStore: Sync {
     fn store(&self, key: &[u8; 32], bytes: &[u8]);
     /// Told what happened to each pair, for the run's statistics.
     fn record(&self, outcome: PairOutcome);
-    /// The bytes of the whole search stored under `key` ([`encode_scan`]), if any.
+    /// The bytes of the whole search ([`encode_scan`]) or version search ([`encode_version`])
+    /// stored under `key`, if any.
     fn load_scan(&self, key: &[u8; 32]) -> Option<Vec<u8>>;
-    /// Stores a whole search's `bytes` under `key`, replacing what was there.
+    /// Stores a whole search's or a version search's `bytes` under `key`, replacing what was
+    /// there.
     fn store_scan(&self, key: &[u8; 32], bytes: &[u8]);
 }
 
@@ -218,6 +224,65 @@ pub fn decode_scan(bytes: &[u8], key: &[u8; 32], sequences: usize) -> Option<Vec
     r.0.is_empty().then_some(places)
 }
 
+/// Key of the version search of `a` against `b` (their digests) under `settings` (the search's
+/// parameters, [`crate::similarity::versions::VersionConfig::settings`]).
+pub fn version_key(a: &[u8; 32], b: &[u8; 32], settings: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(VERSION_MAGIC);
+    h.update(a);
+    h.update(b);
+    h.update(settings);
+    *h.finalize().as_bytes()
+}
+
+/// A version search's outcome as stored bytes: whether a link was found, and the link.
+pub fn encode_version(link: Option<&VersionLink>, key: &[u8; 32]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(32 + 64 + 20 * link.map_or(0, |l| l.path.len()));
+    body.extend_from_slice(key);
+    if let Some(l) = link {
+        body.push(1);
+        body.push(l.shift as u8);
+        for v in [l.aligned_s, l.chance_s, l.a_span.0, l.a_span.1, l.b_span.0, l.b_span.1] {
+            body.extend_from_slice(&v.to_le_bytes());
+        }
+        body.extend_from_slice(&(l.path.len() as u32).to_le_bytes());
+        for p in &l.path {
+            body.extend_from_slice(&p.a_s.to_le_bytes());
+            body.extend_from_slice(&p.b_s.to_le_bytes());
+            body.extend_from_slice(&p.similarity.to_le_bytes());
+        }
+    } else {
+        body.push(0);
+    }
+    seal(VERSION_MAGIC, &body)
+}
+
+/// The outcome in `bytes`, if they are a sound entry for `key`: `Some(None)` where the search
+/// found no link; `None` for anything else.
+pub fn decode_version(bytes: &[u8], key: &[u8; 32]) -> Option<Option<VersionLink>> {
+    let mut r = unseal(bytes, VERSION_MAGIC, key)?;
+    if r.u8()? == 0 {
+        return r.0.is_empty().then_some(None);
+    }
+    let shift = r.u8()? as usize;
+    let (aligned_s, chance_s) = (r.f64()?, r.f64()?);
+    let (a_span, b_span) = ((r.f64()?, r.f64()?), (r.f64()?, r.f64()?));
+    let n = r.u32()? as usize;
+    let mut path = Vec::with_capacity(n.min(bytes.len() / 20));
+    for _ in 0..n {
+        let p = PathPoint { a_s: r.f64()?, b_s: r.f64()?, similarity: r.f32()? };
+        let increasing = path.last().is_none_or(|q: &PathPoint| p.a_s > q.a_s && p.b_s > q.b_s);
+        if !(p.a_s.is_finite() && p.b_s.is_finite() && p.similarity.is_finite() && increasing) {
+            return None;
+        }
+        path.push(p);
+    }
+    let sound = shift < 12
+        && path.len() >= 2
+        && [aligned_s, chance_s, a_span.0, a_span.1, b_span.0, b_span.1].iter().all(|v| v.is_finite());
+    (sound && r.0.is_empty()).then_some(Some(VersionLink { shift, path, aligned_s, chance_s, a_span, b_span }))
+}
+
 /// `magic`, a checksum of `body`, then `body` (which begins with the entry's key): the framing
 /// of every stored entry of the similarity layer.
 pub(crate) fn seal(magic: &[u8; 8], body: &[u8]) -> Vec<u8> {
@@ -332,6 +397,32 @@ mod tests {
         assert_ne!(key, scan_key(&[1u8; 32], 10, 41, &[[1u8; 32], [2u8; 32]], b"settings"));
         assert_ne!(key, scan_key(&[1u8; 32], 10, 40, &[[1u8; 32], [3u8; 32]], b"settings"));
         assert_ne!(key, scan_key(&[1u8; 32], 10, 40, &[[1u8; 32], [2u8; 32]], b"other"));
+    }
+
+    #[test]
+    fn version_entries_round_trip_with_or_without_a_link_and_refuse_what_does_not_fit() {
+        let key = version_key(&[1u8; 32], &[2u8; 32], b"settings");
+        let point = |a_s, b_s| PathPoint { a_s, b_s, similarity: 0.75 };
+        let link = VersionLink {
+            shift: 5,
+            path: vec![point(10.0, 12.0), point(11.0, 13.1), point(40.0, 45.5)],
+            aligned_s: 30.4,
+            chance_s: 8.8,
+            a_span: (9.0, 41.0),
+            b_span: (11.0, 46.5),
+        };
+        let bytes = encode_version(Some(&link), &key);
+        assert_eq!(decode_version(&bytes, &key), Some(Some(link.clone())));
+        assert_eq!(decode_version(&encode_version(None, &key), &key), Some(None));
+        assert_eq!(decode_version(&bytes[..bytes.len() - 1], &key), None);
+        let mut flipped = bytes.clone();
+        flipped[60] ^= 0x10;
+        assert_eq!(decode_version(&flipped, &key), None);
+        assert_eq!(decode_version(&bytes, &[9u8; 32]), None);
+        let backwards = VersionLink { path: link.path.iter().rev().copied().collect(), ..link };
+        assert_eq!(decode_version(&encode_version(Some(&backwards), &key), &key), None, "a path that turns back");
+        assert_ne!(key, version_key(&[2u8; 32], &[1u8; 32], b"settings"));
+        assert_ne!(key, version_key(&[1u8; 32], &[2u8; 32], b"other"));
     }
 
     #[test]

@@ -53,6 +53,18 @@ impl Default for VersionConfig {
 }
 
 impl VersionConfig {
+    /// Every parameter as bytes, for the key of a stored search.
+    pub fn settings(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(48);
+        for v in [self.factor as u64, self.embed as u64, self.keys as u64] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&self.neighbours.to_le_bytes());
+        out.extend_from_slice(&self.least_excess_s.to_le_bytes());
+        out.extend_from_slice(&self.max_track_s.to_le_bytes());
+        out
+    }
+
     /// Checks every parameter against its valid range.
     ///
     /// # Errors

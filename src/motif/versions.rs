@@ -63,7 +63,8 @@ pub fn across_versions(
     if links.is_empty() {
         return motifs;
     }
-    // Slots: a motif joined into another leaves `None` behind.
+    // Slots: a motif joined into another leaves `None` behind. Beside each motif, which of its
+    // occurrences have been carried (or were carried there), and whether it gained any.
     let mut slots: Vec<Option<(Motif, Vec<bool>)>> = motifs
         .into_iter()
         .map(|m| {
@@ -71,6 +72,7 @@ pub fn across_versions(
             Some((m, carried))
         })
         .collect();
+    let mut gained = vec![false; slots.len()];
     for mi in 0..slots.len() {
         let mut k = 0;
         while let Some((motif, carried)) = slots[mi].as_ref() {
@@ -97,11 +99,13 @@ pub fn across_versions(
                     let (other, other_carried) = slots[j].take().expect("a holder is alive");
                     let (motif, carried) = slots[mi].as_mut().expect("the motif being carried is alive");
                     join(motif, carried, other, other_carried, &place, &met);
+                    gained[mi] = true;
                 } else {
                     let (motif, carried) = slots[mi].as_mut().expect("the motif being carried is alive");
                     if !motif.occurrences.iter().any(|o| overlapping(o, &place)) {
                         motif.occurrences.push(place);
                         carried.push(true);
+                        gained[mi] = true;
                     }
                 }
             }
@@ -113,10 +117,13 @@ pub fn across_versions(
     }
     slots
         .into_iter()
-        .flatten()
-        .map(|(mut m, _)| {
-            m.occurrences = without_repeats(std::mem::take(&mut m.occurrences));
-            rebase_on_first(&mut m.occurrences);
+        .zip(gained)
+        .filter_map(|(slot, gained)| slot.map(|(m, _)| (m, gained)))
+        .map(|(mut m, gained)| {
+            if gained {
+                m.occurrences = without_repeats(std::mem::take(&mut m.occurrences));
+                rebase_on_first(&mut m.occurrences);
+            }
             m
         })
         .collect()
@@ -143,8 +150,8 @@ fn carry(
         return None;
     }
     let map = |t: f64| if on_a { link.to_b(t) } else { link.to_a(t) };
-    let to = if on_a { b } else { a };
-    let end = track_end.get(to).copied().unwrap_or(f64::INFINITY);
+    let dest = if on_a { b } else { a };
+    let end = track_end.get(dest).copied().unwrap_or(f64::INFINITY);
     let (start_s, end_s) = (map(origin.start_s).max(0.0), map(origin.end_s).min(end));
     let ratio = (end_s - start_s) / len;
     if !(cfg.min_tempo_ratio..=cfg.max_tempo_ratio).contains(&ratio) {
@@ -155,7 +162,7 @@ fn carry(
     // `link.shift` is how far the second track lies above the first.
     let shift = if on_a { link.shift as i32 } else { -(link.shift as i32) };
     Some(Occurrence {
-        track: to,
+        track: dest,
         start_s,
         end_s,
         transpose: wrap_shift(origin.transpose + shift),

@@ -510,15 +510,7 @@ fn themes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::similarity::clock::FrameClock;
-    use crate::similarity::sequence::testing::random_frames;
-
-    const HOP: f64 = 0.2;
-
-    fn sequence(frames: Vec<Frame>) -> MatchSequence {
-        let covered_s = frames.len() as f64 * HOP;
-        MatchSequence { frames, clock: FrameClock::new(HOP, HOP), covered_s }
-    }
+    use crate::similarity::sequence::testing::{HOP_S as HOP, random_frames, sequence};
 
     /// `phrase` with every `every`-th frame replaced by unrelated music: a varied return.
     fn varied(phrase: &[Frame], every: usize, seed: u64) -> Vec<Frame> {

@@ -199,7 +199,17 @@ pub fn dot(a: &Frame, b: &Frame) -> f32 {
 /// Made-up matching frames with known answers, for the tests of this layer and the ones above.
 #[cfg(test)]
 pub(crate) mod testing {
-    use super::{DIM, Frame, dot};
+    use super::{DIM, Frame, MatchSequence, dot};
+    use crate::similarity::clock::FrameClock;
+
+    /// Seconds between the frames of [`sequence`].
+    pub(crate) const HOP_S: f64 = 0.2;
+
+    /// `frames` as a matching sequence at the matcher's default hop.
+    pub(crate) fn sequence(frames: Vec<Frame>) -> MatchSequence {
+        let covered_s = frames.len() as f64 * HOP_S;
+        MatchSequence { frames, clock: FrameClock::new(HOP_S, HOP_S), covered_s }
+    }
 
     /// A deterministic pseudo-random melody-like sequence (xorshift, fixed seed): one note a
     /// frame in the harmony half, a note and its third in the melody half.

@@ -277,7 +277,7 @@ impl Grid {
             for t in 0..embed {
                 let src = &self.cells[(i + t) * self.cols..(i + t + 1) * self.cols];
                 if reversed {
-                    // Column j of the reversed track at step t is column `cols - 1 - j + embed - 1 - t`.
+                    // Frame j + t of the reversed track is frame `self.cols - 1 - j - t` of the track.
                     let top = self.cols - 1 - t;
                     for (j, v) in row.iter_mut().enumerate() {
                         *v += src[top - j];
@@ -425,15 +425,7 @@ impl Scores {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::similarity::clock::FrameClock;
-    use crate::similarity::sequence::testing::random_frames;
-
-    const HOP: f64 = 0.2;
-
-    fn sequence(frames: Vec<Frame>) -> MatchSequence {
-        let covered_s = frames.len() as f64 * HOP;
-        MatchSequence { frames, clock: FrameClock::new(HOP, HOP), covered_s }
-    }
+    use crate::similarity::sequence::testing::{random_frames, sequence};
 
     /// Frames `from..to` of `piece` played `ratio` times as long, `up` semitones higher, every
     /// fourth frame replaced by other music (another arrangement).

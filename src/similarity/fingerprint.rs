@@ -955,8 +955,12 @@ impl PeakCoverage {
 
     /// The code of `step` in `frame`; steps off the grid are uncovered with nothing near.
     fn code(&self, frame: usize, step: u16) -> u16 {
-        let s = usize::from(step);
-        if s < self.steps { self.codes[frame * self.steps + s] } else { near_code(0, 1) }
+        code_in(self.row(frame), step)
+    }
+
+    /// The codes of every step of `frame`.
+    fn row(&self, frame: usize) -> &[u16] {
+        &self.codes[frame * self.steps..(frame + 1) * self.steps]
     }
 
     /// The chance that a peak at `step` is covered by accident in `frame`: the share of steps
@@ -981,7 +985,19 @@ fn frame_llr(track: &PeakBins, query: &PeakCoverage, j: usize, offset: i64, tabl
     if bins.is_empty() {
         return None;
     }
-    Some(bins.iter().take(table.peaks).map(|&bin| table.llr[usize::from(query.code(j, bin))]).sum())
+    Some(llr_sum(bins, query.row(j), table))
+}
+
+/// The code of `step` in a frame's `row` of codes; steps off the grid are uncovered with nothing
+/// near.
+fn code_in(row: &[u16], step: u16) -> u16 {
+    row.get(usize::from(step)).copied().unwrap_or(near_code(0, 1))
+}
+
+/// The log-likelihood ratio of a track frame's peaks `bins` (its strongest `table.peaks`) in a
+/// query frame whose codes are `row`.
+fn llr_sum(bins: &[u16], row: &[u16], table: &HitTable) -> f64 {
+    bins.iter().take(table.peaks).map(|&bin| table.llr[usize::from(code_in(row, bin))]).sum()
 }
 
 const WIDEST: usize = 2 * CHANCE_REACH + 1;
@@ -1078,10 +1094,10 @@ pub fn decoy_ranks(
     let mean = |js: Range<usize>, at: i64| -> Option<f64> {
         let (mut total, mut peaks) = (0.0, 0usize);
         for j in js {
-            let i = at_frame(j, at);
-            if let Some(v) = frame_llr(track, query, j, j as i64 - i as i64, table) {
-                total += v;
-                peaks += track.frame(i).len().min(table.peaks);
+            let bins = track.frame(at_frame(j, at));
+            if !bins.is_empty() {
+                total += llr_sum(bins, query.row(j), table);
+                peaks += bins.len().min(table.peaks);
             }
         }
         (peaks > 0).then(|| total / peaks as f64)

@@ -59,6 +59,10 @@ fn signed(semitones: i32) -> String {
     if semitones > 0 { format!("+{semitones}") } else { semitones.to_string() }
 }
 
+/// Pairs of versions the terminal summary lists: a folder of cuts of one recording makes every
+/// pair a version, hundreds of lines that belong in the JSON report.
+const SUMMARY_VERSIONS: usize = 20;
+
 /// A readable summary of a motif report: each motif and its occurrences as track name,
 /// `m:ss-m:ss`, key shift in semitones, tempo ratio and score; then the inputs that failed.
 ///
@@ -108,7 +112,7 @@ pub fn summary(report: &Report, list_errors: bool) -> String {
     if !report.versions.is_empty() {
         let _ = writeln!(out, "\nversions of one another");
     }
-    for v in &report.versions {
+    for v in report.versions.iter().take(SUMMARY_VERSIONS) {
         let _ = writeln!(
             out,
             "  {} {}-{}  ~  {} {}-{}  key {:>3}  tempo x{:.2}",
@@ -121,6 +125,9 @@ pub fn summary(report: &Report, list_errors: bool) -> String {
             signed(v.transpose),
             v.tempo_ratio
         );
+    }
+    if report.versions.len() > SUMMARY_VERSIONS {
+        let _ = writeln!(out, "  and {} more (the JSON report lists all)", report.versions.len() - SUMMARY_VERSIONS);
     }
     write_warnings(&mut out, report.tracks.iter().map(|t| (t.path.as_str(), t.warnings.as_slice())));
     write_errors(&mut out, &report.errors, list_errors);
@@ -235,6 +242,37 @@ mod tests {
         assert!(names[3].starts_with("a very long") && names[3].ends_with("goes on .wav"), "{}", names[3]);
         assert_eq!(truncate_middle("겨울 소나타.flac", 9), "겨울 …lac");
         assert_eq!(truncate_middle("short", 9), "short");
+    }
+
+    #[test]
+    fn the_summary_lists_the_first_versions_and_counts_the_rest() {
+        let version = |b| crate::report::VersionEntry {
+            track_a: 0,
+            track_b: b,
+            a_start_s: 10.0,
+            a_end_s: 70.0,
+            b_start_s: 0.0,
+            b_end_s: 66.0,
+            transpose: 3,
+            tempo_ratio: 1.1,
+            aligned_s: 50.0,
+        };
+        let mut report = Report {
+            schema: crate::report::REPORT_SCHEMA.to_owned(),
+            tool: crate::report::Tool::default(),
+            params: crate::report::Params::new(),
+            tracks: tracks(),
+            motifs: Vec::new(),
+            errors: Vec::new(),
+            sections: Vec::new(),
+            versions: vec![version(1)],
+        };
+        let text = summary(&report, true);
+        assert!(text.contains("versions of one another\n  disc1/01.mp3 0:10.0-1:10.0  ~  disc2/01.mp3 0:00.0-1:06.0  key  +3  tempo x1.10\n"), "{text}");
+        report.versions = (0..SUMMARY_VERSIONS + 5).map(|_| version(2)).collect();
+        let text = summary(&report, true);
+        assert_eq!(text.matches("  ~  ").count(), SUMMARY_VERSIONS);
+        assert!(text.contains("and 5 more (the JSON report lists all)"), "{text}");
     }
 
     /// The whole summary, as a snapshot: numbering from 1, columns aligned by display width.

@@ -95,7 +95,7 @@ pub fn group(links: &[Link], max_spread: f64, track_end: &[f64]) -> Vec<Vec<Memb
             if spans[y].track != spans[x].track || spans[y].start_s >= spans[x].end_s {
                 break;
             }
-            if spans[x].iou(&spans[y]) >= 0.5 {
+            if spans[x].iou(&spans[y]) >= super::SAME_PLACE_IOU {
                 uf.union(x, y);
             }
         }

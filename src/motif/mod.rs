@@ -28,6 +28,10 @@ use crate::similarity::versions::{VersionConfig, VersionLink};
 use crate::units::place_order;
 use family::{Link, Span, group};
 
+/// Least overlap (intersection over union) at which two spans of one track are the same place:
+/// a span and the same span shifted by a third of its length, or one twice as long around it.
+const SAME_PLACE_IOU: f64 = 0.5;
+
 /// Slowest tempo ratio a recurrence may have (and the inverse, the fastest): a theme played at
 /// a quarter or four times its speed is no longer heard as the same one.
 const MIN_TEMPO_RATIO: f64 = 0.25;

@@ -159,7 +159,7 @@ fn gather(repeats: &[Repeat]) -> Vec<Section> {
     }
     for x in 0..places.len() {
         for y in x + 1..places.len() {
-            if places[x].iou(&places[y]) >= 0.5 {
+            if places[x].iou(&places[y]) >= super::SAME_PLACE_IOU {
                 sets.union(x, y);
             }
         }

@@ -30,7 +30,7 @@ use crate::similarity::sequence::{DIM, Frame, MatchSequence, dot};
 use crate::similarity::wrap_shift;
 use crate::units::span_iou;
 
-use super::{Motif, MotifConfig, Occurrence};
+use super::{Motif, MotifConfig, Occurrence, SAME_PLACE_IOU};
 
 /// Grid of the phrase boundaries tried, seconds: about a beat at the slowest tempi.
 const BOUNDARY_STEP_S: f64 = 0.4;
@@ -75,10 +75,6 @@ const BACKGROUND_EVERY: usize = 8;
 
 /// Average similarity (see [`scan::peaks`]'s score) above which two themes of phrases join.
 const JOIN_SIMILARITY: f32 = 0.35;
-
-/// Least overlap (intersection over union) of a search's hit with a phrase for the hit to be
-/// that phrase.
-const SAME_PLACE_IOU: f64 = 0.5;
 
 /// Tracks longer than this, seconds, are not cut into phrases: the self-similarity's diagonals
 /// grow with the square of the length, and a file that long is a programme, not a song.

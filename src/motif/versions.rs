@@ -6,7 +6,7 @@
 
 use rayon::prelude::*;
 
-use super::{Motif, MotifConfig, Occurrence, ScanMemo, rebase_on_first};
+use super::{Motif, MotifConfig, Occurrence, SAME_PLACE_IOU, ScanMemo, rebase_on_first};
 use crate::similarity::memo::{decode_version, encode_version, version_key};
 use crate::similarity::sequence::MatchSequence;
 use crate::similarity::versions::{VersionConfig, VersionLink, version_link};
@@ -15,10 +15,6 @@ use crate::units::span_iou;
 
 /// Least share of an occurrence that must lie inside a link's stretch to be carried across it.
 const LEAST_INSIDE: f64 = 0.8;
-
-/// Least overlap (intersection over union) at which a carried place is the same place as an
-/// occurrence already there.
-const SAME_PLACE_IOU: f64 = 0.5;
 
 /// The version links between every pair of different tracks, as `(a, b, link)` with `a < b`;
 /// with `memo`, each pair's search is read from its store when there, else stored.

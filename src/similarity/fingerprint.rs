@@ -595,26 +595,39 @@ impl LandmarkIndex {
             // One word a vote, per track: the offset (shifted by the track's length, so never
             // negative) above the query frame, so that sorting makes each offset a run of
             // ascending frames. Places are sorted by track and parts come in track order, so
-            // each part takes what is left of each landmark's places up to its last track.
-            let mut votes: Vec<Vec<u64>> = tracks.clone().map(|t| Vec::with_capacity(per_track[t])).collect();
-            for &mut (frame, ref mut places) in &mut found {
-                let n = places.iter().take_while(|p| (p.0 as usize) < tracks.end).count();
-                let (mine, rest) = places.split_at(n);
-                *places = rest;
-                for &(track, at) in mine {
-                    let shifted = u64::from(frame) + u64::from(self.track_frames[track as usize]) - u64::from(at);
-                    votes[track as usize - tracks.start].push(shifted << 32 | u64::from(frame));
-                }
-            }
-            // Each track's votes sorted, and the offsets that may become candidates with a
-            // bound on their surprise.
-            let sorted: Vec<Vec<u64>> = votes
-                .into_par_iter()
-                .map(|mut v| {
-                    v.par_sort_unstable();
-                    v
+            // each part takes what is left of each landmark's places up to its last track. The
+            // landmarks are shared out in consecutive runs, one a thread, so each run's votes
+            // come in query frame order and the runs follow each other.
+            let run = found.len().div_ceil(rayon::current_num_threads()).max(1);
+            let runs: Vec<Vec<Vec<u64>>> = found
+                .par_chunks_mut(run)
+                .map(|landmarks| {
+                    let mut votes: Vec<Vec<u64>> = vec![Vec::new(); tracks.len()];
+                    for &mut (frame, ref mut places) in landmarks {
+                        let n = places.iter().take_while(|p| (p.0 as usize) < tracks.end).count();
+                        let (mine, rest) = places.split_at(n);
+                        *places = rest;
+                        for &(track, at) in mine {
+                            let shifted =
+                                u64::from(frame) + u64::from(self.track_frames[track as usize]) - u64::from(at);
+                            votes[track as usize - tracks.start].push(shifted << 32 | u64::from(frame));
+                        }
+                    }
+                    votes
                 })
                 .collect();
+            // Each track's votes sorted, and the offsets that may become candidates with a
+            // bound on their surprise.
+            let sorted: Vec<Vec<u64>> = tracks
+                .clone()
+                .into_par_iter()
+                .map(|t| {
+                    let local = t - tracks.start;
+                    let max_offset = query.frames() + self.track_frames[t] as usize;
+                    sort_votes(runs.iter().map(|r| &r[local][..]), per_track[t], max_offset)
+                })
+                .collect();
+            drop(runs);
             // Votes expected per query landmark at one offset of each track; three offsets
             // are pooled into each candidate. Chance votes are rare enough per frame (a few in
             // a hundred) that the votes expected stand for the voting frames expected.
@@ -737,11 +750,47 @@ fn peak_offsets(votes: &[u64], min_votes: usize) -> Vec<(i64, Range<usize>)> {
         .collect()
 }
 
+/// One track's votes (offset above frame, see [`LandmarkIndex::query`]; `n` of them, their
+/// offsets at most `max_offset`) in ascending order, from `runs` that follow each other. Votes
+/// are cast in query frame order, so a stable counting sort by offset orders them whole, in
+/// time linear in the votes and offsets; votes in any other order are sorted by comparison.
+fn sort_votes<'a>(runs: impl Iterator<Item = &'a [u64]> + Clone, n: usize, max_offset: usize) -> Vec<u64> {
+    let offset_of = |v: u64| (v >> 32) as usize;
+    let votes = || runs.clone().flatten().copied();
+    let mut last = 0u32;
+    let in_frame_order = votes().all(|v| {
+        let ascends = v as u32 >= last;
+        last = v as u32;
+        ascends && offset_of(v) <= max_offset
+    });
+    if !in_frame_order {
+        let mut sorted: Vec<u64> = votes().collect();
+        sorted.sort_unstable();
+        return sorted;
+    }
+    // Where each offset's votes begin.
+    let mut starts = vec![0u32; max_offset + 2];
+    for v in votes() {
+        starts[offset_of(v) + 1] += 1;
+    }
+    for k in 1..starts.len() {
+        starts[k] += starts[k - 1];
+    }
+    let mut sorted = vec![0u64; n];
+    for v in votes() {
+        let at = &mut starts[offset_of(v)];
+        sorted[*at as usize] = v;
+        *at += 1;
+    }
+    sorted
+}
+
 /// The distinct query frames of `votes` into `frames`, ascending.
 fn voting_frames(votes: &[u64], frames: &mut Vec<u32>) {
     frames.clear();
     frames.extend(votes.iter().map(|&v| v as u32));
-    frames.sort_unstable();
+    // A run of ascending frames per offset: a merging sort takes them as they are.
+    frames.sort();
     frames.dedup();
 }
 
@@ -1088,16 +1137,21 @@ pub fn decoy_ranks(
     // every block, a short track's and a track's first and last seconds too, meets a full set
     // of its own music.
     let frames_n = track.frames() as i64;
-    let at_frame = |j: usize, at: i64| (j as i64 - at).rem_euclid(frames_n.max(1)) as usize;
     // Evidence per peak weighed: a track frame with fewer peaks has fewer misses to lose, and
     // where the query holds nothing, all would tie by their count of peaks alone.
     let mean = |js: Range<usize>, at: i64| -> Option<f64> {
         let (mut total, mut peaks) = (0.0, 0usize);
+        // The track's frames follow the query's, wrapping at its end.
+        let mut i = (js.start as i64 - at).rem_euclid(frames_n.max(1)) as usize;
         for j in js {
-            let bins = track.frame(at_frame(j, at));
+            let bins = track.frame(i);
             if !bins.is_empty() {
                 total += llr_sum(bins, query.row(j), table);
                 peaks += bins.len().min(table.peaks);
+            }
+            i += 1;
+            if i as i64 >= frames_n {
+                i = 0;
             }
         }
         (peaks > 0).then(|| total / peaks as f64)
@@ -1304,6 +1358,26 @@ mod tests {
         let blip = piece(50, 13);
         let ranks = decoy_ranks(&PeakBins::strongest(&blip, usize::MAX), &coverage, 300, &table, 300..350, 10, 1);
         assert!(ranks.iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn votes_cast_in_frame_order_sort_as_a_comparison_sort_does() {
+        // Votes of random offsets cast frame by frame, in three runs that follow each other.
+        let mut state = 7u64;
+        let mut next = |n: u64| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % n
+        };
+        let votes: Vec<u64> = (0..3000u64).map(|frame| (next(500) << 32) | (frame / 3)).collect();
+        let mut expected = votes.clone();
+        expected.sort_unstable();
+        let runs = [&votes[..1000], &votes[1000..1001], &votes[1001..]];
+        assert_eq!(sort_votes(runs.iter().copied(), votes.len(), 499), expected);
+        // Out of frame order, or an offset beyond the bound: sorted all the same.
+        let mut shuffled = votes.clone();
+        shuffled.reverse();
+        assert_eq!(sort_votes([&shuffled[..]].into_iter(), votes.len(), 499), expected);
+        assert_eq!(sort_votes([&votes[..]].into_iter(), votes.len(), 100), expected);
     }
 
     #[test]

@@ -320,11 +320,8 @@ fn exact_cues(set: &TrackSet, episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
     // Evidence runs are counted in feature frames, placed at their centres.
     let clock = FrameClock::new(episode.hop_s, episode.hop_s);
     let window = u32::try_from(clock.frames_in(cfg.vote_window_s)).unwrap_or(u32::MAX);
-    // The coverage is made while the query's first steps keep one thread busy.
-    let (candidates, coverage) = rayon::join(
-        || index.query(&episode.peaks, fp, cfg.min_votes, window, cfg.max_candidates),
-        || PeakCoverage::new(&episode.peaks, peak_config().grid_len()),
-    );
+    let candidates = index.query(&episode.peaks, fp, cfg.min_votes, window, cfg.max_candidates);
+    let coverage = PeakCoverage::new(&episode.peaks, peak_config().grid_len());
     let gap = clock.frames_in(cfg.max_gap_s);
     // Evidence is ranked a second at a time: about a note, so that a block's peaks are mostly
     // fresh ones and one passing coincidence is one block.

@@ -596,38 +596,46 @@ impl LandmarkIndex {
             // negative) above the query frame, so that sorting makes each offset a run of
             // ascending frames. Places are sorted by track and parts come in track order, so
             // each part takes what is left of each landmark's places up to its last track. The
-            // landmarks are shared out in consecutive runs, one a thread, so each run's votes
-            // come in query frame order and the runs follow each other.
-            let run = found.len().div_ceil(rayon::current_num_threads()).max(1);
-            let runs: Vec<Vec<Vec<u64>>> = found
-                .par_chunks_mut(run)
-                .map(|landmarks| {
-                    let mut votes: Vec<Vec<u64>> = vec![Vec::new(); tracks.len()];
-                    for &mut (frame, ref mut places) in landmarks {
-                        let n = places.iter().take_while(|p| (p.0 as usize) < tracks.end).count();
-                        let (mine, rest) = places.split_at(n);
-                        *places = rest;
-                        for &(track, at) in mine {
+            // part's tracks are shared out between the threads, each filling arrays of exactly
+            // its tracks' sizes in query frame order; the last also counts what the part took
+            // of each landmark's places.
+            let groups = share_out(tracks.clone(), &per_track, rayon::current_num_threads());
+            let found_now = &found;
+            let cast: Vec<(Vec<Vec<u64>>, Vec<u32>)> = groups
+                .par_iter()
+                .map(|group| {
+                    let mut votes: Vec<Vec<u64>> = group.clone().map(|t| Vec::with_capacity(per_track[t])).collect();
+                    let last = group.end == tracks.end;
+                    let mut taken = Vec::with_capacity(if last { found_now.len() } else { 0 });
+                    for &(frame, places) in found_now {
+                        let skip = places.iter().take_while(|p| (p.0 as usize) < group.start).count();
+                        let n = places[skip..].iter().take_while(|p| (p.0 as usize) < group.end).count();
+                        for &(track, at) in &places[skip..skip + n] {
                             let shifted =
                                 u64::from(frame) + u64::from(self.track_frames[track as usize]) - u64::from(at);
-                            votes[track as usize - tracks.start].push(shifted << 32 | u64::from(frame));
+                            votes[track as usize - group.start].push(shifted << 32 | u64::from(frame));
+                        }
+                        if last {
+                            taken.push((skip + n) as u32);
                         }
                     }
-                    votes
+                    (votes, taken)
                 })
                 .collect();
+            let mut votes: Vec<Vec<u64>> = Vec::with_capacity(tracks.len());
+            for (group_votes, taken) in cast {
+                votes.extend(group_votes);
+                for ((_, places), n) in found.iter_mut().zip(taken) {
+                    *places = &places[n as usize..];
+                }
+            }
             // Each track's votes sorted, and the offsets that may become candidates with a
             // bound on their surprise.
-            let sorted: Vec<Vec<u64>> = tracks
-                .clone()
+            let sorted: Vec<Vec<u64>> = votes
                 .into_par_iter()
-                .map(|t| {
-                    let local = t - tracks.start;
-                    let max_offset = query.frames() + self.track_frames[t] as usize;
-                    sort_votes(runs.iter().map(|r| &r[local][..]), per_track[t], max_offset)
-                })
+                .zip(tracks.clone())
+                .map(|(v, t)| sort_votes(v, query.frames() + self.track_frames[t] as usize))
                 .collect();
-            drop(runs);
             // Votes expected per query landmark at one offset of each track; three offsets
             // are pooled into each candidate. Chance votes are rare enough per frame (a few in
             // a hundred) that the votes expected stand for the voting frames expected.
@@ -750,34 +758,46 @@ fn peak_offsets(votes: &[u64], min_votes: usize) -> Vec<(i64, Range<usize>)> {
         .collect()
 }
 
-/// One track's votes (offset above frame, see [`LandmarkIndex::query`]; `n` of them, their
-/// offsets at most `max_offset`) in ascending order, from `runs` that follow each other. Votes
-/// are cast in query frame order, so a stable counting sort by offset orders them whole, in
-/// time linear in the votes and offsets; votes in any other order are sorted by comparison.
-fn sort_votes<'a>(runs: impl Iterator<Item = &'a [u64]> + Clone, n: usize, max_offset: usize) -> Vec<u64> {
+/// `tracks` shared out into at most `ways` consecutive groups of about equal votes
+/// (`per_track`), none empty.
+fn share_out(tracks: Range<usize>, per_track: &[usize], ways: usize) -> Vec<Range<usize>> {
+    let total: usize = per_track[tracks.clone()].iter().sum();
+    let share = total.div_ceil(ways.max(1)).max(1);
+    let mut groups = Vec::new();
+    let (mut start, mut held) = (tracks.start, 0);
+    for t in tracks.clone() {
+        held += per_track[t];
+        if held >= share && t + 1 < tracks.end {
+            groups.push(start..t + 1);
+            (start, held) = (t + 1, 0);
+        }
+    }
+    groups.push(start..tracks.end);
+    groups
+}
+
+/// One track's `votes` (offset above frame, see [`LandmarkIndex::query`]; offsets at most
+/// `max_offset`) in ascending order. Votes are cast in query frame order, so a stable counting
+/// sort by offset orders them whole, in time linear in the votes and offsets; votes in any
+/// other order are sorted by comparison.
+fn sort_votes(mut votes: Vec<u64>, max_offset: usize) -> Vec<u64> {
     let offset_of = |v: u64| (v >> 32) as usize;
-    let votes = || runs.clone().flatten().copied();
-    let mut last = 0u32;
-    let in_frame_order = votes().all(|v| {
-        let ascends = v as u32 >= last;
-        last = v as u32;
-        ascends && offset_of(v) <= max_offset
-    });
+    let in_frame_order =
+        votes.windows(2).all(|w| w[0] as u32 <= w[1] as u32) && votes.iter().all(|&v| offset_of(v) <= max_offset);
     if !in_frame_order {
-        let mut sorted: Vec<u64> = votes().collect();
-        sorted.sort_unstable();
-        return sorted;
+        votes.sort_unstable();
+        return votes;
     }
     // Where each offset's votes begin.
     let mut starts = vec![0u32; max_offset + 2];
-    for v in votes() {
+    for &v in &votes {
         starts[offset_of(v) + 1] += 1;
     }
     for k in 1..starts.len() {
         starts[k] += starts[k - 1];
     }
-    let mut sorted = vec![0u64; n];
-    for v in votes() {
+    let mut sorted = vec![0u64; votes.len()];
+    for &v in &votes {
         let at = &mut starts[offset_of(v)];
         sorted[*at as usize] = v;
         *at += 1;
@@ -1361,8 +1381,19 @@ mod tests {
     }
 
     #[test]
+    fn tracks_are_shared_out_in_consecutive_groups_of_about_equal_votes() {
+        let per_track = [5, 1, 1, 3, 0, 2, 9];
+        assert_eq!(share_out(1..6, &per_track, 2), vec![1..4, 4..6]);
+        assert_eq!(share_out(0..7, &per_track, 1), vec![0..7]);
+        assert_eq!(share_out(6..7, &per_track, 4), vec![6..7]);
+        // More ways than tracks: one track a group at most, none empty.
+        assert_eq!(share_out(0..3, &per_track, 8), vec![0..1, 1..2, 2..3]);
+        assert_eq!(share_out(4..5, &[0, 0, 0, 0, 0], 2), vec![4..5]);
+    }
+
+    #[test]
     fn votes_cast_in_frame_order_sort_as_a_comparison_sort_does() {
-        // Votes of random offsets cast frame by frame, in three runs that follow each other.
+        // Votes of random offsets cast frame by frame.
         let mut state = 7u64;
         let mut next = |n: u64| {
             state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
@@ -1371,13 +1402,12 @@ mod tests {
         let votes: Vec<u64> = (0..3000u64).map(|frame| (next(500) << 32) | (frame / 3)).collect();
         let mut expected = votes.clone();
         expected.sort_unstable();
-        let runs = [&votes[..1000], &votes[1000..1001], &votes[1001..]];
-        assert_eq!(sort_votes(runs.iter().copied(), votes.len(), 499), expected);
+        assert_eq!(sort_votes(votes.clone(), 499), expected);
         // Out of frame order, or an offset beyond the bound: sorted all the same.
         let mut shuffled = votes.clone();
         shuffled.reverse();
-        assert_eq!(sort_votes([&shuffled[..]].into_iter(), votes.len(), 499), expected);
-        assert_eq!(sort_votes([&votes[..]].into_iter(), votes.len(), 100), expected);
+        assert_eq!(sort_votes(shuffled, 499), expected);
+        assert_eq!(sort_votes(votes, 100), expected);
     }
 
     #[test]

@@ -237,7 +237,13 @@ pub fn discover_with(
             o.track = order[o.track];
         }
         rebase_on_first(m);
+        // The first place in the tracks' own order may not be the first the search knew.
+        hold_to_tempo_range(m, cfg);
     }
+    for m in &mut motifs {
+        m.figures.retain(|f| f.occurrences.len() >= 2);
+    }
+    motifs.retain(|m| m.occurrences.len() >= 2);
     sort_motifs(&mut motifs);
     for m in &mut motifs {
         sort_motifs(&mut m.figures);
@@ -300,6 +306,27 @@ fn rebase_on_first(occurrences: &mut [Occurrence]) {
         o.transpose = crate::similarity::wrap_shift(o.transpose - first.transpose);
         o.tempo_ratio /= ratio;
     }
+}
+
+/// Keeps `occurrences` (sorted and relative to the first, see [`rebase_on_first`]) within the
+/// tempo range of the first, as a motif's places must be: of the places that may come first
+/// (those before it dropped), the one that keeps the most places, the earliest of equals.
+fn hold_to_tempo_range(occurrences: &mut Vec<Occurrence>, cfg: &MotifConfig) {
+    let range = cfg.min_tempo_ratio..=cfg.max_tempo_ratio;
+    let kept_from = |k: usize| {
+        let reference = occurrences[k].tempo_ratio;
+        occurrences[k..].iter().filter(|o| reference > 0.0 && range.contains(&(o.tempo_ratio / reference))).count()
+    };
+    if occurrences.iter().all(|o| range.contains(&o.tempo_ratio)) {
+        return;
+    }
+    let Some(first) = (0..occurrences.len()).max_by(|&x, &y| kept_from(x).cmp(&kept_from(y)).then(y.cmp(&x))) else {
+        return;
+    };
+    let reference = occurrences[first].tempo_ratio;
+    occurrences.drain(..first);
+    occurrences.retain(|o| range.contains(&(o.tempo_ratio / reference)));
+    rebase_on_first(occurrences);
 }
 
 /// Motifs by number of occurrences (most first), then by their first occurrence.
@@ -936,6 +963,35 @@ mod tests {
         for w in sorted.windows(2) {
             assert!(f64::from(w[1] / w[0]) <= 1.0 + 2.0 / 100.0 + 1e-6, "{w:?}");
         }
+    }
+
+    #[test]
+    fn a_motif_keeps_its_places_within_the_tempo_range_of_its_first() {
+        let cfg = MotifConfig::default();
+        let at = |track: usize, start_s: f64, tempo_ratio: f64| Occurrence {
+            track,
+            start_s,
+            end_s: start_s + 10.0,
+            transpose: track as i32,
+            tempo_ratio,
+            score: 0.9,
+        };
+        let tempos =
+            |m: &[Occurrence]| m.iter().map(|o| (o.track, (o.tempo_ratio * 100.0).round() / 100.0)).collect::<Vec<_>>();
+        // The place out of range goes; the first stays first.
+        let mut m = vec![at(0, 0.0, 1.0), at(1, 0.0, 0.78), at(2, 0.0, 1.2)];
+        hold_to_tempo_range(&mut m, &cfg);
+        assert_eq!(tempos(&m), vec![(0, 1.0), (2, 1.2)]);
+        // The first is the odd one out: the places after it are kept, relative to the next.
+        let mut m = vec![at(0, 0.0, 0.7), at(1, 0.0, 1.0), at(2, 0.0, 1.1), at(3, 0.0, 0.95)];
+        rebase_on_first(&mut m);
+        hold_to_tempo_range(&mut m, &cfg);
+        assert_eq!(tempos(&m), vec![(1, 1.0), (2, 1.1), (3, 0.95)]);
+        assert_eq!(m.iter().map(|o| o.transpose).collect::<Vec<_>>(), vec![0, 1, 2]);
+        // Within range: untouched.
+        let mut m = vec![at(0, 0.0, 1.0), at(1, 0.0, 0.8), at(2, 0.0, 1.25)];
+        hold_to_tempo_range(&mut m, &cfg);
+        assert_eq!(m.len(), 3);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::similarity::memo::{decode_version, encode_version, version_key};
 use crate::similarity::sequence::MatchSequence;
 use crate::similarity::versions::{VersionConfig, VersionLink, version_link};
 use crate::similarity::wrap_shift;
-use crate::units::span_iou;
+use crate::units::{place_order, span_iou};
 
 /// Least share of an occurrence that must lie inside a link's stretch to be carried across it.
 const LEAST_INSIDE: f64 = 0.8;
@@ -83,13 +83,24 @@ pub fn across_versions(
             let places: Vec<Occurrence> =
                 links.iter().filter_map(|(a, b, link)| carry(&origin, *a, *b, link, track_end, cfg)).collect();
             for place in places {
-                let own = slots[mi].as_ref().map_or((0.0, 0.0), |(m, _)| len_range(&m.occurrences));
+                let Some((motif, _)) = slots[mi].as_ref() else { break };
+                let own = len_range(&motif.occurrences);
+                // Every place of a motif keeps within the tempo range of its first, whichever
+                // place comes first once the new one is in.
+                if !tempo_consistent(motif.occurrences.iter().chain([&place]).map(|o| (o, 1.0)), cfg) {
+                    continue;
+                }
                 let holder = (0..slots.len()).filter(|&j| j != mi).find_map(|j| {
                     let (other, _) = slots[j].as_ref()?;
                     if !within_tempo_range(own, len_range(&other.occurrences), cfg) {
                         return None;
                     }
-                    other.occurrences.iter().find(|o| same_place(o, &place)).map(|o| (j, o.clone()))
+                    let met = other.occurrences.iter().find(|o| same_place(o, &place))?;
+                    // Joined, the other's places take this motif's tempo through the meeting.
+                    let ratio = rescale(&place, met);
+                    let union =
+                        motif.occurrences.iter().map(|o| (o, 1.0)).chain(other.occurrences.iter().map(|o| (o, ratio)));
+                    tempo_consistent(union, cfg).then(|| (j, met.clone()))
                 });
                 if let Some((j, met)) = holder {
                     let (other, other_carried) = slots[j].take().expect("a holder is alive");
@@ -123,6 +134,26 @@ pub fn across_versions(
             m
         })
         .collect()
+}
+
+/// How `met`'s motif's tempo ratios are re-expressed in the motif of the carried `place` that
+/// met it.
+fn rescale(place: &Occurrence, met: &Occurrence) -> f64 {
+    if met.tempo_ratio > 0.0 { place.tempo_ratio / met.tempo_ratio } else { 1.0 }
+}
+
+/// Whether `occurrences` (each with a factor its tempo ratio is taken at) keep every tempo ratio
+/// within the range of the first in place order, as every motif's places must.
+fn tempo_consistent<'a>(occurrences: impl Iterator<Item = (&'a Occurrence, f64)> + Clone, cfg: &MotifConfig) -> bool {
+    let first = occurrences
+        .clone()
+        .min_by(|(p, _), (q, _)| place_order((p.track, p.start_s, p.end_s), (q.track, q.start_s, q.end_s)));
+    let Some((first, factor)) = first else { return true };
+    let reference = first.tempo_ratio * factor;
+    reference > 0.0
+        && occurrences
+            .map(|(o, f)| o.tempo_ratio * f / reference)
+            .all(|r| (cfg.min_tempo_ratio..=cfg.max_tempo_ratio).contains(&r))
 }
 
 /// `origin` carried across the link between tracks `a` and `b`, if it lies inside the link's
@@ -201,7 +232,7 @@ fn join(
     met: &Occurrence,
 ) {
     let shift = place.transpose - met.transpose;
-    let ratio = if met.tempo_ratio > 0.0 { place.tempo_ratio / met.tempo_ratio } else { 1.0 };
+    let ratio = rescale(place, met);
     for (mut o, c) in other.occurrences.into_iter().zip(other_carried) {
         o.transpose = wrap_shift(o.transpose + shift);
         o.tempo_ratio *= ratio;
@@ -305,6 +336,23 @@ mod tests {
         assert!(!places(n[0]).contains(&(0, 60.0, 70.0, 0)));
         // Each is still carried: the first to both its places in track 1.
         assert_eq!(places(m[0]).iter().filter(|x| x.0 == 1).count(), 2);
+    }
+
+    #[test]
+    fn a_place_that_would_come_first_is_judged_as_the_first() {
+        let cfg = MotifConfig::default();
+        let at = |track: usize, start_s: f64, tempo_ratio: f64| Occurrence {
+            tempo_ratio,
+            ..occ(track, start_s, start_s + 10.0, 0)
+        };
+        let held = [at(0, 10.0, 1.0), at(1, 0.0, 1.1)];
+        // Within the range of the motif's first (track 0 at 10 s), before and after.
+        assert!(tempo_consistent(held.iter().map(|o| (o, 1.0)), &cfg));
+        assert!(tempo_consistent(held.iter().chain([&at(0, 50.0, 0.85)]).map(|o| (o, 1.0)), &cfg));
+        // At 0 s it comes first, and 1.1 lies 1.29 times its tempo.
+        assert!(!tempo_consistent(held.iter().chain([&at(0, 0.0, 0.85)]).map(|o| (o, 1.0)), &cfg));
+        // A factor re-expresses a place before it is judged.
+        assert!(!tempo_consistent(held.iter().map(|o| (o, if o.track == 1 { 1.2 } else { 1.0 })), &cfg));
     }
 
     #[test]

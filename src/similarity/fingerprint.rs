@@ -124,6 +124,7 @@ impl FingerprintConfig {
 const MAX_DT: usize = 63;
 /// Hashes held in more places than this are not voted on.
 const MAX_PLACES: usize = 200;
+const _: () = assert!(MAX_PLACES <= u8::MAX as usize, "a landmark's places are counted in a byte");
 const MAX_DF: u16 = 127;
 
 /// One landmark: its hash and the frame of its first peak.
@@ -601,7 +602,7 @@ impl LandmarkIndex {
             // of each landmark's places.
             let groups = share_out(tracks.clone(), &per_track, rayon::current_num_threads());
             let found_now = &found;
-            let cast: Vec<(Vec<Vec<u64>>, Vec<u32>)> = groups
+            let cast: Vec<(Vec<Vec<u64>>, Vec<u8>)> = groups
                 .par_iter()
                 .map(|group| {
                     let mut votes: Vec<Vec<u64>> = group.clone().map(|t| Vec::with_capacity(per_track[t])).collect();
@@ -616,7 +617,8 @@ impl LandmarkIndex {
                             votes[track as usize - group.start].push(shifted << 32 | u64::from(frame));
                         }
                         if last {
-                            taken.push((skip + n) as u32);
+                            // At most `MAX_PLACES` places a landmark.
+                            taken.push((skip + n) as u8);
                         }
                     }
                     (votes, taken)
@@ -777,18 +779,17 @@ fn share_out(tracks: Range<usize>, per_track: &[usize], ways: usize) -> Vec<Rang
 }
 
 /// One track's `votes` (offset above frame, see [`LandmarkIndex::query`]; offsets at most
-/// `max_offset`) in ascending order. Votes are cast in query frame order, so a stable counting
-/// sort by offset orders them whole, in time linear in the votes and offsets; votes in any
-/// other order are sorted by comparison.
+/// `max_offset`) in ascending order, in place: each vote is moved into the run of its offset
+/// (a counting sort that swaps, in time linear in the votes and offsets and without a second
+/// array of votes), then each offset's few votes are sorted by frame. Votes with a larger
+/// offset are sorted by comparison.
 fn sort_votes(mut votes: Vec<u64>, max_offset: usize) -> Vec<u64> {
     let offset_of = |v: u64| (v >> 32) as usize;
-    let in_frame_order =
-        votes.windows(2).all(|w| w[0] as u32 <= w[1] as u32) && votes.iter().all(|&v| offset_of(v) <= max_offset);
-    if !in_frame_order {
+    if votes.iter().any(|&v| offset_of(v) > max_offset) {
         votes.sort_unstable();
         return votes;
     }
-    // Where each offset's votes begin.
+    // Where each offset's votes begin, and the next place of each still to fill.
     let mut starts = vec![0u32; max_offset + 2];
     for &v in &votes {
         starts[offset_of(v) + 1] += 1;
@@ -796,13 +797,27 @@ fn sort_votes(mut votes: Vec<u64>, max_offset: usize) -> Vec<u64> {
     for k in 1..starts.len() {
         starts[k] += starts[k - 1];
     }
-    let mut sorted = vec![0u64; votes.len()];
-    for &v in &votes {
-        let at = &mut starts[offset_of(v)];
-        sorted[*at as usize] = v;
-        *at += 1;
+    let mut next = starts.clone();
+    for d in 0..=max_offset {
+        let end = starts[d + 1] as usize;
+        while (next[d] as usize) < end {
+            let at = next[d] as usize;
+            let home = offset_of(votes[at]);
+            if home == d {
+                next[d] += 1;
+            } else {
+                votes.swap(at, next[home] as usize);
+                next[home] += 1;
+            }
+        }
     }
-    sorted
+    for d in 0..=max_offset {
+        let run = &mut votes[starts[d] as usize..starts[d + 1] as usize];
+        if run.len() > 1 {
+            run.sort_unstable();
+        }
+    }
+    votes
 }
 
 /// The distinct query frames of `votes` into `frames`, ascending.
@@ -1392,7 +1407,7 @@ mod tests {
     }
 
     #[test]
-    fn votes_cast_in_frame_order_sort_as_a_comparison_sort_does() {
+    fn votes_sorted_by_offset_in_place_sort_as_a_comparison_sort_does() {
         // Votes of random offsets cast frame by frame.
         let mut state = 7u64;
         let mut next = |n: u64| {
@@ -1403,11 +1418,12 @@ mod tests {
         let mut expected = votes.clone();
         expected.sort_unstable();
         assert_eq!(sort_votes(votes.clone(), 499), expected);
-        // Out of frame order, or an offset beyond the bound: sorted all the same.
+        // In any order, or with an offset beyond the bound: sorted all the same.
         let mut shuffled = votes.clone();
         shuffled.reverse();
         assert_eq!(sort_votes(shuffled, 499), expected);
         assert_eq!(sort_votes(votes, 100), expected);
+        assert!(sort_votes(Vec::new(), 10).is_empty());
     }
 
     #[test]

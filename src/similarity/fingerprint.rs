@@ -597,14 +597,13 @@ impl LandmarkIndex {
             // negative) above the query frame, so that sorting makes each offset a run of
             // ascending frames. Places are sorted by track and parts come in track order, so
             // each part takes what is left of each landmark's places up to its last track. The
-            // part's tracks are shared out between the threads, each filling arrays of exactly
-            // its tracks' sizes in query frame order; the last also counts what the part took
-            // of each landmark's places.
+            // part's tracks are shared out between the threads, each filling its tracks' arrays
+            // (made to their exact sizes) in query frame order; the last also counts what the
+            // part took of each landmark's places.
             let groups = share_out(tracks.clone(), &per_track, rayon::current_num_threads());
             let found_now = &found;
-            // The arrays are made here, on one thread, whose freed memory the next part's
-            // arrays reuse (made on each filling thread, they raised the peak of a run against
-            // 1,000 tracks by 8 MB).
+            // The arrays are made here, on one thread: made on each filling thread instead, they
+            // raised the peak of a run against 1,000 tracks by 8 MB.
             let mut votes: Vec<Vec<u64>> = tracks.clone().map(|t| Vec::with_capacity(per_track[t])).collect();
             let mut shares: Vec<(Range<usize>, &mut [Vec<u64>])> = Vec::with_capacity(groups.len());
             let mut rest = &mut votes[..];

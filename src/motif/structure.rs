@@ -22,11 +22,10 @@
 //! every key and over the tempo grid) and joined into themes by average linkage; a theme of two
 //! or more phrases is a motif.
 
-use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::similarity::scan;
-use crate::similarity::sequence::{DIM, Frame, MatchSequence, dot};
+use crate::similarity::sequence::{Frame, MatchSequence, dot, frame_matrix};
 use crate::similarity::wrap_shift;
 use crate::units::span_iou;
 
@@ -181,10 +180,10 @@ impl Diagonals {
         let n = frames.len();
         let mut ahead = vec![0f32; (n + 1) * n];
         let mut behind = vec![0f32; (n + 1) * n];
-        let all = Array2::from_shape_fn((n, DIM), |(j, d)| frames[j][d]);
+        let all = frame_matrix(frames);
         for first in (0..n).step_by(ROWS_AT_ONCE) {
             let last = (first + ROWS_AT_ONCE).min(n);
-            let block = Array2::from_shape_fn((last - first, DIM), |(j, d)| frames[first + j][d]);
+            let block = frame_matrix(&frames[first..last]);
             let rows = block.dot(&all.t());
             for (k, row) in (first..last).zip(rows.rows()) {
                 let (done, next) = ahead.split_at_mut((k + 1) * n);

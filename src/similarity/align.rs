@@ -11,7 +11,7 @@
 
 use ndarray::Array2;
 
-use super::sequence::{DIM, Frame, coarsen, dot, rotate};
+use super::sequence::{DIM, Frame, coarsen, dot, frame_matrix, rotate};
 
 /// Least [`Alignment::distinct`] of a reported match. A recurring melody moves, so its
 /// similarity collapses when one side is shifted by a second; harmony alone (a pad, an arpeggio
@@ -286,7 +286,7 @@ fn tile_seeds(
     if nr < len {
         return;
     }
-    let a_mat = Array2::from_shape_fn((nr, DIM), |(r, d)| a[rows.start + r][d]);
+    let a_mat = frame_matrix(&a[rows.start..rows.start + nr]);
     // Every column frame once per shift, rotated, so one product gives all shifts.
     let mut b_rot = Array2::<f32>::zeros((ns * nc, DIM));
     for (si, &shift) in cfg.shifts.iter().enumerate() {

@@ -191,6 +191,11 @@ pub fn rotate(frame: &Frame, shift: usize) -> Frame {
     out
 }
 
+/// `frames` as the rows of a matrix, for similarities taken by one matrix product.
+pub fn frame_matrix(frames: &[Frame]) -> ndarray::Array2<f32> {
+    ndarray::Array2::from_shape_fn((frames.len(), DIM), |(r, d)| frames[r][d])
+}
+
 /// Dot product of two matching frames (their cosine similarity, both being unit or zero).
 pub fn dot(a: &Frame, b: &Frame) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()

@@ -15,10 +15,8 @@
 //! its score is the pair's own chance level, and a link must exceed it by
 //! [`VersionConfig::least_excess_s`].
 
-use ndarray::Array2;
-
 use crate::error::{Error, Result};
-use crate::similarity::sequence::{DIM, Frame, MatchSequence, coarsen, dot, rotate};
+use crate::similarity::sequence::{DIM, Frame, MatchSequence, coarsen, dot, frame_matrix, rotate};
 
 /// How versions are searched.
 #[derive(Debug, Clone, PartialEq)]
@@ -253,11 +251,7 @@ impl Grid {
 
     /// Every frame of `a` against every frame of `b`, by one matrix product.
     fn dots(a: &[Frame], b: &[Frame]) -> Self {
-        let matrix = |frames: &[Frame]| {
-            Array2::from_shape_vec((frames.len(), DIM), frames.iter().flatten().copied().collect())
-                .expect("frames of DIM values")
-        };
-        let product = matrix(a).dot(&matrix(b).t());
+        let product = frame_matrix(a).dot(&frame_matrix(b).t());
         let cells = if product.is_standard_layout() {
             product.into_raw_vec_and_offset().0
         } else {

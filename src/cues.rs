@@ -5,8 +5,9 @@
 //! taken in the order of how unlikely their densest burst of votes is by chance; for each whose
 //! track's peaks are found more often than chance somewhere, every second where the track
 //! could play at that offset is ranked against decoy offsets of the same track; pieces at one
-//! offset chain across dialogue into cues, and where cues overlap the one with the most
-//! evidence takes its frames and every other is judged again on the frames left to it.
+//! offset chain across dialogue into cues, whose ends are placed at the share of hidden blocks
+//! each cue itself shows, and where cues overlap the one with the most evidence takes its
+//! frames and every other is judged again on the frames left to it.
 //!
 //! **Arranged cues** (another key or arrangement) come from the motif matcher's tiled chroma
 //! alignment, at the track's own tempo but in all 12 keys, its seeds searched on sequences
@@ -306,7 +307,7 @@ pub fn detect(set: &TrackSet, episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
 
 /// The grid of peak steps cue detection reads.
 pub fn peak_config() -> PeakConfig {
-    PeakConfig::default()
+    PeakConfig { low_hz: 50.0, ..PeakConfig::default() }
 }
 
 /// Cues where a track's own recording plays: landmark votes propose (track, offset) pairs, and
@@ -336,7 +337,7 @@ fn exact_cues(set: &TrackSet, episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
         .into_iter()
         .filter(|c| c.piece.frames.len() >= min_len)
         .collect();
-    let rules = Rules { accept_nats: cfg.accept_nats, min_len, block };
+    let rules = Rules { accept_nats: cfg.accept_nats, min_len, block, masked, decay: cfg.heard_rank_decay };
     resolve_exact(traced, &rules)
         .into_iter()
         .map(|c| {
@@ -401,6 +402,7 @@ fn trace_candidate(
     (heard > 0.0).then_some(Traced {
         piece: Piece { track: cand.track, offset: cand.offset, frames, nats: heard },
         nats,
+        ranks: ranks.iter().map(|r| r.map(Told::from)).collect(),
         runs,
     })
 }
@@ -422,6 +424,7 @@ struct Piece {
 /// the offset of its strongest piece; its blocks between pieces count as not heard
 /// (`unheard` nats each), where pieces overlap the better block counts.
 fn chain_pieces(mut pieces: Vec<Traced>, gap: usize, block: usize, unheard: f32) -> Vec<Traced> {
+    let hidden = Some(Told::HIDDEN);
     pieces.sort_by(|x, y| {
         let (x, y) = (&x.piece, &y.piece);
         (x.track, x.frames.start, x.offset).cmp(&(y.track, y.frames.start, y.offset))
@@ -445,9 +448,12 @@ fn chain_pieces(mut pieces: Vec<Traced>, gap: usize, block: usize, unheard: f32)
                 let at = (p.piece.frames.start - c.piece.frames.start) / block;
                 if c.nats.len() < at + p.nats.len() {
                     c.nats.resize(at + p.nats.len(), unheard);
+                    c.ranks.resize(at + p.nats.len(), hidden);
                 }
-                for (k, &v) in p.nats.iter().enumerate() {
-                    c.nats[at + k] = c.nats[at + k].max(v);
+                for (k, (&v, &r)) in p.nats.iter().zip(&p.ranks).enumerate() {
+                    if v > c.nats[at + k] {
+                        (c.nats[at + k], c.ranks[at + k]) = (v, r);
+                    }
                 }
                 c.piece.frames.end = c.piece.frames.end.max(p.piece.frames.end);
                 c.runs.extend(p.runs);
@@ -502,8 +508,42 @@ fn rank_nats(rank: Option<BlockRank>, masked: f64, decay: f64) -> f32 {
 struct Traced {
     piece: Piece,
     nats: Vec<f32>,
+    /// The rank of each block, `None` where it could not be ranked.
+    ranks: Vec<Option<Told>>,
     runs: Vec<Range<usize>>,
 }
+
+/// One block's rank among its decoys, as a candidate keeps it: decoys at or above the offset
+/// (counted up to [`RANKS_TOLD`]) and decoys ranked against.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Told {
+    above: u8,
+    decoys: u8,
+}
+
+impl Told {
+    /// A block between the pieces of a chain: not heard.
+    const HIDDEN: Self = Self { above: RANKS_TOLD as u8, decoys: 20 };
+
+    fn rank(self) -> BlockRank {
+        BlockRank { above: usize::from(self.above), decoys: usize::from(self.decoys) }
+    }
+}
+
+impl From<BlockRank> for Told {
+    fn from(r: BlockRank) -> Self {
+        Self { above: r.above.min(RANKS_TOLD) as u8, decoys: r.decoys.min(255) as u8 }
+    }
+}
+
+/// Blocks' worth of the configured share of hidden blocks that a cue's own share is drawn
+/// towards when its ends are placed ([`Traced::trimmed`]): a short cue's few blocks say little
+/// about how often dialogue hides it.
+const MASKED_PRIOR_BLOCKS: f64 = 5.0;
+
+/// Least share of hidden blocks a cue's ends are judged by: a cue heard in every block can
+/// still have one hidden.
+const MIN_MASKED: f64 = 0.02;
 
 /// What makes a verbatim cue, in frames and nats (see [`CueConfig`]).
 struct Rules {
@@ -511,9 +551,46 @@ struct Rules {
     min_len: usize,
     /// Frames a block of evidence.
     block: usize,
+    /// See [`CueConfig::masked_share`].
+    masked: f64,
+    /// See [`CueConfig::heard_rank_decay`].
+    decay: f64,
 }
 
 impl Traced {
+    /// Blocks `a..b` of a stretch found with the configured share of hidden blocks, its ends
+    /// placed again with the share this stretch itself shows.
+    ///
+    /// Any share keeps false cues as rare as `accept_nats` says, but where a stretch ends
+    /// depends on it: at one half, a block that beats every decoy by chance (one in 21 where
+    /// the track does not play) outweighs three hidden ones, so a cue heard throughout (music
+    /// alone, a quiet scene) takes in a chance win a few seconds before it starts or after it
+    /// ends. Its own blocks say how often this cue is hidden: hidden blocks rank like decoys,
+    /// below the top `RANKS_TOLD` of `decoys + 1` ranks. Judged at that share (drawn towards the
+    /// configured one by [`MASKED_PRIOR_BLOCKS`], never above it) the stretch's ends can only
+    /// move in.
+    fn trimmed(&self, a: usize, b: usize, rules: &Rules) -> (usize, usize) {
+        let ranked: Vec<Told> = self.ranks[a..b].iter().flatten().copied().collect();
+        if ranked.is_empty() {
+            return (a, b);
+        }
+        let share_below = |t: &Told| {
+            let ranks = f64::from(t.decoys) + 1.0;
+            (ranks - RANKS_TOLD as f64).max(1.0) / ranks
+        };
+        // Hidden blocks, each scaled up by the share of a decoy's ranks that count as hidden.
+        let hidden: f64 =
+            ranked.iter().filter(|t| usize::from(t.above) >= RANKS_TOLD).map(|t| 1.0 / share_below(t)).sum();
+        let masked = ((hidden + MASKED_PRIOR_BLOCKS * rules.masked) / (ranked.len() as f64 + MASKED_PRIOR_BLOCKS))
+            .clamp(MIN_MASKED, rules.masked);
+        let own: Vec<f32> =
+            self.ranks[a..b].iter().map(|r| rank_nats(r.map(Told::rank), masked, rules.decay)).collect();
+        match positive_runs(&own, 0.0).into_iter().max_by(|x, y| x.2.total_cmp(&y.2)) {
+            Some((x, y, _)) => (a + x, a + y),
+            None => (a, b),
+        }
+    }
+
     /// The cue this candidate makes on the frames no kept cue has taken: the stretch of them
     /// with the most evidence; `None` unless it reaches the evidence and length a cue needs.
     fn on_free_frames(&self, taken: &[Range<usize>], rules: &Rules) -> Option<Piece> {
@@ -532,9 +609,12 @@ impl Traced {
             while k < self.nats.len() && free(k) {
                 k += 1;
             }
-            for (a, b, nats) in positive_runs(&self.nats[start..k], rules.accept_nats) {
-                if best.as_ref().is_none_or(|p| nats > p.nats) {
-                    best = Some(Piece { frames: frames(start + a, start + b), nats, ..self.piece.clone() });
+            for (a, b, _) in positive_runs(&self.nats[start..k], rules.accept_nats) {
+                let (a, b) = self.trimmed(start + a, start + b, rules);
+                // The evidence of the stretch kept, as every candidate's is counted.
+                let nats: f32 = self.nats[a..b].iter().sum();
+                if nats >= rules.accept_nats && best.as_ref().is_none_or(|p| nats > p.nats) {
+                    best = Some(Piece { frames: frames(a, b), nats, ..self.piece.clone() });
                 }
             }
         }
@@ -1087,13 +1167,17 @@ mod tests {
         Traced {
             piece: Piece { track, offset, frames: frames.clone(), nats: heard },
             nats: blocks.to_vec(),
+            ranks: blocks
+                .iter()
+                .map(|&v| Some(if v > 0.0 { Told { above: 0, decoys: 20 } } else { Told::HIDDEN }))
+                .collect(),
             runs: std::iter::once(frames).collect(),
         }
     }
 
     #[test]
     fn a_track_sharing_a_phrase_loses_it_to_the_track_that_plays() {
-        let rules = Rules { accept_nats: 15.0, min_len: 100, block: 10 };
+        let rules = Rules { accept_nats: 15.0, min_len: 100, block: 10, masked: 0.5, decay: 1.0 / 3.0 };
         // Track 0 plays over frames 0..200; track 1 shares its phrase over 100..200 and then
         // is not heard. Alone, track 1 would make a cue of 24 nats.
         let playing = traced(0, 0, 0, &[HEARD; 20]);
@@ -1104,6 +1188,31 @@ mod tests {
         let kept = resolve_exact(vec![sharing, playing], &rules);
         assert_eq!(kept.len(), 1, "{kept:?}");
         assert_eq!((kept[0].track, kept[0].frames.clone()), (0, 0..200));
+    }
+
+    #[test]
+    fn a_cue_heard_throughout_does_not_take_in_a_chance_win_before_it() {
+        let rules = Rules { accept_nats: 15.0, min_len: 50, block: 10, masked: 0.5, decay: 1.0 / 3.0 };
+        // One block beats every decoy, three do not, then the track is heard in every block:
+        // at the configured share the win outweighs the three, at this cue's own it does not.
+        let mut blocks = vec![HEARD, UNHEARD, UNHEARD, UNHEARD];
+        blocks.extend([HEARD; 15]);
+        let mut candidate = traced(0, 0, 0, &blocks);
+        // The raw evidence rose where the blocks beat their decoys.
+        candidate.runs = vec![0..10, 40..190];
+        let cue = candidate.on_free_frames(&[], &rules).expect("a cue");
+        assert_eq!(cue.frames, 40..190);
+        assert!((cue.nats - 15.0 * HEARD).abs() < 1e-4, "{}", cue.nats);
+    }
+
+    #[test]
+    fn a_cue_hidden_as_often_as_configured_keeps_its_ends() {
+        let rules = Rules { accept_nats: 15.0, min_len: 50, block: 10, masked: 0.5, decay: 1.0 / 3.0 };
+        // Dialogue hides half the blocks, at the ends as in the middle: nothing is trimmed.
+        let pattern = [HEARD, UNHEARD, UNHEARD, HEARD, UNHEARD, UNHEARD, HEARD, UNHEARD, HEARD, UNHEARD, HEARD];
+        let blocks: Vec<f32> = pattern.iter().chain(&pattern).chain(&pattern).copied().collect();
+        let cue = traced(0, 0, 0, &blocks).on_free_frames(&[], &rules).expect("a cue");
+        assert_eq!(cue.frames, 0..330);
     }
 
     #[test]

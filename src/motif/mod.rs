@@ -308,24 +308,41 @@ fn rebase_on_first(occurrences: &mut [Occurrence]) {
     }
 }
 
-/// Keeps `occurrences` (sorted and relative to the first, see [`rebase_on_first`]) within the
-/// tempo range of the first, as a motif's places must be: of the places that may come first
-/// (those before it dropped), the one that keeps the most places, the earliest of equals.
+/// Keeps the most of `occurrences` (sorted and relative to the first, see [`rebase_on_first`])
+/// whose tempo ratios lie within the tempo range of each other, as a motif's places must be.
+///
+/// Within the range of the first is what a report needs, but which place comes first depends
+/// on the order the tracks were given in, and the places kept must not: held within the range
+/// of each other, every place is within range of whichever comes first. Of the windows of the
+/// range that hold the most places, the one of the highest summed score, then the slowest.
 fn hold_to_tempo_range(occurrences: &mut Vec<Occurrence>, cfg: &MotifConfig) {
-    let range = cfg.min_tempo_ratio..=cfg.max_tempo_ratio;
-    let kept_from = |k: usize| {
-        let reference = occurrences[k].tempo_ratio;
-        occurrences[k..].iter().filter(|o| reference > 0.0 && range.contains(&(o.tempo_ratio / reference))).count()
+    // The widest spread of ratios that keeps any place within range of any other.
+    let spread = cfg.max_tempo_ratio.min(1.0 / cfg.min_tempo_ratio) * (1.0 + 1e-9);
+    let mut ratios: Vec<(f64, f32)> = occurrences.iter().map(|o| (o.tempo_ratio, o.score)).collect();
+    ratios.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let (Some(&(lowest, _)), Some(&(highest, _))) = (ratios.first(), ratios.last()) else {
+        return;
     };
-    if occurrences.iter().all(|o| range.contains(&o.tempo_ratio)) {
+    if lowest.is_nan() || lowest <= 0.0 || highest <= lowest * spread {
         return;
     }
-    let Some(first) = (0..occurrences.len()).max_by(|&x, &y| kept_from(x).cmp(&kept_from(y)).then(y.cmp(&x))) else {
-        return;
-    };
-    let reference = occurrences[first].tempo_ratio;
-    occurrences.drain(..first);
-    occurrences.retain(|o| range.contains(&(o.tempo_ratio / reference)));
+    // For each lowest place of a window, the places within the spread above it.
+    let mut best: Option<(usize, f32, usize)> = None;
+    let mut end = 0;
+    for (i, &(low, _)) in ratios.iter().enumerate() {
+        end = end.max(i);
+        while end + 1 < ratios.len() && ratios[end + 1].0 <= low * spread {
+            end += 1;
+        }
+        let count = end + 1 - i;
+        let score: f32 = ratios[i..=end].iter().map(|r| r.1).sum();
+        if best.is_none_or(|(c, s, _)| count > c || (count == c && score > s)) {
+            best = Some((count, score, i));
+        }
+    }
+    let Some((_, _, from)) = best else { return };
+    let low = ratios[from].0;
+    occurrences.retain(|o| o.tempo_ratio >= low && o.tempo_ratio <= low * spread);
     rebase_on_first(occurrences);
 }
 
@@ -966,7 +983,7 @@ mod tests {
     }
 
     #[test]
-    fn a_motif_keeps_its_places_within_the_tempo_range_of_its_first() {
+    fn a_motif_keeps_its_places_within_the_tempo_range_of_each_other() {
         let cfg = MotifConfig::default();
         let at = |track: usize, start_s: f64, tempo_ratio: f64| Occurrence {
             track,
@@ -988,8 +1005,17 @@ mod tests {
         hold_to_tempo_range(&mut m, &cfg);
         assert_eq!(tempos(&m), vec![(1, 1.0), (2, 1.1), (3, 0.95)]);
         assert_eq!(m.iter().map(|o| o.transpose).collect::<Vec<_>>(), vec![0, 1, 2]);
-        // Within range: untouched.
+        // Within range of the first but not of each other: whichever track came first, the
+        // same places are kept (the slower pair, of equal count and score).
         let mut m = vec![at(0, 0.0, 1.0), at(1, 0.0, 0.8), at(2, 0.0, 1.25)];
+        hold_to_tempo_range(&mut m, &cfg);
+        assert_eq!(tempos(&m), vec![(0, 1.0), (1, 0.8)]);
+        let mut m = vec![at(2, 0.0, 1.0), at(0, 0.0, 0.8), at(1, 0.0, 0.64)];
+        rebase_on_first(&mut m);
+        hold_to_tempo_range(&mut m, &cfg);
+        assert_eq!(tempos(&m), vec![(0, 1.0), (1, 0.8)]);
+        // Within range of each other: untouched.
+        let mut m = vec![at(0, 0.0, 1.0), at(1, 0.0, 0.9), at(2, 0.0, 1.1)];
         hold_to_tempo_range(&mut m, &cfg);
         assert_eq!(m.len(), 3);
     }

@@ -148,6 +148,7 @@ def cmd_episodes(args) -> int:
         formats=args.formats,
         levels=args.levels,
         stings_dir=args.stings_dir,
+        transposed_share=args.transposed_share,
     )
     _prepare_out(args.out, "cuetruth.json")
     t0 = time.time()
@@ -222,6 +223,12 @@ def main(argv=None) -> int:
         "under espeak-ng speech, ducked 6-12 dB, stings from --stings-dir)",
     )
     ep.add_argument("--stings-dir", type=Path, help="music in no track, for short stings (broadcast)")
+    ep.add_argument(
+        "--transposed-share",
+        type=float,
+        default=0.0,
+        help="share of cues played 1-3 semitones up or down at the same tempo (default 0)",
+    )
     ep.set_defaults(func=cmd_episodes)
 
     fx = sub.add_parser("fixture", help="regenerate fixtures/score exactly")
@@ -233,6 +240,8 @@ def main(argv=None) -> int:
         ap.error("--tracks must be at least 2")
     if not 16000 <= getattr(args, "sr", 22050) <= 96000:
         ap.error(f"--sr must be within 16000..96000, got {args.sr}")
+    if args.command == "episodes" and not 0.0 <= args.transposed_share <= 1.0:
+        ap.error(f"--transposed-share must be within 0..1, got {args.transposed_share}")
     if args.command == "episodes" and (args.count < 1 or args.minutes < 0.5):
         ap.error("--count must be at least 1 and --minutes at least 0.5")
     return args.func(args)

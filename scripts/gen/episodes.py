@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,9 @@ class EpisodeConfig:
     # and short stings of music that is in no track.
     levels: str = "studio"
     stings_dir: Path | None = None
+    # Share of cues played in another key (1-3 semitones up or down, same tempo): the track
+    # re-pitched as a re-arranged use would be, which verbatim detection cannot find.
+    transposed_share: float = 0.0
 
 
 def _track_files(tracks_dir: Path) -> list[str]:
@@ -164,6 +168,22 @@ def _sting(rng: np.random.Generator, stings: list[np.ndarray], sr: int) -> np.nd
     return x * ramp / (rms(x) or 1.0)
 
 
+def _transpose(x: np.ndarray, sr: int, semitones: int) -> np.ndarray:
+    """`x` (channels x samples) `semitones` higher at the same tempo and length (ffmpeg: a
+    resampled rate, then WSOLA time stretching back to the original duration)."""
+    ratio = 2.0 ** (semitones / 12.0)
+    ch, m = x.shape
+    stretch = f"asetrate={sr * ratio:.3f},aresample={sr},atempo={1.0 / ratio:.6f}"
+    raw = ["-f", "f32le", "-ar", str(sr), "-ac", str(ch)]
+    cmd = ["ffmpeg", "-v", "error", *raw, "-i", "pipe:0", "-af", stretch, *raw, "pipe:1"]
+    pcm = np.ascontiguousarray(x.T, dtype=np.float32).tobytes()
+    out = subprocess.run(cmd, input=pcm, capture_output=True, check=True).stdout
+    y = np.frombuffer(out, dtype=np.float32).reshape(-1, ch).T
+    z = np.zeros((ch, m), dtype=np.float32)
+    z[:, : min(m, y.shape[1])] = y[:, :m]
+    return z
+
+
 def make_episode(
     rng: np.random.Generator,
     cfg: EpisodeConfig,
@@ -232,12 +252,19 @@ def make_episode(
     music = np.zeros((cfg.channels, n), dtype=np.float32)
     cues = _plan_cues(rng, total, plays, [x.shape[1] / sr for x in tracks], broadcast)
     duck_env = _smooth(talking, int(0.4 * sr))
+    # Drawn from their own generator, so that episodes without transposed cues stay as they were.
+    arng = np.random.default_rng(rng.integers(2**63)) if cfg.transposed_share > 0 else None
     for c in cues:
+        c["transpose"] = 0
+        if arng is not None and arng.random() < cfg.transposed_share:
+            c["transpose"] = int(arng.choice([-3, -2, -1, 1, 2, 3]))
         src = tracks[c["track"]]
         j0 = int(c["track_start_s"] * sr)
         m = int(c["length"] * sr)
         x = src[:, j0 : j0 + m].astype(np.float32)
         m = x.shape[1]
+        if c["transpose"]:
+            x = _transpose(x, sr, c["transpose"])
         level = rms(x.mean(axis=0))
         x *= db(SPEECH_DBFS + c["msr_db"]) / (level or 1.0)
         tt = np.arange(m) / sr
@@ -291,7 +318,7 @@ def generate_episodes(cfg: EpisodeConfig, tracks_dir: Path, out: Path, log=print
                     "start_s": round(c["start_s"], 3),
                     "end_s": round(c["end_s"], 3),
                     "track_start_s": round(c["track_start_s"], 3),
-                    "transpose": 0,
+                    "transpose": c["transpose"],
                     "msr_db": round(c["msr_db"], 2),
                     "fade_in_s": round(c["fade_in_s"], 2),
                     "fade_out_s": round(c["fade_out_s"], 2),

@@ -314,7 +314,8 @@ fn rebase_on_first(occurrences: &mut [Occurrence]) {
 /// Within the range of the first is what a report needs, but which place comes first depends
 /// on the order the tracks were given in, and the places kept must not: held within the range
 /// of each other, every place is within range of whichever comes first. Of the windows of the
-/// range that hold the most places, the one of the highest summed score, then the slowest.
+/// range that hold the most places, the one of the highest summed score, then the one of the
+/// shortest places.
 fn hold_to_tempo_range(occurrences: &mut Vec<Occurrence>, cfg: &MotifConfig) {
     // The widest spread of ratios that keeps any place within range of any other.
     let spread = cfg.max_tempo_ratio.min(1.0 / cfg.min_tempo_ratio) * (1.0 + 1e-9);
@@ -1006,7 +1007,7 @@ mod tests {
         assert_eq!(tempos(&m), vec![(1, 1.0), (2, 1.1), (3, 0.95)]);
         assert_eq!(m.iter().map(|o| o.transpose).collect::<Vec<_>>(), vec![0, 1, 2]);
         // Within range of the first but not of each other: whichever track came first, the
-        // same places are kept (the slower pair, of equal count and score).
+        // same places are kept (of two pairs of equal count and score, the shorter).
         let mut m = vec![at(0, 0.0, 1.0), at(1, 0.0, 0.8), at(2, 0.0, 1.25)];
         hold_to_tempo_range(&mut m, &cfg);
         assert_eq!(tempos(&m), vec![(0, 1.0), (1, 0.8)]);

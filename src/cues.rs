@@ -206,6 +206,10 @@ pub struct Cue {
     /// Weight of the cue when cues overlap: evidence in nats for exact matches, similarity
     /// times seconds for arranged ones.
     pub evidence: f64,
+    /// Whether the cue outranked decoy offsets of its own track (every exact cue; an arranged
+    /// one whose similarity does not rise enough, where it does so beyond the stretch that
+    /// proposed it).
+    pub ranked: bool,
 }
 
 /// How a cue matches its track.
@@ -229,7 +233,7 @@ impl Cue {
     /// (`min_len_s`), as a motif heard twice has to be worth one of the shortest motif. An exact
     /// cue has passed the rank test already.
     fn is_worth(&self, min_len_s: f64) -> bool {
-        self.kind == MatchKind::Exact || f64::from(self.score) * self.len() >= min_len_s
+        self.kind == MatchKind::Exact || self.ranked || f64::from(self.score) * self.len() >= min_len_s
     }
 
     /// Episode time minus track time: constant along one uninterrupted cue.
@@ -357,6 +361,7 @@ fn exact_cues(set: &TrackSet, episode: &Features, cfg: &CueConfig) -> Vec<Cue> {
                 score: found_share(track, &coverage, c.offset, a, b, fp.evidence_peaks),
                 kind: MatchKind::Exact,
                 evidence: f64::from(c.nats),
+                ranked: true,
             }
         })
         .collect()
@@ -747,6 +752,13 @@ fn arranged_cues(tracks: &[CueTrack], episode: &Features, cfg: &CueConfig, exact
     );
     let align_cfg =
         AlignConfig { len: window, tempos: vec![1.0], shifts: (0..12).collect(), threshold: cfg.candidate_threshold };
+    // The verbatim cues' decoy offsets, in frames of the matching sequence.
+    let lags: Vec<i64> = fingerprint::RANK_DECOYS
+        .iter()
+        .map(|&d| (d as f64 * episode.hop_s / ep.clock.hop_s()).round() as i64)
+        .filter(|&d| d != 0)
+        .collect();
+    let block = ep.clock.frames_in(1.0).max(1);
     let mut candidates: Vec<Cue> = tracks
         .par_iter()
         .enumerate()
@@ -767,20 +779,32 @@ fn arranged_cues(tracks: &[CueTrack], episode: &Features, cfg: &CueConfig, exact
                 .collect();
             let mut backgrounds = [None; 12];
             let rise = cfg.threshold * cfg.continue_share;
-            let grown: Vec<(Alignment, f32)> = found
+            let mut ranked_offsets = std::collections::HashSet::new();
+            let grown: Vec<(Alignment, f32, bool)> = found
                 .into_iter()
                 .filter_map(|al| {
                     let bg = *backgrounds[al.shift % 12]
                         .get_or_insert_with(|| line_background(&seq.frames, &ep.frames, al.shift));
-                    let al = grow(&seq.frames, &ep.frames, al, bg + rise * (1.0 - bg));
-                    let lift = (line_mean(&seq.frames, &ep.frames, &al) - bg) / (1.0 - bg).max(f32::EPSILON);
-                    (lift >= cfg.threshold).then_some((al, lift.clamp(0.0, 1.0)))
+                    let lift_of = |al: &Alignment| {
+                        ((line_mean(&seq.frames, &ep.frames, al) - bg) / (1.0 - bg).max(f32::EPSILON)).clamp(0.0, 1.0)
+                    };
+                    let grown = grow(&seq.frames, &ep.frames, al.clone(), bg + rise * (1.0 - bg));
+                    let lift = lift_of(&grown);
+                    if lift >= cfg.threshold {
+                        return Some((grown, lift, false));
+                    }
+                    let offset = (al.b_start - al.a_start as f64).round() as i64;
+                    if !ranked_offsets.insert((offset, al.shift)) {
+                        return None;
+                    }
+                    let heard = heard_beyond(&seq.frames, &ep.frames, &al, &free, &lags, block, cfg)?;
+                    Some((heard.clone(), lift_of(&heard), true))
                 })
                 .collect();
             let ep = &ep;
             grown
                 .into_iter()
-                .map(move |(al, lift)| Cue {
+                .map(move |(al, lift, ranked)| Cue {
                     track: t,
                     start_s: ep.time_of(al.b_start),
                     end_s: ep.time_of(al.b_end).min(ep.covered_s),
@@ -789,6 +813,7 @@ fn arranged_cues(tracks: &[CueTrack], episode: &Features, cfg: &CueConfig, exact
                     score: lift,
                     kind: MatchKind::Arranged,
                     evidence: 0.0,
+                    ranked,
                 })
                 .collect::<Vec<_>>()
         })
@@ -799,6 +824,81 @@ fn arranged_cues(tracks: &[CueTrack], episode: &Features, cfg: &CueConfig, exact
     }
     candidates.retain(|c| c.is_worth(cfg.min_len_s));
     candidates
+}
+
+/// An arranged candidate whose similarity does not rise enough to be a cue, taken as one where
+/// its track, at its offset and key, outranks decoy offsets of the same track a second at a
+/// time, as a verbatim cue's peaks do ([`rank_nats`], the same decoy lags and the same
+/// evidence needed): the stretch of the most evidence around it, within the free stretch `al`
+/// was found in.
+///
+/// The stretch that proposed the candidate (with a second's margin) is chosen for its own rise,
+/// so its blocks rank above their decoys far more often than chance: on two diagnostic sets the
+/// best stretches of candidates where no cue plays gathered up to 16 nats with them and at most
+/// 8 without. Only the blocks beyond it count towards acceptance; all of them place the ends.
+fn heard_beyond(
+    track: &[Frame],
+    ep: &[Frame],
+    al: &Alignment,
+    free: &[Range<usize>],
+    lags: &[i64],
+    block: usize,
+    cfg: &CueConfig,
+) -> Option<Alignment> {
+    let n = track.len() as i64;
+    let offset = (al.b_start - al.a_start as f64).round() as i64;
+    let r = free.iter().find(|r| r.contains(&(al.b_start.max(0.0) as usize)))?;
+    let a = offset.clamp(r.start as i64, r.end as i64) as usize;
+    let b = (offset + n).clamp(a as i64, r.end as i64) as usize;
+    let block = block.max(1);
+    let decoys: Vec<i64> = lags.iter().filter(|d| d.abs() < n).copied().collect();
+    if n == 0 || b <= a || decoys.len() < lags.len() / 2 {
+        return None;
+    }
+    // Mean similarity of the block's episode frames to the track taken round at `at`, over the
+    // frames where the track sounds.
+    let mean = |js: Range<usize>, at: i64| -> Option<f32> {
+        let (mut total, mut count) = (0f32, 0usize);
+        for j in js {
+            let i = (j as i64 - at).rem_euclid(n) as usize;
+            if track[i].iter().any(|&v| v != 0.0) {
+                total += dot(&track[i], &rotate(&ep[j], al.shift));
+                count += 1;
+            }
+        }
+        (count > 0).then(|| total / count as f32)
+    };
+    let (masked, decay) = (f64::from(cfg.masked_share), cfg.heard_rank_decay);
+    let chosen = (al.b_start - block as f64)..(al.b_end + block as f64);
+    let (mut all, mut beyond) = (Vec::new(), Vec::new());
+    for k in (a..b).step_by(block) {
+        let js = k..(k + block).min(b);
+        let rank = mean(js.clone(), offset).map(|own| {
+            let above = decoys
+                .iter()
+                .filter(|&&d| mean(js.clone(), offset + d).is_some_and(|v| v >= own))
+                .take(RANKS_TOLD)
+                .count();
+            BlockRank { above, decoys: decoys.len() }
+        });
+        let nats = rank_nats(rank, masked, decay);
+        all.push(nats);
+        let inside = chosen.start < js.end as f64 && (js.start as f64) < chosen.end;
+        beyond.push(if inside { 0.0 } else { nats });
+    }
+    let by_sum = |x: &(usize, usize, f32), y: &(usize, usize, f32)| x.2.total_cmp(&y.2);
+    let (x, y, _) = positive_runs(&beyond, cfg.accept_nats).into_iter().max_by(by_sum)?;
+    let (x, y, _) =
+        positive_runs(&all, 0.0).into_iter().filter(|r| r.0 < y && x < r.1).max_by(by_sum).unwrap_or((x, y, 0.0));
+    let (b_start, b_end) = (a + x * block, (a + y * block).min(b));
+    let a_start = (b_start as i64 - offset) as usize;
+    Some(Alignment {
+        a_start,
+        a_end: a_start + (b_end - b_start),
+        b_start: b_start as f64,
+        b_end: b_end as f64,
+        ..al.clone()
+    })
 }
 
 /// Frames of the matching sequences per frame of the arranged search's first pass: 1.2 s at
@@ -900,6 +1000,7 @@ fn join_pieces(mut cands: Vec<Cue>, max_gap_s: f64) -> Vec<Cue> {
                 let (lp, lc) = (p.len().max(0.0), c.len().max(0.0));
                 p.score = ((p.score as f64 * lp + c.score as f64 * lc) / (lp + lc).max(1e-9)) as f32;
                 p.evidence += c.evidence;
+                p.ranked |= c.ranked;
                 p.end_s = p.end_s.max(c.end_s);
             }
             None => out.push(c),
@@ -964,9 +1065,72 @@ mod tests {
 
     use super::*;
 
+    /// Unit frames of random pitch content, from `seed`.
+    fn random_frames(n: usize, seed: u64) -> Vec<Frame> {
+        let mut s = seed.max(1);
+        (0..n)
+            .map(|_| {
+                let mut f = [0f32; crate::similarity::sequence::DIM];
+                for v in &mut f {
+                    s ^= s << 13;
+                    s ^= s >> 7;
+                    s ^= s << 17;
+                    *v = (s % 1000) as f32 / 1000.0;
+                }
+                let norm = f.iter().map(|v| v * v).sum::<f32>().sqrt();
+                f.map(|v| v / norm)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_arranged_candidate_is_heard_where_it_outranks_its_decoys_beyond_its_proposal() {
+        let cfg = CueConfig::default();
+        let block = 3;
+        let lags: Vec<i64> = fingerprint::RANK_DECOYS.iter().map(|&d| (d as f64 / 3.0).round() as i64).collect();
+        // A 200-frame track, 3 semitones up and half buried in other sound over frames 300..500
+        // of a 900-frame episode.
+        let track = random_frames(200, 1);
+        let mut ep = random_frames(900, 2);
+        for (k, f) in track.iter().enumerate() {
+            let up = rotate(f, 12 - 3);
+            let mixed: Vec<f32> = up.iter().zip(&ep[300 + k]).map(|(a, b)| 0.4 * a + b).collect();
+            let norm = mixed.iter().map(|v| v * v).sum::<f32>().sqrt();
+            ep[300 + k] = std::array::from_fn(|d| mixed[d] / norm);
+        }
+        // The stretch that proposed it: a few seconds in the middle, in the key that undoes it.
+        let al = Alignment {
+            a_start: 90,
+            a_end: 110,
+            b_start: 390.0,
+            b_end: 410.0,
+            shift: 3,
+            tempo: 1.0,
+            score: 0.1,
+            distinct: 1.0,
+        };
+        let free: Vec<Range<usize>> = std::iter::once(0..900).collect();
+        let heard = heard_beyond(&track, &ep, &al, &free, &lags, block, &cfg).expect("heard beyond its proposal");
+        assert!(heard.b_start <= 303.0 && heard.b_end >= 497.0, "{heard:?}");
+        assert_eq!(heard.b_start - heard.a_start as f64, 300.0);
+        // Where the track is not in the episode, nothing is heard.
+        let other = random_frames(900, 3);
+        assert!(heard_beyond(&track, &other, &al, &free, &lags, block, &cfg).is_none());
+    }
+
     fn cue(track: usize, start_s: f64, end_s: f64, track_start_s: f64, score: f32) -> Cue {
         let evidence = f64::from(score) * (end_s - start_s);
-        Cue { track, start_s, end_s, track_start_s, transpose: 0, score, kind: MatchKind::Arranged, evidence }
+        Cue {
+            track,
+            start_s,
+            end_s,
+            track_start_s,
+            transpose: 0,
+            score,
+            kind: MatchKind::Arranged,
+            evidence,
+            ranked: false,
+        }
     }
 
     #[test]

@@ -1149,7 +1149,7 @@ pub fn raw_evidence(
 /// taken round from its start again past its end), stands in for chance: its own pitches and
 /// textures, out of time with the query. Unequal steps of 2.9 to 15 s, so a loop or a
 /// bar-length repeat in the music lines up with few of them.
-const RANK_DECOYS: [i64; 20] =
+pub const RANK_DECOYS: [i64; 20] =
     [-151, -131, -113, -97, -83, -71, -61, -53, -43, -29, 29, 43, 53, 61, 71, 83, 97, 113, 131, 151];
 
 /// For each block of `block` query frames in `frames`: how many decoy offsets gather at least

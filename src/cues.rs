@@ -19,7 +19,10 @@
 //! audio does. A candidate becomes a cue only if its whole stretch rises by the threshold above
 //! the similarity of unrelated audio *in its key*: that level, not the best of 12 keys per
 //! frame pair, is what a line of one key is up against, and if its rise times its length is
-//! worth a perfect match of the shortest cue. Exact cues come first where the two overlap.
+//! worth a perfect match of the shortest cue; or, where it does not rise so far (music under
+//! dialogue), if beyond the stretch that proposed it the track outranks decoy offsets of
+//! itself a second at a time, as a verbatim cue's peaks must. Exact cues come first where the
+//! two overlap.
 
 use std::ops::Range;
 

@@ -801,7 +801,8 @@ fn arranged_cues(tracks: &[CueTrack], episode: &Features, cfg: &CueConfig, exact
                         return None;
                     }
                     let heard = heard_beyond(&seq.frames, &ep.frames, &al, &free, &lags, block, cfg)?;
-                    Some((heard.clone(), lift_of(&heard), true))
+                    let lift = lift_of(&heard);
+                    Some((heard, lift, true))
                 })
                 .collect();
             let ep = &ep;

@@ -536,7 +536,7 @@ struct Told {
 
 impl Told {
     /// A block between the pieces of a chain: not heard.
-    const HIDDEN: Self = Self { above: RANKS_TOLD as u8, decoys: 20 };
+    const HIDDEN: Self = Self { above: RANKS_TOLD as u8, decoys: fingerprint::RANK_DECOYS.len() as u8 };
 
     fn rank(self) -> BlockRank {
         BlockRank { above: usize::from(self.above), decoys: usize::from(self.decoys) }
@@ -877,14 +877,8 @@ fn heard_beyond(
     let (mut all, mut beyond) = (Vec::new(), Vec::new());
     for k in (a..b).step_by(block) {
         let js = k..(k + block).min(b);
-        let rank = mean(js.clone(), offset).map(|own| {
-            let above = decoys
-                .iter()
-                .filter(|&&d| mean(js.clone(), offset + d).is_some_and(|v| v >= own))
-                .take(RANKS_TOLD)
-                .count();
-            BlockRank { above, decoys: decoys.len() }
-        });
+        let rank = mean(js.clone(), offset)
+            .map(|own| BlockRank::among(own, decoys.iter().map(|&d| mean(js.clone(), offset + d)), RANKS_TOLD));
         let nats = rank_nats(rank, masked, decay);
         all.push(nats);
         let inside = chosen.start < js.end as f64 && (js.start as f64) < chosen.end;

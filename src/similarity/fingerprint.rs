@@ -1216,8 +1216,7 @@ pub fn decoy_ranks(
             let own = mean(js.clone(), offset)?;
             // Counting stops at the `told`-th decoy at or above the offset, which under absence
             // comes after a few decoys.
-            let above = decoys.iter().filter(|&&at| mean(js.clone(), at).is_some_and(|d| d >= own)).take(told).count();
-            Some(BlockRank { above, decoys: decoys.len() })
+            Some(BlockRank::among(own, decoys.iter().map(|&at| mean(js.clone(), at)), told))
         })
         .collect()
 }
@@ -1230,6 +1229,17 @@ pub struct BlockRank {
     pub above: usize,
     /// Decoys the block was ranked against.
     pub decoys: usize,
+}
+
+impl BlockRank {
+    /// The rank of `own` among the values of the `decoys` (`None` for one that could not be
+    /// measured, which still counts as ranked against), counting those at or above it up to
+    /// `told`: under absence, after a few decoys.
+    pub fn among<T: PartialOrd>(own: T, decoys: impl ExactSizeIterator<Item = Option<T>>, told: usize) -> Self {
+        let n = decoys.len();
+        let above = decoys.filter(|d| d.as_ref().is_some_and(|d| *d >= own)).take(told).count();
+        Self { above, decoys: n }
+    }
 }
 
 /// Made-up peaks with known answers, for the tests of this module and of cue detection.

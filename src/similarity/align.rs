@@ -303,11 +303,21 @@ fn tile_seeds(
     let Some(sim) = sim.as_slice() else { return };
     // Row `r` of shift `si`: the similarity of frame `r` with every column, in that key.
     let row = |r: usize, si: usize| &sim[(r * ns + si) * nc..(r * ns + si + 1) * nc];
-    let background = tile_background(sim, ns, nc, a, b, &rows, &cols);
+    // Row `r`: each column's best similarity over all shifts.
+    let mut best_key = vec![f32::MIN; nr * nc];
+    for r in 0..nr {
+        let out = &mut best_key[r * nc..(r + 1) * nc];
+        for si in 0..ns {
+            for (m, &v) in out.iter_mut().zip(row(r, si)) {
+                *m = if v > *m { v } else { *m };
+            }
+        }
+    }
+    let best_row = |r: usize| &best_key[r * nc..(r + 1) * nc];
+    let background = tile_background(&best_key, nc, a, b, &rows, &cols);
     // Window sums below this cannot clear the threshold; those above are checked exactly, as
     // means, the way [`Seeds::at`] checks them.
     let cut = (background + cfg.threshold * (1.0 - background)) * len as f32 * (1.0 - 1e-5);
-
     let start_rows = (r_end - rows.start).min(nr + 1 - len);
     let start_cols = c_end - cols.start;
     let offsets: Vec<Vec<usize>> =
@@ -328,17 +338,6 @@ fn tile_seeds(
     // In one sequence against itself, the second stretch starts after the first ends.
     let first_col = |r: usize| if same { (rows.start + r + len).saturating_sub(cols.start) } else { 0 };
 
-    // Row `r`: each column's best similarity over all shifts.
-    let mut best_key = vec![f32::MIN; nr * nc];
-    for r in 0..nr {
-        let out = &mut best_key[r * nc..(r + 1) * nc];
-        for si in 0..ns {
-            for (m, &v) in out.iter_mut().zip(row(r, si)) {
-                *m = if v > *m { v } else { *m };
-            }
-        }
-    }
-    let best_row = |r: usize| &best_key[r * nc..(r + 1) * nc];
     // The bound is carried in f32 over up to a tile of rows; this margin is far above its
     // rounding, so no cell whose exact bound reaches the cut is passed over.
     let slack = 1e-3 * len as f32;
@@ -508,8 +507,7 @@ fn add_row(window: &mut [f32], row: &[f32], d: usize, reach: usize, sign: f32) {
 /// The typical best-shift similarity of unrelated frames in this tile: its median over a
 /// regular sample of the cells where both frames sound.
 fn tile_background(
-    sim: &[f32],
-    ns: usize,
+    best_key: &[f32],
     nc: usize,
     a: &[Frame],
     b: &[Frame],
@@ -522,7 +520,7 @@ fn tile_background(
     let stride = (rows.len() * cols.len() / 20_000).max(1);
     sampled_background(live_rows.len(), live_cols.len(), stride, |r, c| {
         let (r, c) = (live_rows[r], live_cols[c]);
-        (0..ns).map(|si| sim[(r * ns + si) * nc + c]).fold(0f32, f32::max)
+        best_key[r * nc + c].max(0.0)
     })
 }
 

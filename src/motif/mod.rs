@@ -25,7 +25,7 @@ use crate::similarity::memo::{
 use crate::similarity::scan;
 use crate::similarity::sequence::{MatchSequence, SequenceConfig, coarsen};
 use crate::similarity::versions::{VersionConfig, VersionLink};
-use crate::units::place_order;
+use crate::units::{place_order, span_iou};
 use family::{Link, Span, group};
 
 /// Least overlap (intersection over union) at which two spans of one track are the same place:
@@ -434,10 +434,44 @@ fn discover_in_order(
     let memo = store.map(|store| ScanMemo { store, digests: &digests });
     let motifs = with_further_places(motifs, seqs, cfg, memo.as_ref());
     let links = versions::links(seqs, &VersionConfig::default(), memo.as_ref());
-    let mut motifs = versions::across_versions(motifs, &links, &track_end, cfg);
+    let mut motifs = each_place_once(versions::across_versions(motifs, &links, &track_end, cfg));
     sort_motifs(&mut motifs);
     motifs.truncate(cfg.max_motifs);
     (motifs, links)
+}
+
+/// Strongest first: by the seconds of music explained ([`explained_s`]), then by the first place.
+fn strongest_first(x: &Motif, y: &Motif) -> std::cmp::Ordering {
+    explained_s(&y.occurrences).total_cmp(&explained_s(&x.occurrences)).then_with(|| {
+        let (p, q) = (&x.occurrences[0], &y.occurrences[0]);
+        place_order((p.track, p.start_s, p.end_s), (q.track, q.start_s, q.end_s))
+    })
+}
+
+/// Each place at one level in one motif: taken strongest first ([`strongest_first`]), a motif
+/// loses every place that is the same place (IoU [`SAME_PLACE_IOU`], the level at which a
+/// place counts as found) as one of a stronger motif, and is dropped with fewer than two left.
+///
+/// The phrase cut, the pairwise matcher, the whole searches and the places carried across
+/// versions each find places of their own, and two motifs of one theme found at other phases
+/// (a chorus, and the intro that plays its second half and runs on into it) can end up holding
+/// the same stretches: one place told twice as two themes. A place inside a longer one (a theme
+/// inside a section, a figure inside its phrase) is not the same place, and stays.
+fn each_place_once(mut motifs: Vec<Motif>) -> Vec<Motif> {
+    motifs.sort_by(strongest_first);
+    let mut kept: Vec<Motif> = Vec::with_capacity(motifs.len());
+    for mut motif in motifs {
+        motif.occurrences.retain(|o| {
+            !kept
+                .iter()
+                .flat_map(|m| &m.occurrences)
+                .any(|p| p.track == o.track && span_iou(o.start_s, o.end_s, p.start_s, p.end_s) >= SAME_PLACE_IOU)
+        });
+        if motif.occurrences.len() >= 2 {
+            kept.push(motif);
+        }
+    }
+    kept
 }
 
 /// The motifs that describe music of their own: each stretch of a track is described once.
@@ -453,12 +487,7 @@ fn discover_in_order(
 /// matched at the same place in it), and join it when their length keeps the kept motif within
 /// `max_spread` (longest over shortest) and they overlap none of its occurrences.
 fn without_restatements(mut motifs: Vec<Motif>, max_spread: f64) -> Vec<Motif> {
-    motifs.sort_by(|x, y| {
-        explained_s(&y.occurrences).total_cmp(&explained_s(&x.occurrences)).then_with(|| {
-            let (p, q) = (&x.occurrences[0], &y.occurrences[0]);
-            place_order((p.track, p.start_s, p.end_s), (q.track, q.start_s, q.end_s))
-        })
-    });
+    motifs.sort_by(strongest_first);
     let mut kept: Vec<Motif> = Vec::with_capacity(motifs.len());
     for motif in motifs {
         let Some((k, inside)) =
@@ -1124,6 +1153,24 @@ mod tests {
         }
         let added = further(&theme, std::slice::from_ref(&theme), &without);
         assert!(added.is_empty(), "{added:?}");
+    }
+
+    #[test]
+    fn a_place_two_motifs_hold_stays_with_the_stronger_and_places_inside_longer_ones_stay() {
+        // A chorus of 20 s heard three times.
+        let chorus = motif(&[(0, 60.0, 80.0), (0, 120.0, 140.0), (1, 30.0, 50.0)], 0.9);
+        // The intro's material found at another phase: two of its places are the chorus's (IoU
+        // 0.74 and 0.90), two are its own.
+        let intro = motif(&[(0, 2.0, 22.0), (0, 63.0, 83.0), (0, 121.0, 141.0), (0, 180.0, 199.0)], 0.6);
+        // Left with one place of its own, a motif is gone.
+        let echo = motif(&[(0, 61.0, 81.0), (1, 100.0, 110.0)], 0.5);
+        // A hook of 6 s inside the chorus (IoU 0.3) is not the same place, and stays whole.
+        let hook = motif(&[(0, 64.0, 70.0), (0, 124.0, 130.0), (1, 34.0, 40.0)], 0.95);
+        let kept = each_place_once(vec![hook.clone(), echo, intro, chorus.clone()]);
+        assert_eq!(kept.len(), 3, "{kept:?}");
+        assert!(kept.contains(&chorus) && kept.contains(&hook), "{kept:?}");
+        let own = motif(&[(0, 2.0, 22.0), (0, 180.0, 199.0)], 0.6);
+        assert!(kept.contains(&own), "{kept:?}");
     }
 
     #[test]

@@ -425,12 +425,13 @@ fn discover_in_order(
             }
         })
         .collect();
-    motifs.extend(structure::phrase_motifs(seqs, cfg));
+    let cut = structure::phrase_cut(seqs, cfg);
+    motifs.extend(cut.motifs);
     let searched_s: f64 = seqs.iter().map(|s| s.covered_s).sum();
     let bar_s = |n: usize| least_evidence_s(n, cfg.min_len_s) + search_penalty_s(searched_s);
     motifs.retain(|m| evidence_s(&m.occurrences) >= bar_s(m.occurrences.len()));
     let motifs = without_restatements(motifs, cfg.max_tempo_ratio.min(1.0 / cfg.min_tempo_ratio));
-    let motifs = with_figures(motifs);
+    let motifs = with_figures(motifs, &cut.levels);
     let memo = store.map(|store| ScanMemo { store, digests: &digests });
     let motifs = with_further_places(motifs, seqs, cfg, memo.as_ref());
     let links = versions::links(seqs, &VersionConfig::default(), memo.as_ref());
@@ -682,10 +683,24 @@ const FIGURE_RATIO: f64 = 1.5;
 /// two-bar hook heard twice in every pass of an eight-bar phrase and nowhere else. Beside the
 /// phrase in the list it would describe the same music again at a level below, as fragments,
 /// and add no place of its own. When the longer motif holds no other motif, it is a phrase made
-/// of that figure, and the figure is reported with it ([`Motif::figures`]), not beside it. A longer motif that holds two or more motifs is a larger
-/// repeat made of themes (as [`sections`] finds them), and they stay themes.
-fn with_figures(motifs: Vec<Motif>) -> Vec<Motif> {
+/// of that figure, and the figure is reported with it ([`Motif::figures`]), not beside it. A
+/// longer motif that holds two or more motifs is a larger repeat made of themes (as [`sections`]
+/// finds them), and they stay themes, unless it is itself at the phrase level of its tracks
+/// (`levels`, each track's phrase length in seconds, [`structure::PhraseCut::levels`]: shorter
+/// than [`FIGURE_RATIO`] times it): a phrase is the level of a theme, so what recurs only inside
+/// one is a figure of it, however many figures it holds (a phrase sung as two bars, their answer
+/// and a cadence).
+fn with_figures(motifs: Vec<Motif>, levels: &[Option<f64>]) -> Vec<Motif> {
     let typical: Vec<f64> = motifs.iter().map(|m| median_len(&m.occurrences)).collect();
+    // The phrase length of a motif's tracks, the longest where they differ.
+    let level = |m: &Motif| {
+        m.occurrences
+            .iter()
+            .filter_map(|o| levels.get(o.track).copied().flatten())
+            .fold(None, |top: Option<f64>, l| Some(top.map_or(l, |t| t.max(l))))
+    };
+    let at_phrase_level: Vec<bool> =
+        motifs.iter().zip(&typical).map(|(m, &t)| level(m).is_some_and(|l| t < FIGURE_RATIO * l)).collect();
     // For each motif, the clearly longer motifs that hold it.
     let hosts: Vec<Vec<usize>> = (0..motifs.len())
         .map(|i| {
@@ -707,13 +722,14 @@ fn with_figures(motifs: Vec<Motif>) -> Vec<Motif> {
     let holds = |j: usize, i: usize| hosts[i].contains(&j);
     let side_by_side: Vec<usize> =
         guests.iter().map(|g| g.iter().filter(|&&i| !g.iter().any(|&k| k != i && holds(k, i))).count()).collect();
-    // Each figure's phrase: of the motifs that hold it alone, the one explaining most music.
+    // Each figure's phrase: of the motifs that hold it alone or are at the phrase level, the one
+    // explaining most music.
     let phrase: Vec<Option<usize>> = hosts
         .iter()
         .map(|h| {
             h.iter()
                 .copied()
-                .filter(|&j| side_by_side[j] == 1)
+                .filter(|&j| side_by_side[j] == 1 || at_phrase_level[j])
                 .max_by(|&x, &y| explained_s(&motifs[x].occurrences).total_cmp(&explained_s(&motifs[y].occurrences)))
         })
         .collect();
@@ -1246,16 +1262,16 @@ mod tests {
         // second past the phrase's end).
         let phrase = motif(&[(0, 10.0, 30.0), (0, 60.0, 80.0)], 0.9);
         let figure = motif(&[(0, 11.0, 15.0), (0, 21.0, 25.0), (0, 61.0, 65.0), (0, 77.0, 81.0)], 0.8);
-        let levels = with_figures(vec![figure.clone(), phrase.clone()]);
+        let levels = with_figures(vec![figure.clone(), phrase.clone()], &[]);
         assert_eq!(levels, vec![Motif { figures: vec![figure.clone()], ..phrase.clone() }]);
         // Heard once more outside the phrase: a place of its own, so a theme beside it.
         let mut wider = figure.clone();
         wider.occurrences.push(Occurrence { start_s: 40.0, end_s: 44.0, ..figure.occurrences[0].clone() });
-        assert_eq!(with_figures(vec![wider, phrase.clone()]).len(), 2);
+        assert_eq!(with_figures(vec![wider, phrase.clone()], &[]).len(), 2);
         // Only 1.2 times as long: within the tempo range, the same idea played slower, not a part.
         let slower = motif(&[(0, 10.0, 14.8), (0, 60.0, 64.8)], 0.9);
         let short = motif(&[(0, 10.0, 14.0), (0, 60.0, 64.0)], 0.8);
-        assert_eq!(with_figures(vec![short.clone(), slower.clone()]).len(), 2);
+        assert_eq!(with_figures(vec![short.clone(), slower.clone()], &[]).len(), 2);
     }
 
     #[test]
@@ -1264,16 +1280,36 @@ mod tests {
         let passage = motif(&[(0, 0.0, 60.0), (0, 100.0, 160.0)], 1.0);
         let first = motif(&[(0, 5.0, 15.0), (0, 105.0, 115.0)], 0.8);
         let second = motif(&[(0, 30.0, 40.0), (0, 130.0, 140.0)], 0.8);
-        let levels = with_figures(vec![passage, first, second]);
+        let levels = with_figures(vec![passage.clone(), first.clone(), second.clone()], &[]);
         assert_eq!(levels.len(), 3);
         assert!(levels.iter().all(|m| m.figures.is_empty()));
+        // Where the track's phrases run about 24 s, the 60-s passage is still above the phrase
+        // level (over 1.5 times it), and its themes stay.
+        let levels = with_figures(vec![passage, first, second], &[Some(24.0)]);
+        assert_eq!(levels.len(), 3);
+    }
+
+    #[test]
+    fn the_figures_inside_a_phrase_at_its_track_s_phrase_level_are_listed_with_it() {
+        // A 28-s phrase heard twice, in a track whose phrases run 28 s; two 7-s figures recur
+        // only inside it (its first bars, and its answer).
+        let phrase = motif(&[(0, 15.0, 43.0), (0, 104.0, 132.0)], 0.9);
+        let opening = motif(&[(0, 16.0, 23.0), (0, 105.0, 112.0)], 0.8);
+        let answer = motif(&[(0, 30.0, 37.0), (0, 37.0, 43.0), (0, 118.0, 125.0), (0, 125.0, 132.0)], 0.8);
+        let levels = with_figures(vec![phrase.clone(), opening.clone(), answer.clone()], &[Some(28.0)]);
+        assert_eq!(levels.len(), 1, "{levels:?}");
+        let mut figures = levels[0].figures.clone();
+        figures.sort_by(|x, y| x.occurrences[0].start_s.total_cmp(&y.occurrences[0].start_s));
+        assert_eq!(figures, vec![opening.clone(), answer.clone()]);
+        // Without a phrase length for the track, a motif holding two is a larger repeat.
+        assert_eq!(with_figures(vec![phrase, opening, answer], &[None]).len(), 3);
     }
 
     #[test]
     fn motifs_of_empty_spans_are_no_figures_of_each_other() {
         let a = motif(&[(0, 5.0, 5.0), (0, 9.0, 9.0)], 0.8);
         let b = motif(&[(0, 5.0, 5.0), (0, 9.0, 9.0)], 0.7);
-        assert_eq!(with_figures(vec![a, b]).len(), 2);
+        assert_eq!(with_figures(vec![a, b], &[]).len(), 2);
     }
 
     #[test]
@@ -1283,7 +1319,7 @@ mod tests {
         let phrase = motif(&[(0, 0.0, 40.0), (0, 50.0, 90.0)], 0.9);
         let idea = motif(&[(0, 2.0, 12.0), (0, 52.0, 62.0)], 0.8);
         let cell = motif(&[(0, 3.0, 7.0), (0, 53.0, 57.0)], 0.8);
-        let levels = with_figures(vec![phrase.clone(), idea.clone(), cell.clone()]);
+        let levels = with_figures(vec![phrase.clone(), idea.clone(), cell.clone()], &[]);
         assert_eq!(levels.len(), 1, "{levels:?}");
         let mut figures = levels[0].figures.clone();
         figures.sort_by(|x, y| x.occurrences[0].start_s.total_cmp(&y.occurrences[0].start_s));

@@ -79,60 +79,78 @@ const JOIN_SIMILARITY: f32 = 0.35;
 /// grow with the square of the length, and a file that long is a programme, not a song.
 const MAX_TRACK_S: f64 = 600.0;
 
-/// The phrase motifs of the tracks whose matching frames are `seqs`: in each track, every theme
-/// of two or more of the phrases it is cut into, the earliest phrase first. The shortest phrase is
-/// `cfg`'s shortest motif, and a phrase's copies are searched over its tempo range.
-pub fn phrase_motifs(seqs: &[MatchSequence], cfg: &MotifConfig) -> Vec<Motif> {
+/// What cutting each track into phrases finds: the phrase motifs, and each track's phrase length.
+#[derive(Debug, Clone, Default)]
+pub struct PhraseCut {
+    /// In each track, every theme of two or more of the phrases it is cut into, the earliest
+    /// phrase first.
+    pub motifs: Vec<Motif>,
+    /// Each track's phrase length, seconds: the length its phrases are drawn towards (see the
+    /// module's notes); `None` for a track not cut (too long, or repeating at no lag).
+    pub levels: Vec<Option<f64>>,
+}
+
+/// The phrase cut of the tracks whose matching frames are `seqs`. The shortest phrase is `cfg`'s
+/// shortest motif, and a phrase's copies are searched over its tempo range.
+pub fn phrase_cut(seqs: &[MatchSequence], cfg: &MotifConfig) -> PhraseCut {
     let tempo_range = (cfg.min_tempo_ratio, cfg.max_tempo_ratio);
-    seqs.par_iter()
+    let per_track: Vec<(Vec<Motif>, Option<f64>)> = seqs
+        .par_iter()
         .enumerate()
-        .flat_map_iter(|(track, seq)| {
-            let phrases = phrases(seq, cfg.min_len_s);
-            themes(&seq.frames, &phrases, &|_| cfg.tempos(), tempo_range).into_iter().map(move |theme| Motif {
-                occurrences: theme
-                    .iter()
-                    .map(|m| Occurrence {
-                        track,
-                        start_s: seq.time_of(m.place.start as f64),
-                        end_s: seq.time_of(m.place.end as f64).min(seq.covered_s),
-                        transpose: m.transpose,
-                        tempo_ratio: m.place.len() as f64 / theme[0].place.len() as f64,
-                        score: m.score,
-                    })
-                    .collect(),
-                figures: Vec::new(),
-            })
+        .map(|(track, seq)| {
+            let Some((phrases, level_s)) = phrases(seq, cfg.min_len_s) else {
+                return (Vec::new(), None);
+            };
+            let motifs = themes(&seq.frames, &phrases, &|_| cfg.tempos(), tempo_range)
+                .into_iter()
+                .map(|theme| Motif {
+                    occurrences: theme
+                        .iter()
+                        .map(|m| Occurrence {
+                            track,
+                            start_s: seq.time_of(m.place.start as f64),
+                            end_s: seq.time_of(m.place.end as f64).min(seq.covered_s),
+                            transpose: m.transpose,
+                            tempo_ratio: m.place.len() as f64 / theme[0].place.len() as f64,
+                            score: m.score,
+                        })
+                        .collect(),
+                    figures: Vec::new(),
+                })
+                .collect();
+            (motifs, Some(level_s))
         })
-        .collect()
+        .collect();
+    let levels = per_track.iter().map(|(_, level)| *level).collect();
+    PhraseCut { motifs: per_track.into_iter().flat_map(|(motifs, _)| motifs).collect(), levels }
 }
 
 /// The phrases the track of matching frames `seq` is cut into (see the module's notes), none
-/// shorter than `min_len_s`; none for a track longer than [`MAX_TRACK_S`].
-fn phrases(seq: &MatchSequence, min_len_s: f64) -> Vec<Place> {
+/// shorter than `min_len_s`, with the phrase length in seconds; `None` for a track longer than
+/// [`MAX_TRACK_S`], too short for two phrases, or repeating at no lag.
+fn phrases(seq: &MatchSequence, min_len_s: f64) -> Option<(Vec<Place>, f64)> {
     let hop = seq.hop_s();
     let n = seq.frames.len();
     if n == 0 || seq.covered_s > MAX_TRACK_S {
-        return Vec::new();
+        return None;
     }
     let frames_in = |s: f64| ((s / hop).round() as usize).max(1);
     let (least, most) = (frames_in(min_len_s), frames_in(MAX_PHRASE_S));
     if n < 2 * least {
-        return Vec::new();
+        return None;
     }
     let diagonals = Diagonals::new(&seq.frames);
-    let Some(period) =
-        repeat_period(&diagonals, frames_in(PHRASE_LAGS_S.0), frames_in(PHRASE_LAGS_S.1), frames_in(LAG_WINDOW_S))
-    else {
-        return Vec::new();
-    };
-    let level = phrase_level(period as f64 * hop) / hop;
+    let period =
+        repeat_period(&diagonals, frames_in(PHRASE_LAGS_S.0), frames_in(PHRASE_LAGS_S.1), frames_in(LAG_WINDOW_S))?;
+    let level_s = phrase_level(period as f64 * hop);
     let step = frames_in(BOUNDARY_STEP_S);
     let mut scratch = Vec::new();
-    cut(&diagonals, step, least, most, level)
+    let places = cut(&diagonals, step, least, most, level_s / hop)
         .into_iter()
         .map(|p| trimmed(&seq.frames, &diagonals, p, step, least, frames_in(TRIM_WINDOW_S), &mut scratch))
         .filter(|p| super::melodic(&seq.frames[p.start..p.end], frames_in(1.0)))
-        .collect()
+        .collect();
+    Some((places, level_s))
 }
 
 /// The lag, in frames from `shortest` to `longest`, at which most of the track (its running sums
@@ -568,7 +586,7 @@ mod tests {
     #[test]
     fn a_song_is_cut_at_its_phrases_and_its_phrases_grouped_by_theme() {
         let (seq, starts) = song();
-        let motifs = phrase_motifs(std::slice::from_ref(&seq), &MotifConfig::default());
+        let motifs = phrase_cut(std::slice::from_ref(&seq), &MotifConfig::default()).motifs;
         assert_eq!(motifs.len(), 2, "{motifs:?}");
         for (motif, phrases) in motifs.iter().zip([&[0, 1, 3][..], &[2, 4][..]]) {
             assert_eq!(motif.occurrences.len(), phrases.len(), "{motif:?}");
@@ -590,7 +608,7 @@ mod tests {
         // but the music after each pass is different.
         let a = random_frames(80, 21);
         let frames = [random_frames(20, 22), a.clone(), random_frames(40, 23), a, random_frames(60, 24)].concat();
-        let motifs = phrase_motifs(&[sequence(frames)], &MotifConfig::default());
+        let motifs = phrase_cut(&[sequence(frames)], &MotifConfig::default()).motifs;
         assert_eq!(motifs.len(), 1, "{motifs:?}");
         for (o, start) in motifs[0].occurrences.iter().zip([4.0, 28.0]) {
             assert!((o.start_s - start).abs() <= 1.0 && (o.end_s - start - 16.0).abs() <= 1.0, "{o:?} against {start}");
@@ -621,7 +639,7 @@ mod tests {
 
     #[test]
     fn music_that_never_repeats_has_no_phrase_motifs() {
-        let motifs = phrase_motifs(&[sequence(random_frames(600, 31))], &MotifConfig::default());
+        let motifs = phrase_cut(&[sequence(random_frames(600, 31))], &MotifConfig::default()).motifs;
         assert!(motifs.is_empty(), "{motifs:?}");
     }
 
@@ -632,8 +650,8 @@ mod tests {
         let mut frames = random_frames(long, 42);
         frames[100..200].copy_from_slice(&a);
         frames[300..400].copy_from_slice(&a);
-        assert!(phrase_motifs(&[sequence(frames.clone())], &MotifConfig::default()).is_empty());
+        assert!(phrase_cut(&[sequence(frames.clone())], &MotifConfig::default()).motifs.is_empty());
         frames.truncate(600);
-        assert_eq!(phrase_motifs(&[sequence(frames)], &MotifConfig::default()).len(), 1);
+        assert_eq!(phrase_cut(&[sequence(frames)], &MotifConfig::default()).motifs.len(), 1);
     }
 }

@@ -322,7 +322,7 @@ fn tile_seeds(
     let start_cols = c_end - cols.start;
     let offsets: Vec<Vec<usize>> =
         cfg.tempos.iter().map(|&t| (0..nr).map(|r| (r as f32 * t).round() as usize).collect()).collect();
-    let mut push = |r: usize, c: usize, sum: f32, ti: usize, si: usize| {
+    let seed_at = |r: usize, c: usize, sum: f32, ti: usize, si: usize| {
         let seed = Seed {
             i: rows.start + r,
             j: cols.start + c,
@@ -331,9 +331,7 @@ fn tile_seeds(
             value: sum / len as f32,
             background,
         };
-        if seed.clears(cfg.threshold) {
-            seeds.push(seed);
-        }
+        seed.clears(cfg.threshold).then_some(seed)
     };
     // In one sequence against itself, the second stretch starts after the first ends.
     let first_col = |r: usize| if same { (rows.start + r + len).saturating_sub(cols.start) } else { 0 };
@@ -354,117 +352,109 @@ fn tile_seeds(
             }
         }
     };
-    // Whether more cells reach the bound than the bound search pays for; counting stops as soon
-    // as they do.
-    let mut too_many_survivors = || {
-        let mut carried = bounds.clone();
-        let mut n = 0;
+    // The bound search, unless the tile asks for the carried one. Whether more cells reach the
+    // bound than it pays for is counted on the way: once they do, what it found is dropped and
+    // the carried search takes the tile (both find the same seeds).
+    if search != Search::Carried {
+        let most = (search == Search::Either).then_some(start_rows * start_cols);
+        let at = |k: usize, si: usize, c: usize| if c < nc { sim[(k * ns + si) * nc + c] } else { 0.0 };
+        let mut found: Vec<Seed> = Vec::new();
+        let mut survivors = 0;
+        let mut too_many = false;
         for r in 0..start_rows {
-            best_bound(&mut line_best, &carried, r);
-            n += line_best[first_col(r).min(start_cols)..].iter().filter(|&&v| v >= bound_cut).count();
-            if n * BOUND_SEARCH_SHARE > start_rows * start_cols {
-                return true;
-            }
-            if r + 1 < start_rows {
-                carry(&mut carried, &offsets, r, len, best_row);
-            }
-        }
-        false
-    };
-
-    let carried = match search {
-        Search::Either => too_many_survivors(),
-        Search::Carried => true,
-        Search::Bound => false,
-    };
-    if carried {
-        // Every key's sums carried over the whole tile; line `l` at index `l + reach`.
-        let mut windows: Vec<Vec<f32>> = Vec::with_capacity(cfg.tempos.len() * ns);
-        for d in &offsets {
-            for si in 0..ns {
-                windows.push(first_windows(d, len, start_cols, |r| row(r, si)));
-            }
-        }
-        for r in 0..start_rows {
-            line_best.fill(f32::MIN);
-            for (ti, d) in offsets.iter().enumerate() {
-                let at = d[nr - 1] - d[r];
-                for w in &windows[ti * ns..(ti + 1) * ns] {
-                    for (m, &v) in line_best.iter_mut().zip(&w[at..at + start_cols]) {
-                        *m = if v > *m { v } else { *m };
-                    }
-                }
-            }
-            for (c, &top) in line_best.iter().enumerate().skip(first_col(r)) {
-                if top < cut {
+            best_bound(&mut line_best, &bounds, r);
+            for c in first_col(r)..start_cols {
+                if line_best[c] < bound_cut {
                     continue;
                 }
-                // The first tempo and shift (in grid order) that reaches the best value.
-                let found = offsets.iter().enumerate().find_map(|(ti, d)| {
-                    let at = d[nr - 1] - d[r] + c;
-                    (0..ns).find(|&si| windows[ti * ns + si][at] >= top).map(|si| (ti, si))
-                });
-                if let Some((ti, si)) = found {
-                    push(r, c, top, ti, si);
+                survivors += 1;
+                // The first tempo and shift (in grid order) with the highest sum.
+                let mut top: Option<(f32, usize, usize)> = None;
+                for (ti, d) in offsets.iter().enumerate() {
+                    let bound = bounds[ti][d[nr - 1] - d[r] + c] + slack;
+                    if bound < cut {
+                        continue;
+                    }
+                    for si in 0..ns {
+                        // Each frame's shortfall from its best key lowers what this key can reach;
+                        // a key is left as soon as it can no longer reach the cut or the best so far.
+                        let floor = top.map_or(cut, |(v, _, _)| v.max(cut));
+                        let mut reach = bound;
+                        let mut sum = 0f32;
+                        for k in r..r + len {
+                            let col = c + d[k] - d[r];
+                            let v = at(k, si, col);
+                            sum += v;
+                            if col < nc {
+                                reach -= best_key[k * nc + col] - v;
+                            }
+                            if reach < floor {
+                                break;
+                            }
+                        }
+                        if reach >= floor && top.is_none_or(|(v, _, _)| sum > v) {
+                            top = Some((sum, ti, si));
+                        }
+                    }
+                }
+                if let Some((sum, ti, si)) = top
+                    && sum >= cut
+                    && let Some(seed) = seed_at(r, c, sum, ti, si)
+                {
+                    found.push(seed);
                 }
             }
+            if most.is_some_and(|most| survivors * BOUND_SEARCH_SHARE > most) {
+                too_many = true;
+                break;
+            }
             if r + 1 < start_rows {
-                for (ti, d) in offsets.iter().enumerate() {
-                    for si in 0..ns {
-                        carry(std::slice::from_mut(&mut windows[ti * ns + si]), std::slice::from_ref(d), r, len, |k| {
-                            row(k, si)
-                        });
-                    }
+                carry(&mut bounds, &offsets, r, len, best_row);
+            }
+        }
+        if !too_many {
+            seeds.extend(found);
+            return;
+        }
+    }
+    // Otherwise every key's sums carried over the whole tile; line `l` at index `l + reach`.
+    let mut windows: Vec<Vec<f32>> = Vec::with_capacity(cfg.tempos.len() * ns);
+    for d in &offsets {
+        for si in 0..ns {
+            windows.push(first_windows(d, len, start_cols, |r| row(r, si)));
+        }
+    }
+    for r in 0..start_rows {
+        line_best.fill(f32::MIN);
+        for (ti, d) in offsets.iter().enumerate() {
+            let at = d[nr - 1] - d[r];
+            for w in &windows[ti * ns..(ti + 1) * ns] {
+                for (m, &v) in line_best.iter_mut().zip(&w[at..at + start_cols]) {
+                    *m = if v > *m { v } else { *m };
                 }
             }
         }
-        return;
-    }
-
-    let at = |k: usize, si: usize, c: usize| if c < nc { sim[(k * ns + si) * nc + c] } else { 0.0 };
-    for r in 0..start_rows {
-        best_bound(&mut line_best, &bounds, r);
-        for c in first_col(r)..start_cols {
-            if line_best[c] < bound_cut {
+        for (c, &top) in line_best.iter().enumerate().skip(first_col(r)) {
+            if top < cut {
                 continue;
             }
-            // The first tempo and shift (in grid order) with the highest sum.
-            let mut top: Option<(f32, usize, usize)> = None;
-            for (ti, d) in offsets.iter().enumerate() {
-                let bound = bounds[ti][d[nr - 1] - d[r] + c] + slack;
-                if bound < cut {
-                    continue;
-                }
-                for si in 0..ns {
-                    // Each frame's shortfall from its best key lowers what this key can reach;
-                    // a key is left as soon as it can no longer reach the cut or the best so far.
-                    let floor = top.map_or(cut, |(v, _, _)| v.max(cut));
-                    let mut reach = bound;
-                    let mut sum = 0f32;
-                    for k in r..r + len {
-                        let col = c + d[k] - d[r];
-                        let v = at(k, si, col);
-                        sum += v;
-                        if col < nc {
-                            reach -= best_key[k * nc + col] - v;
-                        }
-                        if reach < floor {
-                            break;
-                        }
-                    }
-                    if reach >= floor && top.is_none_or(|(v, _, _)| sum > v) {
-                        top = Some((sum, ti, si));
-                    }
-                }
-            }
-            if let Some((sum, ti, si)) = top
-                && sum >= cut
-            {
-                push(r, c, sum, ti, si);
+            // The first tempo and shift (in grid order) that reaches the best value.
+            let found = offsets.iter().enumerate().find_map(|(ti, d)| {
+                let at = d[nr - 1] - d[r] + c;
+                (0..ns).find(|&si| windows[ti * ns + si][at] >= top).map(|si| (ti, si))
+            });
+            if let Some(seed) = found.and_then(|(ti, si)| seed_at(r, c, top, ti, si)) {
+                seeds.push(seed);
             }
         }
         if r + 1 < start_rows {
-            carry(&mut bounds, &offsets, r, len, best_row);
+            for (ti, d) in offsets.iter().enumerate() {
+                for si in 0..ns {
+                    carry(std::slice::from_mut(&mut windows[ti * ns + si]), std::slice::from_ref(d), r, len, |k| {
+                        row(k, si)
+                    });
+                }
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::similarity::memo::{decode_version, encode_version, version_key};
 use crate::similarity::sequence::MatchSequence;
 use crate::similarity::versions::{VersionConfig, VersionLink, version_link};
 use crate::similarity::wrap_shift;
-use crate::units::{place_order, span_iou};
+use crate::units::span_iou;
 
 /// Least share of an occurrence that must lie inside a link's stretch to be carried across it.
 const LEAST_INSIDE: f64 = 0.8;
@@ -85,8 +85,8 @@ pub fn across_versions(
             for place in places {
                 let Some((motif, _)) = slots[mi].as_ref() else { break };
                 let own = len_range(&motif.occurrences);
-                // Every place of a motif keeps within the tempo range of its first, whichever
-                // place comes first once the new one is in.
+                // Every place of a motif keeps within the tempo range of every other, as the
+                // places it keeps in the end must.
                 if !tempo_consistent(motif.occurrences.iter().chain([&place]).map(|o| (o, 1.0)), cfg) {
                     continue;
                 }
@@ -143,17 +143,13 @@ fn rescale(place: &Occurrence, met: &Occurrence) -> f64 {
 }
 
 /// Whether `occurrences` (each with a factor its tempo ratio is taken at) keep every tempo ratio
-/// within the range of the first in place order, as every motif's places must.
-fn tempo_consistent<'a>(occurrences: impl Iterator<Item = (&'a Occurrence, f64)> + Clone, cfg: &MotifConfig) -> bool {
-    let first = occurrences
-        .clone()
-        .min_by(|(p, _), (q, _)| place_order((p.track, p.start_s, p.end_s), (q.track, q.start_s, q.end_s)));
-    let Some((first, factor)) = first else { return true };
-    let reference = first.tempo_ratio * factor;
-    reference > 0.0
-        && occurrences
-            .map(|(o, f)| o.tempo_ratio * f / reference)
-            .all(|r| (cfg.min_tempo_ratio..=cfg.max_tempo_ratio).contains(&r))
+/// within the tempo range of every other, as the places a motif keeps must (so that each lies
+/// within the range of whichever comes first, in any order of the tracks).
+fn tempo_consistent<'a>(occurrences: impl Iterator<Item = (&'a Occurrence, f64)>, cfg: &MotifConfig) -> bool {
+    let spread = cfg.max_tempo_ratio.min(1.0 / cfg.min_tempo_ratio) * (1.0 + 1e-9);
+    let ratios = occurrences.map(|(o, f)| o.tempo_ratio * f);
+    let (low, high) = ratios.fold((f64::INFINITY, 0f64), |(lo, hi), r| (lo.min(r), hi.max(r)));
+    high <= 0.0 || (low > 0.0 && high <= low * spread)
 }
 
 /// `origin` carried across the link between tracks `a` and `b`, if it lies inside the link's
@@ -339,18 +335,20 @@ mod tests {
     }
 
     #[test]
-    fn a_place_that_would_come_first_is_judged_as_the_first() {
+    fn places_are_judged_within_the_tempo_range_of_each_other() {
         let cfg = MotifConfig::default();
         let at = |track: usize, start_s: f64, tempo_ratio: f64| Occurrence {
             tempo_ratio,
             ..occ(track, start_s, start_s + 10.0, 0)
         };
         let held = [at(0, 10.0, 1.0), at(1, 0.0, 1.1)];
-        // Within the range of the motif's first (track 0 at 10 s), before and after.
         assert!(tempo_consistent(held.iter().map(|o| (o, 1.0)), &cfg));
-        assert!(tempo_consistent(held.iter().chain([&at(0, 50.0, 0.85)]).map(|o| (o, 1.0)), &cfg));
-        // At 0 s it comes first, and 1.1 lies 1.29 times its tempo.
-        assert!(!tempo_consistent(held.iter().chain([&at(0, 0.0, 0.85)]).map(|o| (o, 1.0)), &cfg));
+        // 1.1 lies 1.22 times 0.9: within range of each other, wherever the place lies.
+        assert!(tempo_consistent(held.iter().chain([&at(0, 50.0, 0.9)]).map(|o| (o, 1.0)), &cfg));
+        // 1.1 lies 1.29 times 0.85: out of range, though 0.85 is within range of the first.
+        for start_s in [0.0, 50.0] {
+            assert!(!tempo_consistent(held.iter().chain([&at(0, start_s, 0.85)]).map(|o| (o, 1.0)), &cfg));
+        }
         // A factor re-expresses a place before it is judged.
         assert!(!tempo_consistent(held.iter().map(|o| (o, if o.track == 1 { 1.2 } else { 1.0 })), &cfg));
     }

@@ -101,6 +101,12 @@ impl MotifConfig {
         SequenceConfig { hop_s: self.hop_s, melody_weight: self.melody_weight, ..SequenceConfig::default() }
     }
 
+    /// The widest spread of lengths (longest over shortest) that keeps every place of a motif
+    /// within the tempo range of every other.
+    pub(crate) fn tempo_spread(&self) -> f64 {
+        self.max_tempo_ratio.min(1.0 / self.min_tempo_ratio)
+    }
+
     /// The tempo grid: geometric steps small enough that the tempo refinement of a trace
     /// (about ±6 %) covers the gap between two of them.
     pub(crate) fn tempos(&self) -> Vec<f32> {
@@ -317,8 +323,8 @@ fn rebase_on_first(occurrences: &mut [Occurrence]) {
 /// range that hold the most places, the one of the highest summed score, then the one of the
 /// shortest places.
 fn hold_to_tempo_range(occurrences: &mut Vec<Occurrence>, cfg: &MotifConfig) {
-    // The widest spread of ratios that keeps any place within range of any other.
-    let spread = cfg.max_tempo_ratio.min(1.0 / cfg.min_tempo_ratio) * (1.0 + 1e-9);
+    // Ratios equal to the bound stay in, whatever their rounding.
+    let spread = cfg.tempo_spread() * (1.0 + 1e-9);
     let mut ratios: Vec<(f64, f32)> = occurrences.iter().map(|o| (o.tempo_ratio, o.score)).collect();
     ratios.sort_by(|x, y| x.0.total_cmp(&y.0));
     let (Some(&(lowest, _)), Some(&(highest, _))) = (ratios.first(), ratios.last()) else {
@@ -405,7 +411,7 @@ fn discover_in_order(
         cfg.min_len_s,
         crate::similarity::align::longest_match(align_cfg.len) as f64 * clock.hop_s(),
     );
-    let mut motifs: Vec<Motif> = group(&links, cfg.max_tempo_ratio.min(1.0 / cfg.min_tempo_ratio), &track_end)
+    let mut motifs: Vec<Motif> = group(&links, cfg.tempo_spread(), &track_end)
         .into_iter()
         .map(|members| {
             let first_len = (members[0].span.end_s - members[0].span.start_s).max(1e-9);
@@ -430,7 +436,7 @@ fn discover_in_order(
     let searched_s: f64 = seqs.iter().map(|s| s.covered_s).sum();
     let bar_s = |n: usize| least_evidence_s(n, cfg.min_len_s) + search_penalty_s(searched_s);
     motifs.retain(|m| evidence_s(&m.occurrences) >= bar_s(m.occurrences.len()));
-    let motifs = without_restatements(motifs, cfg.max_tempo_ratio.min(1.0 / cfg.min_tempo_ratio));
+    let motifs = without_restatements(motifs, cfg.tempo_spread());
     let motifs = with_figures(motifs, &cut.levels);
     let memo = store.map(|store| ScanMemo { store, digests: &digests });
     let motifs = with_further_places(motifs, seqs, cfg, memo.as_ref());

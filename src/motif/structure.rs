@@ -86,7 +86,7 @@ pub struct PhraseCut {
     /// phrase first.
     pub motifs: Vec<Motif>,
     /// Each track's phrase length, seconds: the length its phrases are drawn towards (see the
-    /// module's notes); `None` for a track not cut (too long, or repeating at no lag).
+    /// module's notes); `None` for a track not cut (too long or too short, or repeating at no lag).
     pub levels: Vec<Option<f64>>,
 }
 

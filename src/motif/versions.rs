@@ -146,7 +146,8 @@ fn rescale(place: &Occurrence, met: &Occurrence) -> f64 {
 /// within the tempo range of every other, as the places a motif keeps must (so that each lies
 /// within the range of whichever comes first, in any order of the tracks).
 fn tempo_consistent<'a>(occurrences: impl Iterator<Item = (&'a Occurrence, f64)>, cfg: &MotifConfig) -> bool {
-    let spread = cfg.max_tempo_ratio.min(1.0 / cfg.min_tempo_ratio) * (1.0 + 1e-9);
+    // Ratios equal to the bound stay in, whatever their rounding.
+    let spread = cfg.tempo_spread() * (1.0 + 1e-9);
     let ratios = occurrences.map(|(o, f)| o.tempo_ratio * f);
     let (low, high) = ratios.fold((f64::INFINITY, 0f64), |(lo, hi), r| (lo.min(r), hi.max(r)));
     high <= 0.0 || (low > 0.0 && high <= low * spread)

@@ -572,10 +572,21 @@ fn sim_at(a: &[Frame], b: &[Frame], i: usize, x: f64) -> Option<f32> {
     Some(dot(&a[i], &b[nearest(b, x)?]))
 }
 
-/// The frame of `b` nearest to the fractional frame `x`, if `x` lies inside `b`.
+/// The frame of `b` nearest to the fractional frame `x` (halves rounded up), if `x` lies inside
+/// `b`.
 fn nearest(b: &[Frame], x: f64) -> Option<usize> {
-    let j = x.round();
-    (x >= -0.5 && (j as usize) < b.len()).then_some(j as usize)
+    if x.is_nan() || x < -0.5 {
+        return None;
+    }
+    // Rounded through a truncating cast (0 for -0.5..0, and the fraction left is exact):
+    // `f64::round` is a library call on the baseline x86-64 target, and traces round millions
+    // of times.
+    let whole = x as usize;
+    if whole >= b.len() {
+        return None;
+    }
+    let j = if x - whole as f64 >= 0.5 { whole + 1 } else { whole };
+    (j < b.len()).then_some(j)
 }
 
 /// Follows a seed's line outwards and keeps the maximum-sum stretch around it; `b` is already
@@ -812,6 +823,21 @@ fn off_line_mean(a: &[Frame], b: &[Frame], a_start: usize, a_end: usize, b_start
 mod tests {
     use super::super::sequence::testing::random_frames;
     use super::*;
+
+    #[test]
+    fn the_nearest_frame_is_the_one_round_gives() {
+        let b = random_frames(100, 3);
+        let by_round = |x: f64| {
+            let j = x.round();
+            (x >= -0.5 && (j as usize) < b.len()).then_some(j as usize)
+        };
+        let mut xs = vec![-0.6, -0.5, -0.49, -0.0, 0.0, 0.49999999999999994, 0.5, 1.5, 2.5, 98.5, 99.49, 99.5, 1e300];
+        xs.extend([f64::NAN, f64::INFINITY, f64::NEG_INFINITY]);
+        xs.extend((0..2000).map(|k| -1.0 + k as f64 * 0.0517));
+        for x in xs {
+            assert_eq!(nearest(&b, x), by_round(x), "{x}");
+        }
+    }
 
     #[test]
     fn the_span_is_the_best_stretch_through_the_centre_of_the_rows_inside_both() {

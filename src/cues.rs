@@ -859,6 +859,9 @@ fn heard_beyond(
     if n == 0 || b <= a || decoys.len() < lags.len() / 2 {
         return None;
     }
+    // The episode's frames over `a..b` in the candidate's key, once for the offset and all its
+    // decoys.
+    let keyed: Vec<Frame> = ep[a..b].iter().map(|f| rotate(f, al.shift)).collect();
     // Mean similarity of the block's episode frames to the track taken round at `at`, over the
     // frames where the track sounds.
     let mean = |js: Range<usize>, at: i64| -> Option<f32> {
@@ -866,7 +869,7 @@ fn heard_beyond(
         for j in js {
             let i = (j as i64 - at).rem_euclid(n) as usize;
             if track[i].iter().any(|&v| v != 0.0) {
-                total += dot(&track[i], &rotate(&ep[j], al.shift));
+                total += dot(&track[i], &keyed[j - a]);
                 count += 1;
             }
         }
@@ -1062,24 +1065,7 @@ mod tests {
     }
 
     use super::*;
-
-    /// Unit frames of random pitch content, from `seed`.
-    fn random_frames(n: usize, seed: u64) -> Vec<Frame> {
-        let mut s = seed.max(1);
-        (0..n)
-            .map(|_| {
-                let mut f = [0f32; crate::similarity::sequence::DIM];
-                for v in &mut f {
-                    s ^= s << 13;
-                    s ^= s >> 7;
-                    s ^= s << 17;
-                    *v = (s % 1000) as f32 / 1000.0;
-                }
-                let norm = f.iter().map(|v| v * v).sum::<f32>().sqrt();
-                f.map(|v| v / norm)
-            })
-            .collect()
-    }
+    use crate::similarity::sequence::testing::random_frames;
 
     #[test]
     fn an_arranged_candidate_is_heard_where_it_outranks_its_decoys_beyond_its_proposal() {

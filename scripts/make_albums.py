@@ -12,6 +12,9 @@ README) is rendered three times through FluidSynth and a General MIDI SoundFont:
 - **score**: the melody on another instrument family (flute, violin, cello, oboe, clarinet,
   horn, trumpet), the accompaniment on strings and harp, another key and tempo, the whole song.
 
+The piano parts' sustain pedal stays on the instruments that decay (piano, harp); on the
+others each note held by it runs legato into the next (see `sustain_as_legato`).
+
 Four songs make an album of twelve tracks (`albumNN/audio/*.wav`, `albumNN/truth.json`). A
 motif is one phrase letter of one song (the first labelling, the kit's rule: upper-case letters
 other than X that occur at least twice in the main version), with its phrases in all three
@@ -35,6 +38,7 @@ import random
 LEADS = [52, 53, 54, 85]  # choir aahs, voice oohs, synth voice, voice lead
 SCORE_LEADS = [73, 40, 42, 68, 71, 60, 56]  # flute, violin, cello, oboe, clarinet, horn, trumpet
 PIANO, STRINGS, HARP = 0, 48, 46
+DECAYING = {PIANO, HARP}  # instruments whose notes die away under a held sustain pedal
 
 
 def load_kit(kit):
@@ -66,7 +70,41 @@ def version(pm, programs, shift, ratio, t0, t1):
         inst.control_changes = [c for c in inst.control_changes if c.number == 64 and t0 <= c.time < t1]
         for c in inst.control_changes:
             c.time = (c.time - t0) / ratio
+        if inst.program not in DECAYING:
+            sustain_as_legato(inst)
     return out
+
+
+def sustain_as_legato(inst):
+    """The sustain pedal of a piano part played on an instrument that does not decay (a voice,
+    strings, a wind) would hold every note until the pedal lifts, and POP909's pianists often
+    keep it down for a minute or more: a cluster of every note sung. A singer or a string
+    section holds a note into the next instead: each note that ends under the pedal lasts to
+    the next onset of its part (at most to the pedal's release), and the pedal is removed."""
+    pedal = sorted((c.time, c.value >= 64) for c in inst.control_changes)
+    inst.control_changes = []
+    if not pedal:
+        return
+    onsets = sorted({n.start for n in inst.notes})
+
+    def release_after(t):
+        """When the pedal is next up at or after time t (None: it is up at t)."""
+        down = False
+        for time, state in pedal:
+            if time > t:
+                if not down:
+                    return None
+                if not state:
+                    return time
+            down = state
+        return None if not down else float("inf")
+
+    for n in inst.notes:
+        release = release_after(n.end)
+        if release is None:
+            continue
+        later = [s for s in onsets if s > n.start]
+        n.end = max(n.end, min(release, later[0] if later else n.end))
 
 
 def render_pm(kit, pm, wav, sf2):

@@ -329,6 +329,13 @@ fn recurrence(sims: &Grid, share: f32) -> Recurrence {
     Recurrence { rows, cols, set }
 }
 
+/// The larger of two scores, which are never NaN (sums of whole and half units): a plain
+/// comparison, which runs as one vector instruction where [`f32::max`] must also handle NaN.
+#[inline]
+fn larger(x: f32, y: f32) -> f32 {
+    if x > y { x } else { y }
+}
+
 /// A binary cross-recurrence plot, row-major.
 struct Recurrence {
     rows: usize,
@@ -359,23 +366,37 @@ impl Scores {
         let w = cols + 2;
         let mut q = vec![0f32; (rows + 2) * w];
         let mut best = (0f32, 0usize, 0usize);
+        // The penalty of leaving each padded column of the two rows above ([`Scores::gap`]),
+        // read from arrays so that a row's cells, which depend on the rows above alone, are
+        // taken without a branch (as vector code).
+        let penalties = |i: usize| -> Vec<f32> {
+            let set = Self::set_row(plot, i);
+            (0..w).map(|x| Self::gap(set, x)).collect()
+        };
+        let (mut p2, mut p1) = (penalties(0), penalties(1));
         for i in 2..rows + 2 {
             let (done, rest) = q.split_at_mut(i * w);
             let (r1, r2) = (&done[(i - 1) * w..], &done[(i - 2) * w..(i - 1) * w]);
-            let (s1, s2) = (Self::set_row(plot, i - 1), Self::set_row(plot, i - 2));
-            let set = Self::set_row(plot, i);
+            let set = &Self::set_row(plot, i)[..cols];
             let row = &mut rest[..w];
-            for j in 2..w {
-                let (a, b, c) = (r1[j - 1], r2[j - 1], r1[j - 2]);
-                row[j] = if set[j - 2] {
-                    a.max(b).max(c) + 1.0
-                } else {
-                    (a - Self::gap(s1, j - 1)).max(b - Self::gap(s2, j - 1)).max(c - Self::gap(s1, j - 2)).max(0.0)
-                };
-                if row[j] > best.0 {
-                    best = (row[j], i, j);
-                }
+            // Cell j (padded) follows cells j - 1 and j - 2 of the rows above: all slices of
+            // one length, so that the loop runs without bounds checks.
+            let (a, b, c) = (&r1[1..=cols], &r2[1..=cols], &r1[..cols]);
+            let (pa, pb, pc) = (&p1[1..=cols], &p2[1..=cols], &p1[..cols]);
+            for (k, cell) in row[2..].iter_mut().enumerate() {
+                let on = larger(larger(a[k], b[k]), c[k]) + 1.0;
+                let off = larger(larger(larger(a[k] - pa[k], b[k] - pb[k]), c[k] - pc[k]), 0.0);
+                // Either, chosen by bits rather than by a branch.
+                let keep_on = 0u32.wrapping_sub(u32::from(set[k]));
+                *cell = f32::from_bits((on.to_bits() & keep_on) | (off.to_bits() & !keep_on));
             }
+            // The first of the row's highest cells, as a scan in row order would keep it.
+            let top = row.iter().copied().fold(0f32, f32::max);
+            if top > best.0 {
+                let j = row.iter().position(|&v| v == top).unwrap_or(0);
+                best = (top, i, j);
+            }
+            (p2, p1) = (p1, penalties(i));
         }
         Self { q, width: w, best }
     }

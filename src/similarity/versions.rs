@@ -273,8 +273,8 @@ impl Grid {
                 if reversed {
                     // Frame j + t of the reversed track is frame `self.cols - 1 - j - t` of the track.
                     let top = self.cols - 1 - t;
-                    for (j, v) in row.iter_mut().enumerate() {
-                        *v += src[top - j];
+                    for (v, s) in row.iter_mut().zip(src[top + 1 - cols..=top].iter().rev()) {
+                        *v += s;
                     }
                 } else {
                     for (v, s) in row.iter_mut().zip(&src[t..t + cols]) {
@@ -282,9 +282,13 @@ impl Grid {
                     }
                 }
             }
-            for (v, fc) in row.iter_mut().zip(filled_cols) {
-                let norm = (filled_rows[i] * fc).sqrt();
-                *v = if norm > 0.0 { *v / norm } else { 0.0 };
+            // Both quotients are taken and one kept, without a branch, so that this runs as
+            // vector code.
+            let filled_row = filled_rows[i];
+            for (v, &fc) in row.iter_mut().zip(filled_cols) {
+                let norm = (filled_row * fc).sqrt();
+                let cosine = *v / norm;
+                *v = if norm > 0.0 { cosine } else { 0.0 };
             }
         }
         Self { rows, cols, cells }
@@ -294,6 +298,10 @@ impl Grid {
 /// Least similarity of a recurrence: windows that share nothing are no one's neighbours, however
 /// few windows a track has.
 const LEAST_RECURRENCE: f32 = 0.05;
+
+/// Columns of a grid moved side by side at a time (see [`recurrence`]): sixteen floats, one
+/// cache line of a row.
+const TRANSPOSE_COLUMNS: usize = 16;
 
 /// The binary cross-recurrence of `sims`: a cell is set where each window is among the other's
 /// `share` most similar windows of the other track.
@@ -312,18 +320,31 @@ fn recurrence(sims: &Grid, share: f32) -> Recurrence {
             kth(&mut scratch, (share * cols as f32) as usize)
         })
         .collect();
-    let col_bar: Vec<f32> = (0..cols)
-        .map(|j| {
+    // The columns side by side, so that each is read from contiguous memory (a few columns
+    // at a time, so that each row's cache line serves them all).
+    let mut by_column = vec![0f32; rows * cols];
+    for first in (0..cols).step_by(TRANSPOSE_COLUMNS) {
+        let last = (first + TRANSPOSE_COLUMNS).min(cols);
+        for (i, row) in sims.cells.chunks_exact(cols).enumerate() {
+            for (j, &v) in row[first..last].iter().enumerate() {
+                by_column[(first + j) * rows + i] = v;
+            }
+        }
+    }
+    let col_bar: Vec<f32> = by_column
+        .chunks_exact(rows.max(1))
+        .map(|column| {
             scratch.clear();
-            scratch.extend((0..rows).map(|i| sims.cells[i * cols + j]));
+            scratch.extend_from_slice(column);
             kth(&mut scratch, (share * rows as f32) as usize)
         })
         .collect();
     let mut set = vec![false; rows * cols];
-    for i in 0..rows {
-        for j in 0..cols {
-            let v = sims.cells[i * cols + j];
-            set[i * cols + j] = v > LEAST_RECURRENCE && v >= row_bar[i] && v >= col_bar[j];
+    for ((out, row), &row_bar) in
+        set.chunks_exact_mut(cols.max(1)).zip(sims.cells.chunks_exact(cols.max(1))).zip(&row_bar)
+    {
+        for ((o, &v), &col_bar) in out.iter_mut().zip(row).zip(&col_bar) {
+            *o = (v > LEAST_RECURRENCE) & (v >= row_bar) & (v >= col_bar);
         }
     }
     Recurrence { rows, cols, set }

@@ -16,6 +16,7 @@
 //! [`VersionConfig::least_excess_s`].
 
 use crate::error::{Error, Result};
+use crate::similarity::select_total;
 use crate::similarity::sequence::{DIM, Frame, MatchSequence, coarsen, dot, frame_matrix, rotate};
 
 /// How versions are searched.
@@ -307,19 +308,13 @@ const TRANSPOSE_COLUMNS: usize = 16;
 /// `share` most similar windows of the other track.
 fn recurrence(sims: &Grid, share: f32) -> Recurrence {
     let (rows, cols) = (sims.rows, sims.cols);
-    let kth = |values: &mut Vec<f32>, k: usize| {
+    let mut keys = Vec::with_capacity(rows.max(cols));
+    let mut kth = |values: &[f32], k: usize| {
         let k = k.clamp(1, values.len());
-        let idx = values.len() - k;
-        *values.select_nth_unstable_by(idx, |x, y| x.total_cmp(y)).1
+        select_total(values, values.len() - k, &mut keys)
     };
-    let mut scratch = Vec::with_capacity(rows.max(cols));
-    let row_bar: Vec<f32> = (0..rows)
-        .map(|i| {
-            scratch.clear();
-            scratch.extend_from_slice(&sims.cells[i * cols..(i + 1) * cols]);
-            kth(&mut scratch, (share * cols as f32) as usize)
-        })
-        .collect();
+    let row_bar: Vec<f32> =
+        sims.cells.chunks_exact(cols.max(1)).map(|row| kth(row, (share * cols as f32) as usize)).collect();
     // The columns side by side, so that each is read from contiguous memory (a few columns
     // at a time, so that each row's cache line serves them all).
     let mut by_column = vec![0f32; rows * cols];
@@ -331,14 +326,8 @@ fn recurrence(sims: &Grid, share: f32) -> Recurrence {
             }
         }
     }
-    let col_bar: Vec<f32> = by_column
-        .chunks_exact(rows.max(1))
-        .map(|column| {
-            scratch.clear();
-            scratch.extend_from_slice(column);
-            kth(&mut scratch, (share * rows as f32) as usize)
-        })
-        .collect();
+    let col_bar: Vec<f32> =
+        by_column.chunks_exact(rows.max(1)).map(|column| kth(column, (share * rows as f32) as usize)).collect();
     let mut set = vec![false; rows * cols];
     for ((out, row), &row_bar) in
         set.chunks_exact_mut(cols.max(1)).zip(sims.cells.chunks_exact(cols.max(1))).zip(&row_bar)

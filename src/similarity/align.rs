@@ -522,9 +522,8 @@ pub(super) fn sampled_background(rows: usize, cols: usize, stride: usize, value:
     if cells == 0 {
         return 0.5;
     }
-    let mut values: Vec<f32> = (0..cells).step_by(stride.max(1)).map(|q| value(q / cols, q % cols)).collect();
-    let mid = values.len() / 2;
-    let (_, &mut median, _) = values.select_nth_unstable_by(mid, f32::total_cmp);
+    let values: Vec<f32> = (0..cells).step_by(stride.max(1)).map(|q| value(q / cols, q % cols)).collect();
+    let median = super::select_total(&values, values.len() / 2, &mut Vec::new());
     median.clamp(0.0, 0.95)
 }
 

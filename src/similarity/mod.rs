@@ -51,15 +51,14 @@ mod tests {
 
     #[test]
     fn selecting_by_integer_keys_gives_the_value_a_total_order_selection_gives() {
-        let mut state = 99u64;
-        let mut next = || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (state >> 40) as f32 / (1u64 << 24) as f32
-        };
         let mut keys = Vec::new();
         let specials = [0.0, -0.0, 1.0, -1.0, f32::MIN_POSITIVE, -f32::MIN_POSITIVE, f32::INFINITY, f32::NEG_INFINITY];
         for len in [1usize, 2, 9, 450, 2000] {
-            let mut values: Vec<f32> = (0..len).map(|_| 4.0 * next() - 2.0).collect();
+            // Values in -2..2, with the special ones among them.
+            let mut values: Vec<f32> = sequence::testing::random_bits(len, len as u64)
+                .into_iter()
+                .map(|b| (b >> 40) as f32 / (1u64 << 22) as f32 - 2.0)
+                .collect();
             for (v, s) in values.iter_mut().step_by(7).zip(specials.iter().cycle()) {
                 *v = *s;
             }

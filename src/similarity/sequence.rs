@@ -229,14 +229,22 @@ pub(crate) mod testing {
 
     /// A deterministic pseudo-random melody-like sequence (xorshift, fixed seed): one note a
     /// frame in the harmony half, a note and its third in the melody half.
-    pub(crate) fn random_frames(n: usize, seed: u64) -> Vec<Frame> {
+    /// `n` pseudo-random 64-bit values from `seed` (xorshift), the same for the same seed.
+    pub(crate) fn random_bits(n: usize, seed: u64) -> Vec<u64> {
         let mut s = seed.max(1);
-        let mut next = || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s
-        };
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                s
+            })
+            .collect()
+    }
+
+    pub(crate) fn random_frames(n: usize, seed: u64) -> Vec<Frame> {
+        let mut bits = random_bits(2 * n, seed).into_iter();
+        let mut next = || bits.next().unwrap_or(0);
         (0..n)
             .map(|_| {
                 let mut f = [0f32; DIM];

@@ -320,7 +320,7 @@ fn recurrence(sims: &Grid, share: f32) -> Recurrence {
     let mut by_column = vec![0f32; rows * cols];
     for first in (0..cols).step_by(TRANSPOSE_COLUMNS) {
         let last = (first + TRANSPOSE_COLUMNS).min(cols);
-        for (i, row) in sims.cells.chunks_exact(cols).enumerate() {
+        for (i, row) in sims.cells.chunks_exact(cols.max(1)).enumerate() {
             for (j, &v) in row[first..last].iter().enumerate() {
                 by_column[(first + j) * rows + i] = v;
             }

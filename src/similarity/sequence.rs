@@ -227,8 +227,6 @@ pub(crate) mod testing {
         MatchSequence { frames, clock: FrameClock::new(HOP_S, HOP_S), covered_s }
     }
 
-    /// A deterministic pseudo-random melody-like sequence (xorshift, fixed seed): one note a
-    /// frame in the harmony half, a note and its third in the melody half.
     /// `n` pseudo-random 64-bit values from `seed` (xorshift), the same for the same seed.
     pub(crate) fn random_bits(n: usize, seed: u64) -> Vec<u64> {
         let mut s = seed.max(1);
@@ -242,6 +240,8 @@ pub(crate) mod testing {
             .collect()
     }
 
+    /// A deterministic pseudo-random melody-like sequence (xorshift, fixed seed): one note a
+    /// frame in the harmony half, a note and its third in the melody half.
     pub(crate) fn random_frames(n: usize, seed: u64) -> Vec<Frame> {
         let mut bits = random_bits(2 * n, seed).into_iter();
         let mut next = || bits.next().unwrap_or(0);

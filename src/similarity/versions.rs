@@ -379,11 +379,15 @@ impl Scores {
         // The penalty of leaving each padded column of the two rows above ([`Scores::gap`]),
         // read from arrays so that a row's cells, which depend on the rows above alone, are
         // taken without a branch (as vector code).
-        let penalties = |i: usize| -> Vec<f32> {
+        let penalties = |i: usize, out: &mut Vec<f32>| {
             let set = Self::set_row(plot, i);
-            (0..w).map(|x| Self::gap(set, x)).collect()
+            out.clear();
+            out.extend((0..w).map(|x| Self::gap(set, x)));
         };
-        let (mut p2, mut p1) = (penalties(0), penalties(1));
+        // Three rows' penalties in turn: the two above, and the one being filled for the next.
+        let (mut p2, mut p1, mut next) = (Vec::with_capacity(w), Vec::with_capacity(w), Vec::with_capacity(w));
+        penalties(0, &mut p2);
+        penalties(1, &mut p1);
         for i in 2..rows + 2 {
             let (done, rest) = q.split_at_mut(i * w);
             let (r1, r2) = (&done[(i - 1) * w..], &done[(i - 2) * w..(i - 1) * w]);
@@ -406,7 +410,9 @@ impl Scores {
                 let j = row.iter().position(|&v| v == top).unwrap_or(0);
                 best = (top, i, j);
             }
-            (p2, p1) = (p1, penalties(i));
+            penalties(i, &mut next);
+            std::mem::swap(&mut p2, &mut p1);
+            std::mem::swap(&mut p1, &mut next);
         }
         Self { q, width: w, best }
     }

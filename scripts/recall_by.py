@@ -31,20 +31,24 @@ UNDER_SPEECH = 0.8
 
 
 def iou(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Intersection over union of two spans, the contract's measure of one place."""
     inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
     union = max(a[1], b[1]) - min(a[0], b[0])
     return inter / union if union > 0 else 0.0
 
 
 def found(span: tuple[float, float], spans: list[tuple[float, float]]) -> bool:
+    """Whether any of `spans` is the same place as `span` (IoU >= 0.5)."""
     return any(iou(span, s) >= 0.5 for s in spans)
 
 
 def base(path: str) -> str:
+    """A file's base name: how truth documents name tracks and episodes."""
     return Path(path).name
 
 
 def by_tier(report: dict, truth: dict, found_n: Counter, all_n: Counter, misses: list[str]) -> None:
+    """Counts the true occurrences of `truth` found in `report` per tier."""
     names = [base(t["path"]) for t in report["tracks"]]
     places: dict[str, list[tuple[float, float]]] = {}
     for motif in report["motifs"]:
@@ -61,10 +65,12 @@ def by_tier(report: dict, truth: dict, found_n: Counter, all_n: Counter, misses:
 
 
 def band(msr: float) -> tuple[float, float]:
+    """The band of `MSR_BANDS` a music-to-speech ratio falls in."""
     return next(b for b in MSR_BANDS if b[0] <= msr < b[1])
 
 
 def by_speech(report: dict, truth: dict, found_n: Counter, all_n: Counter, misses: list[str]) -> None:
+    """Counts the true cues of `truth` found in `report` per band, and those under speech."""
     names = [base(t["path"]) for t in report["tracks"]]
     cues: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for episode in report["episodes"]:
@@ -87,6 +93,7 @@ def by_speech(report: dict, truth: dict, found_n: Counter, all_n: Counter, misse
 
 
 def label(key) -> str:
+    """How a tier or a band is printed."""
     if isinstance(key, tuple):
         lo, hi = key
         if lo == -float("inf"):
@@ -110,7 +117,10 @@ def main(argv: list[str]) -> int:
     for report_path, truth_path in zip(args[1::2], args[2::2]):
         report = json.loads(Path(report_path).read_text())
         truth = json.loads(Path(truth_path).read_text())
-        count(report, truth, found_n, all_n, misses)
+        missed: list[str] = []
+        count(report, truth, found_n, all_n, missed)
+        # Several sets at once: each miss says which set it belongs to.
+        misses.extend(f"{Path(truth_path).resolve().parent.name}: {m}" for m in missed)
     keys = [b for b in MSR_BANDS if b in all_n] + ["under speech"] if args[0] == "speech" else sorted(all_n)
     for key in keys:
         if all_n[key]:

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""How far the true places of generated scores stand above chance in one comparison.
+
+Usage: python3 scripts/variant_margin.py [--bin BIN] [--frames cur,mel,chr,raw,mel6,ctx] SCORE_DIR...
+
+For each score (a folder of tracks with the generator's truth.json): the chroma and melody frames
+of every track are read with `BIN chroma --kind chroma|melody --format npy`, matching frames are
+rebuilt as `MatchSequence` builds them (0.2-s frames averaged over twice the hop, each block's mean
+taken off, melody share 0.3), and each true place is held against its motif's first place in the
+true key and tempo (the mean cosine along the line). Chance for that motif is its first place held
+against 300 random spans of its length from the same score, each in its best key. Printed per kind
+of frame: each tier's mean line similarity and the share of its places above the 99th percentile
+of their motif's chance, then the chance's median, 99th percentile and maximum.
+
+Kinds of frame (`--frames`): cur (as the matcher builds them), mel (melody block only), chr
+(harmony block only), raw (harmony without the mean taken off), mel6 (melody share 0.6), ctx
+(each frame with its two neighbours). A measurement of the representation, outside the binary:
+the frames here follow `src/similarity/sequence.rs` but are not the matcher's own (silent frames
+are not dropped). Needs numpy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HOP_FACTOR = 2  # matching hop 0.2 s over features at 0.1 s
+MATCH_HOP_S = 0.2
+CHANCE_SPANS = 300
+
+
+def emphasise(x: np.ndarray) -> np.ndarray:
+    """Each frame's mean taken off, negatives cut (as the matcher does)."""
+    return np.maximum(x - x.mean(1, keepdims=True), 0.0)
+
+
+def unit(x: np.ndarray, weight: float = 1.0) -> np.ndarray:
+    """Rows scaled to length `weight` (zero rows stay zero)."""
+    n = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.where(n > 1e-9, x / np.maximum(n, 1e-9) * weight, 0.0)
+
+
+def matching_frames(chroma: np.ndarray, melody: np.ndarray, kind: str) -> np.ndarray:
+    """Matching frames of one track: 12 melody then 12 harmony columns (more for `ctx`)."""
+    n = len(chroma)
+    k_out = -(-n // HOP_FACTOR)
+    c = np.zeros((k_out, 12))
+    m = np.zeros((k_out, 12))
+    for k in range(k_out):
+        lo = max(0, k * HOP_FACTOR - HOP_FACTOR // 2)
+        hi = min(n, (k + 1) * HOP_FACTOR + HOP_FACTOR // 2)
+        c[k] = np.nan_to_num(chroma[lo:hi]).sum(0)
+        m[k] = np.nan_to_num(melody[lo:hi]).sum(0)
+    zeros = np.zeros((k_out, 12))
+    if kind in ("cur", "mel6"):
+        share = 0.3 if kind == "cur" else 0.6
+        ce, me = emphasise(c), emphasise(m)
+        no_line = (me.sum(1) < 1e-9)[:, None]
+        mel = np.where(no_line, 0.0, unit(me, np.sqrt(share)))
+        har = np.where(no_line, unit(ce), unit(ce, np.sqrt(1.0 - share)))
+        return np.hstack([mel, har])
+    if kind == "mel":
+        return np.hstack([unit(emphasise(m)), zeros])
+    if kind == "chr":
+        return np.hstack([zeros, unit(emphasise(c))])
+    if kind == "raw":
+        return np.hstack([zeros, unit(c)])
+    if kind == "ctx":
+        f = matching_frames(chroma, melody, "cur")
+        before = np.vstack([f[:1], f[:-1]])
+        after = np.vstack([f[1:], f[-1:]])
+        return np.hstack([f, before, after]) / np.sqrt(3.0)
+    raise ValueError(f"unknown kind of frame: {kind}")
+
+
+def rotate(frames: np.ndarray, shift: int) -> np.ndarray:
+    """Every 12-column block rotated down by `shift` semitones (a copy `shift` up comes back)."""
+    blocks = frames.shape[1] // 12
+    return np.hstack([np.roll(frames[:, 12 * i : 12 * i + 12], -shift, axis=1) for i in range(blocks)])
+
+
+def line_mean(a: np.ndarray, b: np.ndarray, tempo: float) -> float:
+    """Mean cosine of `a` against `b` read at `tempo` frames of `b` per frame of `a`."""
+    idx = np.minimum(np.round(np.arange(len(a)) * tempo).astype(int), len(b) - 1)
+    return float((a * b[idx]).sum(1).mean())
+
+
+def read_frames(binary: str, score: Path, work: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Chroma and melody frames of every track of `score`, by base name without extension."""
+    out: dict[str, list] = {}
+    for kind in ("chroma", "melody"):
+        dest = work / score.name / kind
+        subprocess.run(
+            [binary, "chroma", str(score), "--out", str(dest), "--format", "npy", "--kind", kind, "-q"],
+            check=True,
+        )
+        for npy in dest.glob("*.npy"):
+            # `NAME.chroma.npy` for either kind, NAME being the track's file name without extension.
+            name = npy.name.removesuffix(".npy").removesuffix(".chroma")
+            out.setdefault(name, [None, None])[0 if kind == "chroma" else 1] = np.load(npy)
+    return {k: (v[0], v[1]) for k, v in out.items() if v[0] is not None and v[1] is not None}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("scores", nargs="+", type=Path)
+    ap.add_argument("--bin", default="target/release/leitmotif")
+    ap.add_argument("--frames", default="cur,mel,chr,raw,mel6,ctx")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        features = {s: read_frames(args.bin, s, Path(tmp)) for s in args.scores}
+    for kind in args.frames.split(","):
+        rng = np.random.default_rng(args.seed)
+        sims: dict[str, list[float]] = {}
+        above: dict[str, list[bool]] = {}
+        chance_stats = []
+        for score, tracks in features.items():
+            frames = {name: matching_frames(c, m, kind) for name, (c, m) in tracks.items()}
+            names = sorted(frames)
+            truth = json.loads((score / "truth.json").read_text())
+
+            def span(o: dict) -> np.ndarray:
+                f = frames[Path(o["track"]).stem]
+                return f[int(o["start_s"] / MATCH_HOP_S) : int(o["end_s"] / MATCH_HOP_S)]
+
+            for motif in truth["motifs"]:
+                first, *others = motif["occurrences"]
+                a = span(first)
+                if len(a) < 5:
+                    continue
+                chance = []
+                for _ in range(CHANCE_SPANS):
+                    f = frames[names[rng.integers(len(names))]]
+                    if len(f) <= len(a):
+                        continue
+                    start = rng.integers(0, len(f) - len(a))
+                    b = f[start : start + len(a)]
+                    chance.append(max(line_mean(a, rotate(b, k), 1.0) for k in range(12)))
+                if not chance:
+                    continue
+                q99 = float(np.quantile(chance, 0.99))
+                chance_stats.append((float(np.median(chance)), q99, max(chance)))
+                for o in others:
+                    b = span(o)
+                    if len(b) < 3:
+                        continue
+                    v = line_mean(a, rotate(b, o["transpose"] % 12), o["tempo_ratio"])
+                    sims.setdefault(o["tier"], []).append(v)
+                    above.setdefault(o["tier"], []).append(v > q99)
+        tiers = sorted(sims)
+        share = float(np.mean([x for t in tiers for x in above[t]])) if tiers else float("nan")
+        print(
+            f"{kind}: "
+            + ", ".join(f"{t} {np.mean(sims[t]):.2f} ({np.mean(above[t]):.0%} above)" for t in tiers)
+            + f"; all {share:.1%} above the 99th percentile"
+        )
+        med, q99, top = np.mean(np.array(chance_stats), 0)
+        print(f"  chance: median {med:.2f}, 99th percentile {q99:.2f}, max of {CHANCE_SPANS} {top:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

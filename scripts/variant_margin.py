@@ -12,6 +12,11 @@ against 300 random spans of its length from the same score, each in its best key
 of frame: each tier's mean line similarity and the share of its places above the 99th percentile
 of their motif's chance, then the chance's median, 99th percentile and maximum.
 
+With `--triangles` (current frames only): for motifs of three or more places, the share holding
+a pair at or above each cut c, and three places whose three pairs (each in its true key and tempo)
+are all at or above c; against random triples of spans from the same score (the first two pairs
+each in its best key, the third in the key they imply), how often a pair and a triangle reach c.
+
 Kinds of frame (`--frames`): cur (as the matcher builds them), mel (melody block only), chr
 (harmony block only), raw (harmony without the mean taken off), mel6 (melody share 0.6), ctx
 (each frame with its two neighbours). A measurement of the representation, outside the binary:
@@ -22,6 +27,7 @@ are not dropped). Needs numpy.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -91,6 +97,74 @@ def line_mean(a: np.ndarray, b: np.ndarray, tempo: float) -> float:
     return float((a * b[idx]).sum(1).mean())
 
 
+TRIANGLE_CUTS = [0.6, 0.65, 0.7, 0.75, 0.8, 0.9]
+RANDOM_TRIPLES = 200  # per motif
+
+
+def best_key(a: np.ndarray, b: np.ndarray) -> tuple[int, float]:
+    """The key in which `b` matches `a` best at tempo 1, and the line similarity there."""
+    sims = [line_mean(a, rotate(b, k), 1.0) for k in range(12)]
+    k = int(np.argmax(sims))
+    return k, sims[k]
+
+
+def triangles(features: dict, rng: np.random.Generator) -> None:
+    """Prints the pair and triangle shares described in the module notes."""
+    motifs = 0
+    pair_hits = dict.fromkeys(TRIANGLE_CUTS, 0)
+    tri_hits = dict.fromkeys(TRIANGLE_CUTS, 0)
+    triples = 0
+    rnd_pair = dict.fromkeys(TRIANGLE_CUTS, 0)
+    rnd_tri = dict.fromkeys(TRIANGLE_CUTS, 0)
+    for score, tracks in features.items():
+        frames = {name: matching_frames(c, m, "cur") for name, (c, m) in tracks.items()}
+        names = sorted(frames)
+        truth = json.loads((score / "truth.json").read_text())
+        for motif in truth["motifs"]:
+            occ = motif["occurrences"]
+            spans = [frames[Path(o["track"]).stem][int(o["start_s"] / MATCH_HOP_S) : int(o["end_s"] / MATCH_HOP_S)] for o in occ]
+            if len(occ) < 3 or min(len(x) for x in spans) < 3 or len(spans[0]) < 5:
+                continue
+            motifs += 1
+
+            def sim(i: int, j: int) -> float:
+                key = (occ[j]["transpose"] - occ[i]["transpose"]) % 12
+                return line_mean(spans[i], rotate(spans[j], key), occ[j]["tempo_ratio"] / occ[i]["tempo_ratio"])
+
+            pairs = {(i, j): sim(i, j) for i, j in itertools.combinations(range(len(occ)), 2)}
+            for c in TRIANGLE_CUTS:
+                pair_hits[c] += any(v >= c for v in pairs.values())
+                tri_hits[c] += any(
+                    min(pairs[(i, j)], pairs[(i, k)], pairs[(j, k)]) >= c
+                    for i, j, k in itertools.combinations(range(len(occ)), 3)
+                )
+            n = len(spans[0])
+            for _ in range(RANDOM_TRIPLES):
+                picks = []
+                for _ in range(3):
+                    f = frames[names[rng.integers(len(names))]]
+                    if len(f) > n:
+                        start = rng.integers(0, len(f) - n)
+                        picks.append(f[start : start + n])
+                if len(picks) < 3:
+                    continue
+                a, b, c3 = picks
+                kab, vab = best_key(a, b)
+                kac, vac = best_key(a, c3)
+                vbc = line_mean(rotate(b, kab), rotate(c3, kac), 1.0)
+                triples += 1
+                for c in TRIANGLE_CUTS:
+                    rnd_pair[c] += vab >= c
+                    rnd_tri[c] += min(vab, vac, vbc) >= c
+    print(f"triangles: {motifs} motifs of three or more places, {triples} random triples")
+    for c in TRIANGLE_CUTS:
+        print(
+            f"  c {c:.2f}: motifs with a pair >= c {pair_hits[c] / max(motifs, 1):.2f}, with a triangle "
+            f"{tri_hits[c] / max(motifs, 1):.2f}; random pairs {rnd_pair[c] / max(triples, 1):.4f}, "
+            f"triangles {rnd_tri[c]}/{triples}"
+        )
+
+
 def read_frames(binary: str, score: Path, work: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Chroma and melody frames of every track of `score`, by base name without extension."""
     out: dict[str, list] = {}
@@ -113,9 +187,13 @@ def main() -> int:
     ap.add_argument("--bin", default="target/release/leitmotif")
     ap.add_argument("--frames", default="cur,mel,chr,raw,mel6,ctx")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--triangles", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         features = {s: read_frames(args.bin, s, Path(tmp)) for s in args.scores}
+    if args.triangles:
+        triangles(features, np.random.default_rng(args.seed))
+        return 0
     for kind in args.frames.split(","):
         rng = np.random.default_rng(args.seed)
         sims: dict[str, list[float]] = {}

@@ -97,6 +97,12 @@ def line_mean(a: np.ndarray, b: np.ndarray, tempo: float) -> float:
     return float((a * b[idx]).sum(1).mean())
 
 
+def place_frames(frames: dict[str, np.ndarray], place: dict) -> np.ndarray:
+    """The matching frames of a true place (`track`, `start_s`, `end_s` of a truth document)."""
+    f = frames[Path(place["track"]).stem]
+    return f[int(place["start_s"] / MATCH_HOP_S) : int(place["end_s"] / MATCH_HOP_S)]
+
+
 TRIANGLE_CUTS = [0.6, 0.65, 0.7, 0.75, 0.8, 0.9]
 RANDOM_TRIPLES = 200  # per motif
 
@@ -122,14 +128,15 @@ def triangles(features: dict, rng: np.random.Generator) -> None:
         truth = json.loads((score / "truth.json").read_text())
         for motif in truth["motifs"]:
             occ = motif["occurrences"]
-            spans = [frames[Path(o["track"]).stem][int(o["start_s"] / MATCH_HOP_S) : int(o["end_s"] / MATCH_HOP_S)] for o in occ]
+            spans = [place_frames(frames, o) for o in occ]
             if len(occ) < 3 or min(len(x) for x in spans) < 3 or len(spans[0]) < 5:
                 continue
             motifs += 1
 
             def sim(i: int, j: int) -> float:
                 key = (occ[j]["transpose"] - occ[i]["transpose"]) % 12
-                return line_mean(spans[i], rotate(spans[j], key), occ[j]["tempo_ratio"] / occ[i]["tempo_ratio"])
+                tempo = occ[j]["tempo_ratio"] / occ[i]["tempo_ratio"]
+                return line_mean(spans[i], rotate(spans[j], key), tempo)
 
             pairs = {(i, j): sim(i, j) for i, j in itertools.combinations(range(len(occ)), 2)}
             for c in TRIANGLE_CUTS:
@@ -204,13 +211,9 @@ def main() -> int:
             names = sorted(frames)
             truth = json.loads((score / "truth.json").read_text())
 
-            def span(o: dict) -> np.ndarray:
-                f = frames[Path(o["track"]).stem]
-                return f[int(o["start_s"] / MATCH_HOP_S) : int(o["end_s"] / MATCH_HOP_S)]
-
             for motif in truth["motifs"]:
                 first, *others = motif["occurrences"]
-                a = span(first)
+                a = place_frames(frames, first)
                 if len(a) < 5:
                     continue
                 chance = []
@@ -226,7 +229,7 @@ def main() -> int:
                 q99 = float(np.quantile(chance, 0.99))
                 chance_stats.append((float(np.median(chance)), q99, max(chance)))
                 for o in others:
-                    b = span(o)
+                    b = place_frames(frames, o)
                     if len(b) < 3:
                         continue
                     v = line_mean(a, rotate(b, o["transpose"] % 12), o["tempo_ratio"])

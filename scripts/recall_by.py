@@ -24,22 +24,18 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+# The contract's measure of one place, as the find benchmark scores it.
+from bench_find import MIN_IOU, iou
+
 # Music-to-speech ratio bands of the cue tables, dB (lower bound inclusive).
 MSR_BANDS = [(-float("inf"), -20.0), (-20.0, -15.0), (-15.0, -10.0), (-10.0, -5.0), (-5.0, float("inf"))]
 # A cue is "under speech" when more than this share of it is talked over.
 UNDER_SPEECH = 0.8
 
 
-def iou(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Intersection over union of two spans, the contract's measure of one place."""
-    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
-    union = max(a[1], b[1]) - min(a[0], b[0])
-    return inter / union if union > 0 else 0.0
-
-
 def found(span: tuple[float, float], spans: list[tuple[float, float]]) -> bool:
-    """Whether any of `spans` is the same place as `span` (IoU >= 0.5)."""
-    return any(iou(span, s) >= 0.5 for s in spans)
+    """Whether any of `spans` is the same place as `span` (the contract's IoU >= 0.5)."""
+    return any(iou(span, s) >= MIN_IOU for s in spans)
 
 
 def base(path: str) -> str:

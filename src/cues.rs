@@ -1065,7 +1065,7 @@ mod tests {
     }
 
     use super::*;
-    use crate::similarity::sequence::testing::random_frames;
+    use crate::similarity::sequence::testing::{random_bits, random_frames};
 
     #[test]
     fn an_arranged_candidate_is_heard_where_it_outranks_its_decoys_beyond_its_proposal() {
@@ -1129,12 +1129,9 @@ mod tests {
 
     /// Deterministic unit frames, one random pitch class in each half (xorshift, fixed seed).
     fn frames(n: usize, seed: u64) -> Vec<Frame> {
-        let mut s = seed.max(1);
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
+        random_bits(n, seed)
+            .into_iter()
+            .map(|s| {
                 let mut f = [0f32; 24];
                 f[(s % 12) as usize] = 0.8;
                 f[12 + ((s >> 8) % 12) as usize] = 0.6;

@@ -435,11 +435,13 @@ fn discover_in_order(
     motifs.extend(cut.motifs);
     let searched_s: f64 = seqs.iter().map(|s| s.covered_s).sum();
     let bar_s = |n: usize| least_evidence_s(n, cfg.min_len_s) + search_penalty_s(searched_s);
-    motifs.retain(|m| evidence_s(&m.occurrences) >= bar_s(m.occurrences.len()));
+    let (motifs, weak): (Vec<Motif>, Vec<Motif>) =
+        motifs.into_iter().partition(|m| evidence_s(&m.occurrences) >= bar_s(m.occurrences.len()));
     let motifs = without_restatements(motifs, cfg.tempo_spread());
     let motifs = with_figures(motifs, &cut.levels);
     let memo = store.map(|store| ScanMemo { store, digests: &digests });
-    let motifs = with_further_places(motifs, seqs, cfg, memo.as_ref());
+    let motifs = with_further_places(motifs, 0, seqs, cfg, memo.as_ref());
+    let motifs = with_corroborated(motifs, weak, seqs, cfg, memo.as_ref(), &bar_s);
     let links = versions::links(seqs, &VersionConfig::default(), memo.as_ref());
     let mut motifs = each_place_once(versions::across_versions(motifs, &links, &track_end, cfg));
     sort_motifs(&mut motifs);
@@ -545,27 +547,59 @@ const SCAN_FRAMES: usize = 48;
 /// Fewest places of unrelated music a motif's search must meet to measure its chance level.
 const MIN_CHANCE_PLACES: usize = 10;
 
-/// Each motif with the further places where it recurs whole, strongest motif first (a place
-/// goes to the motif that explains most music; see [`standing_out`]).
+/// Each motif from index `from` on with the further places where it recurs whole, strongest
+/// motif first (a place goes to the motif that explains most music; see [`standing_out`]); the
+/// motifs before `from` are not searched, and keep every place they hold.
 fn with_further_places(
     mut motifs: Vec<Motif>,
+    from: usize,
     seqs: &[MatchSequence],
     cfg: &MotifConfig,
     memo: Option<&ScanMemo>,
 ) -> Vec<Motif> {
     let tempos = cfg.tempos();
+    let from = from.min(motifs.len());
     // The searches do not depend on one another (only what each may take does): all at once,
     // so that a single long track keeps every core busy too.
-    let mut found: Vec<Vec<Occurrence>> = motifs.par_iter().map(|m| standing_out(m, seqs, &tempos, memo)).collect();
-    let mut order: Vec<usize> = (0..motifs.len()).collect();
+    let mut found: Vec<Vec<Occurrence>> =
+        motifs[from..].par_iter().map(|m| standing_out(m, seqs, &tempos, memo)).collect();
+    let mut order: Vec<usize> = (from..motifs.len()).collect();
     order.sort_by(|&x, &y| {
         explained_s(&motifs[y].occurrences).total_cmp(&explained_s(&motifs[x].occurrences)).then(x.cmp(&y))
     });
     for i in order {
-        let added = free_places(std::mem::take(&mut found[i]), &motifs[i], &motifs, cfg);
+        let added = free_places(std::mem::take(&mut found[i - from]), &motifs[i], &motifs, cfg);
         motifs[i].occurrences.extend(added);
     }
     motifs
+}
+
+/// The motifs above the evidence bar (`strong`, searched whole already) and those of `weak`
+/// (below it) that their whole search corroborates: the places standing out there join a weak
+/// motif, which is then held to the bar `bar_s` sets for a motif heard that many times.
+///
+/// A variant copy (under dialogue, an octave away, re-orchestrated) often matches the phrase
+/// only in part in a pairwise search, so a motif whose first statement is the only plain one may
+/// rest on fragments of two places, short of the bar for a single match; the same phrase held
+/// whole against every track can still find its other places. The weak motifs search after the
+/// strong ones have taken theirs, so they never take a place from a motif above the bar.
+fn with_corroborated(
+    strong: Vec<Motif>,
+    weak: Vec<Motif>,
+    seqs: &[MatchSequence],
+    cfg: &MotifConfig,
+    memo: Option<&ScanMemo>,
+    bar_s: &dyn Fn(usize) -> f64,
+) -> Vec<Motif> {
+    let kept = strong.len();
+    let mut motifs = strong;
+    motifs.extend(weak);
+    with_further_places(motifs, kept, seqs, cfg, memo)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, m)| *i < kept || evidence_s(&m.occurrences) >= bar_s(m.occurrences.len()))
+        .map(|(_, m)| m)
+        .collect()
 }
 
 /// The places where `motif`'s clearest occurrence, held against every start frame of every track
@@ -861,7 +895,8 @@ fn evidence_s(occurrences: &[Occurrence]) -> f64 {
 /// tempo. A motif heard twice rests on a single match, which must then be worth a perfect match
 /// of the shortest motif (`min_len_s`); one heard three times or more is corroborated by its
 /// other occurrences and needs three quarters of that, which still turns away families of
-/// brief, weak resemblances.
+/// brief, weak resemblances. A motif short of it may still be corroborated by its whole search
+/// ([`with_corroborated`]).
 fn least_evidence_s(occurrences: usize, min_len_s: f64) -> f64 {
     if occurrences <= 2 { min_len_s } else { 0.75 * min_len_s }
 }
@@ -1159,6 +1194,33 @@ mod tests {
         assert_eq!((o.track, o.transpose), (2, 3));
         assert!((o.start_s - 60.0).abs() < 0.5 && (o.end_s - 66.0).abs() < 0.5, "{o:?}");
         assert!((o.tempo_ratio - 1.0).abs() < 0.05, "{o:?}");
+    }
+
+    #[test]
+    fn a_motif_below_the_bar_is_kept_when_its_whole_search_finds_it_again() {
+        let (seqs, _) = planted();
+        let bar = |n: usize| least_evidence_s(n, 3.0);
+        // Two places matched weakly: 6 s at score 0.45 is 2.7 s of evidence, short of 3 s.
+        let weak = motif(&[(0, 20.0, 26.0), (1, 40.0, 46.0)], 0.45);
+        assert!(evidence_s(&weak.occurrences) < bar(2));
+        let kept = with_corroborated(Vec::new(), vec![weak], &seqs, &MotifConfig::default(), None, &bar);
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        let places: Vec<usize> = kept[0].occurrences.iter().map(|o| o.track).collect();
+        assert_eq!(places, [0, 1, 2]);
+        // The same weak motif cannot take the copy from a motif above the bar that holds it.
+        let weak = motif(&[(0, 20.0, 26.0), (1, 40.0, 46.0)], 0.45);
+        let holder = motif(&[(2, 59.0, 67.0), (0, 70.0, 78.0)], 0.9);
+        let kept = with_corroborated(vec![holder.clone()], vec![weak], &seqs, &MotifConfig::default(), None, &bar);
+        assert_eq!(kept, [holder]);
+    }
+
+    #[test]
+    fn a_motif_below_the_bar_over_unrelated_music_is_dropped() {
+        let (seqs, _) = planted();
+        let bar = |n: usize| least_evidence_s(n, 3.0);
+        let weak = motif(&[(0, 2.0, 8.0), (1, 2.0, 8.0)], 0.45);
+        let kept = with_corroborated(Vec::new(), vec![weak], &seqs, &MotifConfig::default(), None, &bar);
+        assert!(kept.is_empty(), "{kept:?}");
     }
 
     #[test]

@@ -549,7 +549,8 @@ const MIN_CHANCE_PLACES: usize = 10;
 
 /// Each motif from index `from` on with the further places where it recurs whole, strongest
 /// motif first (a place goes to the motif that explains most music; see [`standing_out`]); the
-/// motifs before `from` are not searched, and keep every place they hold.
+/// motifs before `from` are not searched, and keep every place they hold. A searched motif
+/// whose own search does not find it again ([`Search::confirmed`]) is dropped.
 fn with_further_places(
     mut motifs: Vec<Motif>,
     from: usize,
@@ -561,17 +562,29 @@ fn with_further_places(
     let from = from.min(motifs.len());
     // The searches do not depend on one another (only what each may take does): all at once,
     // so that a single long track keeps every core busy too.
-    let mut found: Vec<Vec<Occurrence>> =
-        motifs[from..].par_iter().map(|m| standing_out(m, seqs, &tempos, memo)).collect();
+    let mut found: Vec<Search> =
+        motifs[from..].par_iter().map(|m| standing_out(m, &motifs, seqs, &tempos, memo)).collect();
     let mut order: Vec<usize> = (from..motifs.len()).collect();
     order.sort_by(|&x, &y| {
         explained_s(&motifs[y].occurrences).total_cmp(&explained_s(&motifs[x].occurrences)).then(x.cmp(&y))
     });
     for i in order {
-        let added = free_places(std::mem::take(&mut found[i - from]), &motifs[i], &motifs, cfg);
+        let added = free_places(std::mem::take(&mut found[i - from].places), &motifs[i], &motifs, cfg);
         motifs[i].occurrences.extend(added);
     }
-    motifs
+    let confirmed: Vec<bool> = (0..motifs.len()).map(|i| i < from || found[i - from].confirmed).collect();
+    motifs.into_iter().zip(confirmed).filter(|(_, kept)| *kept).map(|(m, _)| m).collect()
+}
+
+/// What a motif's whole search says ([`standing_out`]).
+#[derive(Debug, Default)]
+struct Search {
+    /// The places standing out from the search's chance level, the motif's own among them.
+    places: Vec<Occurrence>,
+    /// Whether the motif stands: false only when the chance level of the places no motif
+    /// holds could be measured and no place of the motif but the one searched stands out from
+    /// it.
+    confirmed: bool,
 }
 
 /// The motifs above the evidence bar (`strong`, searched whole already) and those of `weak`
@@ -614,15 +627,30 @@ fn with_corroborated(
 /// are places of unrelated music, whose upper tail falls off about exponentially (the best of
 /// many lines); a place is taken when that tail, fitted above their median, expects fewer than
 /// [`FALSE_PLACES_PER_MOTIF`] chance peaks as high among as many.
-fn standing_out(motif: &Motif, seqs: &[MatchSequence], tempos: &[f32], memo: Option<&ScanMemo>) -> Vec<Occurrence> {
+///
+/// The same test confirms the motif itself. Pairwise matching tries millions of lines between
+/// two tracks, and in music of one style (cadence formulas, a score's shared accompaniments) the
+/// best of them reach its cut by chance; such a pair is no exception in the whole search, where
+/// the phrase meets every other stretch like it. A motif whose searched place finds none of its
+/// other places standing out from the places no motif of `all` holds is not confirmed, and is
+/// dropped.
+fn standing_out(
+    motif: &Motif,
+    all: &[Motif],
+    seqs: &[MatchSequence],
+    tempos: &[f32],
+    memo: Option<&ScanMemo>,
+) -> Search {
+    // What cannot be searched is neither extended nor refuted.
+    let untested = || Search { places: Vec::new(), confirmed: true };
     let Some(q) = motif.occurrences.iter().reduce(|a, b| if b.score > a.score { b } else { a }) else {
-        return Vec::new();
+        return untested();
     };
-    let Some(seq) = seqs.get(q.track) else { return Vec::new() };
+    let Some(seq) = seqs.get(q.track) else { return untested() };
     let (first, last) = (seq.clock.frame_at(q.start_s).min(seq.len()), seq.clock.frame_at(q.end_s).min(seq.len()));
     let span = &seq.frames[first..last.max(first)];
     if span.len() < 2 {
-        return Vec::new();
+        return untested();
     }
     let to_occurrence = |&(t, start, end, shift, tempo, score): &ScanPlace| {
         let s = &seqs[t];
@@ -657,28 +685,43 @@ fn standing_out(motif: &Motif, seqs: &[MatchSequence], tempos: &[f32], memo: Opt
         }
         places
     });
-    above_chance(&places, motif, &to_occurrence).iter().map(to_occurrence).collect()
+    let away = |p: &ScanPlace| !held(&to_occurrence(p), &motif.occurrences);
+    match chance_bar(&places, &away) {
+        Some(bar) => {
+            let above: Vec<Occurrence> =
+                places.iter().filter(|&&(.., score)| f64::from(score) >= bar).map(to_occurrence).collect();
+            // Chance for the motif itself is what no motif holds: in music that recurs a lot,
+            // the places other motifs hold are largely the same music again, and would put its
+            // level above the motif's own places.
+            let unclaimed = |p: &ScanPlace| !all.iter().any(|m| held(&to_occurrence(p), &m.occurrences));
+            let confirmed = chance_bar(&places, &unclaimed).is_none_or(|bar| {
+                // The searched place finds itself; one more of the motif's places confirms it.
+                places.iter().filter(|p| f64::from(p.5) >= bar && !away(p)).count() >= 2
+            });
+            Search { confirmed, places: above }
+        }
+        None => untested(),
+    }
 }
 
-/// Of a whole search's `places`, those above the chance level its places away from `motif`'s
-/// own set (see [`standing_out`]).
-fn above_chance(places: &[ScanPlace], motif: &Motif, place: &dyn Fn(&ScanPlace) -> Occurrence) -> Vec<ScanPlace> {
-    let mut chance: Vec<f64> =
-        places.iter().filter(|p| !held(&place(p), &motif.occurrences)).map(|&(.., score)| f64::from(score)).collect();
+/// The score above which a whole search's `places` stand out from the chance level of those
+/// that `is_chance` takes for unrelated music (see [`standing_out`]); `None` when too few
+/// measure it.
+fn chance_bar(places: &[ScanPlace], is_chance: &dyn Fn(&ScanPlace) -> bool) -> Option<f64> {
+    let mut chance: Vec<f64> = places.iter().filter(|p| is_chance(p)).map(|&(.., score)| f64::from(score)).collect();
     if chance.len() < MIN_CHANCE_PLACES {
-        return Vec::new();
+        return None;
     }
     chance.sort_by(f64::total_cmp);
     let median = chance[chance.len() / 2];
     let excess: Vec<f64> = chance.iter().filter(|&&v| v > median).map(|v| v - median).collect();
     if excess.is_empty() {
-        return Vec::new();
+        return None;
     }
     // P(peak > x) = 0.5 exp(-(x - median) / mean excess); the bar where n peaks expect the
     // allowed number above it.
     let mean_excess = excess.iter().sum::<f64>() / excess.len() as f64;
-    let bar = median + mean_excess * (0.5 * chance.len() as f64 / FALSE_PLACES_PER_MOTIF).ln();
-    places.iter().filter(|&&(.., score)| f64::from(score) >= bar).copied().collect()
+    Some(median + mean_excess * (0.5 * chance.len() as f64 / FALSE_PLACES_PER_MOTIF).ln())
 }
 
 /// Where whole searches are kept between runs (the pair matching's store) and the digests of
@@ -1182,7 +1225,7 @@ mod tests {
     /// The places a motif's whole search adds, with the default settings.
     fn further(motif: &Motif, all: &[Motif], seqs: &[MatchSequence]) -> Vec<Occurrence> {
         let cfg = MotifConfig::default();
-        free_places(standing_out(motif, seqs, &cfg.tempos(), None), motif, all, &cfg)
+        free_places(standing_out(motif, all, seqs, &cfg.tempos(), None).places, motif, all, &cfg)
     }
 
     #[test]
@@ -1212,6 +1255,20 @@ mod tests {
         let holder = motif(&[(2, 59.0, 67.0), (0, 70.0, 78.0)], 0.9);
         let kept = with_corroborated(vec![holder.clone()], vec![weak], &seqs, &MotifConfig::default(), None, &bar);
         assert_eq!(kept, [holder]);
+    }
+
+    #[test]
+    fn a_motif_its_own_search_does_not_find_again_is_dropped() {
+        let (seqs, theme) = planted();
+        // Two stretches of unrelated music, as a chance pair of lines would link them.
+        let chance = motif(&[(0, 2.0, 8.0), (1, 2.0, 8.0)], 0.95);
+        let kept = with_further_places(vec![chance, theme.clone()], 0, &seqs, &MotifConfig::default(), None);
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert_eq!(kept[0].occurrences[..2], theme.occurrences[..]);
+        // The motifs before `from` are not searched, so not put to the test either.
+        let chance = motif(&[(0, 2.0, 8.0), (1, 2.0, 8.0)], 0.95);
+        let kept = with_further_places(vec![chance.clone()], 1, &seqs, &MotifConfig::default(), None);
+        assert_eq!(kept, [chance]);
     }
 
     #[test]

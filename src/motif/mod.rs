@@ -577,7 +577,7 @@ fn with_further_places(
 }
 
 /// What a motif's whole search says ([`standing_out`]).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Search {
     /// The places standing out from the search's chance level, the motif's own among them.
     places: Vec<Occurrence>,
@@ -696,7 +696,8 @@ fn standing_out(
             let unclaimed = |p: &ScanPlace| !all.iter().any(|m| held(&to_occurrence(p), &m.occurrences));
             let confirmed = chance_bar(&places, &unclaimed).is_none_or(|bar| {
                 // The searched place finds itself; one more of the motif's places confirms it.
-                places.iter().filter(|p| f64::from(p.5) >= bar && !away(p)).count() >= 2
+                let own = |p: &&ScanPlace| !away(p) && f64::from(p.5) >= bar;
+                places.iter().filter(own).count() >= 2
             });
             Search { confirmed, places: above }
         }

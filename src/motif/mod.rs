@@ -685,31 +685,27 @@ fn standing_out(
         }
         places
     });
-    let away = |p: &ScanPlace| !held(&to_occurrence(p), &motif.occurrences);
-    match chance_bar(&places, &away) {
-        Some(bar) => {
-            let above: Vec<Occurrence> =
-                places.iter().filter(|&&(.., score)| f64::from(score) >= bar).map(to_occurrence).collect();
-            // Chance for the motif itself is what no motif holds: in music that recurs a lot,
-            // the places other motifs hold are largely the same music again, and would put its
-            // level above the motif's own places.
-            let unclaimed = |p: &ScanPlace| !all.iter().any(|m| held(&to_occurrence(p), &m.occurrences));
-            let confirmed = chance_bar(&places, &unclaimed).is_none_or(|bar| {
-                // The searched place finds itself; one more of the motif's places confirms it.
-                let own = |p: &&ScanPlace| !away(p) && f64::from(p.5) >= bar;
-                places.iter().filter(own).count() >= 2
-            });
-            Search { confirmed, places: above }
-        }
-        None => untested(),
-    }
+    let found: Vec<Occurrence> = places.iter().map(to_occurrence).collect();
+    let own: Vec<bool> = found.iter().map(|o| held(o, &motif.occurrences)).collect();
+    let Some(bar) = chance_bar(found.iter().zip(&own).filter(|(_, own)| !**own).map(|(o, _)| o.score)) else {
+        return untested();
+    };
+    // Chance for the motif itself is what no motif holds: in music that recurs a lot, the
+    // places other motifs hold are largely the same music again, and would put its level above
+    // the motif's own places.
+    let unclaimed = found.iter().filter(|o| !all.iter().any(|m| held(o, &m.occurrences))).map(|o| o.score);
+    let confirmed = chance_bar(unclaimed).is_none_or(|bar| {
+        // The searched place finds itself; one more of the motif's places confirms it.
+        found.iter().zip(&own).filter(|(o, own)| **own && f64::from(o.score) >= bar).count() >= 2
+    });
+    Search { confirmed, places: found.into_iter().filter(|o| f64::from(o.score) >= bar).collect() }
 }
 
-/// The score above which a whole search's `places` stand out from the chance level of those
-/// that `is_chance` takes for unrelated music (see [`standing_out`]); `None` when too few
-/// measure it.
-fn chance_bar(places: &[ScanPlace], is_chance: &dyn Fn(&ScanPlace) -> bool) -> Option<f64> {
-    let mut chance: Vec<f64> = places.iter().filter(|p| is_chance(p)).map(|&(.., score)| f64::from(score)).collect();
+/// The score above which the places of a whole search stand out from the chance level of
+/// `chance`, the scores of its places of unrelated music (see [`standing_out`]); `None` when too
+/// few measure it.
+fn chance_bar(chance: impl Iterator<Item = f32>) -> Option<f64> {
+    let mut chance: Vec<f64> = chance.map(f64::from).collect();
     if chance.len() < MIN_CHANCE_PLACES {
         return None;
     }

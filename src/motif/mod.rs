@@ -535,9 +535,10 @@ fn without_restatements(mut motifs: Vec<Motif>, max_spread: f64) -> Vec<Motif> {
     kept
 }
 
-/// False places, on average, that searching one motif whole may add by chance (see
-/// [`standing_out`]): the chance level its own search sets, not a similarity.
-const FALSE_PLACES_PER_MOTIF: f64 = 0.2;
+/// The share of the places a motif's whole search takes that may be chance (see
+/// [`standing_out`]): the chance level its own search sets, not a similarity. The first place
+/// besides the searched one may stand where chance expects this many peaks as high.
+const FALSE_PLACE_RATE: f64 = 0.2;
 
 /// Frames of a motif's occurrence its whole search reads at most (see [`scan::peaks`]): every
 /// frame of a phrase of up to about ten seconds, every few of a longer one, which keeps the
@@ -625,8 +626,13 @@ fn with_corroborated(
 /// while over the whole phrase in one key and tempo it stands out clearly. How clearly is
 /// chance here is measured on the search itself: its peaks away from the motif's own places
 /// are places of unrelated music, whose upper tail falls off about exponentially (the best of
-/// many lines); a place is taken when that tail, fitted above their median, expects fewer than
-/// [`FALSE_PLACES_PER_MOTIF`] chance peaks as high among as many.
+/// many lines), fitted above their median. The places are taken by a step-up rule (Benjamini
+/// and Hochberg's): the `k` strongest besides the searched one stand when the `k`-th reaches
+/// the height where that tail expects [`FALSE_PLACE_RATE`] `* k` chance peaks among as many.
+/// A theme heard in many places is held to the same share of chance places as one heard twice,
+/// so its copies under dialogue or in another arrangement, which stand out only moderately,
+/// join it once its plain copies have shown the search finds it; a pair of chance lines, with
+/// nothing else standing out, still meets the bar of a single place.
 ///
 /// The same test confirms the motif itself. Pairwise matching tries millions of lines between
 /// two tracks, and in music of one style (cadence formulas, a score's shared accompaniments) the
@@ -687,24 +693,24 @@ fn standing_out(
     });
     let found: Vec<Occurrence> = places.iter().map(to_occurrence).collect();
     let own: Vec<bool> = found.iter().map(|o| held(o, &motif.occurrences)).collect();
-    let Some(bar) = chance_bar(found.iter().zip(&own).filter(|(_, own)| !**own).map(|(o, _)| o.score)) else {
+    let Some(level) = chance_level(found.iter().zip(&own).filter(|(_, own)| !**own).map(|(o, _)| o.score)) else {
         return untested();
     };
+    let bar = level.step_up(found.iter().map(|o| f64::from(o.score)));
     // Chance for the motif itself is what no motif holds: in music that recurs a lot, the
     // places other motifs hold are largely the same music again, and would put its level above
     // the motif's own places.
     let unclaimed = found.iter().filter(|o| !all.iter().any(|m| held(o, &m.occurrences))).map(|o| o.score);
-    let confirmed = chance_bar(unclaimed).is_none_or(|bar| {
+    let confirmed = chance_level(unclaimed).map(|l| l.bar(FALSE_PLACE_RATE)).is_none_or(|bar| {
         // The searched place finds itself; one more of the motif's places confirms it.
         found.iter().zip(&own).filter(|(o, own)| **own && f64::from(o.score) >= bar).count() >= 2
     });
     Search { confirmed, places: found.into_iter().filter(|o| f64::from(o.score) >= bar).collect() }
 }
 
-/// The score above which the places of a whole search stand out from the chance level of
-/// `chance`, the scores of its places of unrelated music (see [`standing_out`]); `None` when too
-/// few measure it.
-fn chance_bar(chance: impl Iterator<Item = f32>) -> Option<f64> {
+/// The chance level of a whole search, from `chance`, the scores of its places of unrelated
+/// music (see [`standing_out`]); `None` when too few measure it.
+fn chance_level(chance: impl Iterator<Item = f32>) -> Option<ChanceLevel> {
     let mut chance: Vec<f64> = chance.map(f64::from).collect();
     if chance.len() < MIN_CHANCE_PLACES {
         return None;
@@ -715,10 +721,43 @@ fn chance_bar(chance: impl Iterator<Item = f32>) -> Option<f64> {
     if excess.is_empty() {
         return None;
     }
-    // P(peak > x) = 0.5 exp(-(x - median) / mean excess); the bar where n peaks expect the
-    // allowed number above it.
     let mean_excess = excess.iter().sum::<f64>() / excess.len() as f64;
-    Some(median + mean_excess * (0.5 * chance.len() as f64 / FALSE_PLACES_PER_MOTIF).ln())
+    Some(ChanceLevel { median, mean_excess, peaks: chance.len() })
+}
+
+/// The upper tail of a search's chance peaks: `P(peak > x) = 0.5 exp(-(x - median) / mean
+/// excess)`, fitted to `peaks` of them.
+#[derive(Debug, Clone, Copy)]
+struct ChanceLevel {
+    /// The median chance score.
+    median: f64,
+    /// The mean rise of the chance scores above the median that exceed it.
+    mean_excess: f64,
+    /// How many chance peaks the search met.
+    peaks: usize,
+}
+
+impl ChanceLevel {
+    /// The score above which as many peaks of chance expect `expected` of them.
+    fn bar(&self, expected: f64) -> f64 {
+        self.median + self.mean_excess * (0.5 * self.peaks as f64 / expected).ln()
+    }
+
+    /// The lowest score a search takes, given the `scores` of all its places (the searched one,
+    /// its strongest, among them): the `k`-th strongest of the others is taken, with all above
+    /// it, when it reaches the bar of [`FALSE_PLACE_RATE`] `* k` chance places, for the largest
+    /// such `k`; the bar of one chance place's share when none does.
+    fn step_up(&self, scores: impl Iterator<Item = f64>) -> f64 {
+        let mut scores: Vec<f64> = scores.collect();
+        scores.sort_by(|a, b| b.total_cmp(a));
+        let first = self.bar(FALSE_PLACE_RATE);
+        scores
+            .iter()
+            .skip(1)
+            .enumerate()
+            .rfind(|&(k, &v)| v >= self.bar(FALSE_PLACE_RATE * (k + 1) as f64))
+            .map_or(first, |(_, &v)| v.min(first))
+    }
 }
 
 /// Where whole searches are kept between runs (the pair matching's store) and the digests of
@@ -1234,6 +1273,22 @@ mod tests {
         assert_eq!((o.track, o.transpose), (2, 3));
         assert!((o.start_s - 60.0).abs() < 0.5 && (o.end_s - 66.0).abs() < 0.5, "{o:?}");
         assert!((o.tempo_ratio - 1.0).abs() < 0.05, "{o:?}");
+    }
+
+    #[test]
+    fn a_moderate_place_joins_a_theme_heard_clearly_but_not_a_lone_searched_place() {
+        // Chance bars at 0.2, 0.4 and 0.6 expected peaks: 0.552, 0.483, 0.442.
+        let level = ChanceLevel { median: 0.0, mean_excess: 0.1, peaks: 100 };
+        let first = level.bar(FALSE_PLACE_RATE);
+        assert!((first - 0.1 * 250f64.ln()).abs() < 1e-12);
+        // Beside the searched place only a moderate one: it must reach the first bar alone.
+        assert_eq!(level.step_up([1.0, 0.5].into_iter()), first);
+        // After a clear copy, the second place answers to the bar of two chance places.
+        assert_eq!(level.step_up([0.5, 1.0, 0.9].into_iter()), 0.5);
+        // Step up: the third place reaches its bar though the second misses its own.
+        assert_eq!(level.step_up([1.0, 0.9, 0.46, 0.45].into_iter()), 0.45);
+        // The bar is never higher than that of one chance place.
+        assert_eq!(level.step_up([1.0, 0.99, 0.98].into_iter()), first);
     }
 
     #[test]

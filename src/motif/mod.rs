@@ -638,8 +638,9 @@ fn with_corroborated(
 /// two tracks, and in music of one style (cadence formulas, a score's shared accompaniments) the
 /// best of them reach its cut by chance; such a pair is no exception in the whole search, where
 /// the phrase meets every other stretch like it. A motif whose searched place finds none of its
-/// other places standing out from the places no motif of `all` holds is not confirmed, and is
-/// dropped.
+/// other places standing out (by the same step-up rule, over its own places) from the places no
+/// motif of `all` holds is not confirmed, and is dropped: three places of a short phrase, each
+/// only nearly as high as one chance place might reach, confirm it together.
 fn standing_out(
     motif: &Motif,
     all: &[Motif],
@@ -701,9 +702,12 @@ fn standing_out(
     // places other motifs hold are largely the same music again, and would put its level above
     // the motif's own places.
     let unclaimed = found.iter().filter(|o| !all.iter().any(|m| held(o, &m.occurrences))).map(|o| o.score);
-    let confirmed = chance_level(unclaimed).map(|l| l.bar(FALSE_PLACE_RATE)).is_none_or(|bar| {
-        // The searched place finds itself; one more of the motif's places confirms it.
-        found.iter().zip(&own).filter(|(o, own)| **own && f64::from(o.score) >= bar).count() >= 2
+    let confirmed = chance_level(unclaimed).is_none_or(|level| {
+        // The searched place finds itself; one more of the motif's places, by the same step-up
+        // rule over the motif's own places, confirms it.
+        let mine = || found.iter().zip(&own).filter(|(_, own)| **own).map(|(o, _)| f64::from(o.score));
+        let bar = level.step_up(mine());
+        mine().filter(|&v| v >= bar).count() >= 2
     });
     Search { confirmed, places: found.into_iter().filter(|o| f64::from(o.score) >= bar).collect() }
 }

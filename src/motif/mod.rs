@@ -640,37 +640,8 @@ fn with_corroborated(
 /// the phrase meets every other stretch like it. A motif whose searched place finds none of its
 /// other places standing out (by the same step-up rule, over its own places) from the places no
 /// motif of `all` holds is not confirmed, and is dropped: three places of a short phrase, each
-/// only nearly as high as one chance place might reach, confirm it together. When the search
-/// of the clearest place does not confirm the motif, the clearest place of another track is
-/// searched, and the motif stands, with that search's places, if it confirms it.
+/// only nearly as high as one chance place might reach, confirm it together.
 fn standing_out(
-    motif: &Motif,
-    all: &[Motif],
-    seqs: &[MatchSequence],
-    tempos: &[f32],
-    memo: Option<&ScanMemo>,
-) -> Search {
-    let clearest =
-        |o: &mut dyn Iterator<Item = &Occurrence>| o.reduce(|a, b| if b.score > a.score { b } else { a }).cloned();
-    let Some(q) = clearest(&mut motif.occurrences.iter()) else {
-        return Search { places: Vec::new(), confirmed: true };
-    };
-    let search = search_from(&q, motif, all, seqs, tempos, memo);
-    if search.confirmed {
-        return search;
-    }
-    // The clearest place may be the motif's odd member, a stretch that one strong line linked
-    // to one of its places: the clearest place of another track speaks for the motif as well.
-    let Some(r) = clearest(&mut motif.occurrences.iter().filter(|o| o.track != q.track)) else {
-        return search;
-    };
-    let second = search_from(&r, motif, all, seqs, tempos, memo);
-    if second.confirmed { second } else { search }
-}
-
-/// The whole search of `motif` from its place `q` (see [`standing_out`]).
-fn search_from(
-    q: &Occurrence,
     motif: &Motif,
     all: &[Motif],
     seqs: &[MatchSequence],
@@ -679,6 +650,9 @@ fn search_from(
 ) -> Search {
     // What cannot be searched is neither extended nor refuted.
     let untested = || Search { places: Vec::new(), confirmed: true };
+    let Some(q) = motif.occurrences.iter().reduce(|a, b| if b.score > a.score { b } else { a }) else {
+        return untested();
+    };
     let Some(seq) = seqs.get(q.track) else { return untested() };
     let (first, last) = (seq.clock.frame_at(q.start_s).min(seq.len()), seq.clock.frame_at(q.end_s).min(seq.len()));
     let span = &seq.frames[first..last.max(first)];
@@ -1351,24 +1325,6 @@ mod tests {
         let chance = motif(&[(0, 2.0, 8.0), (1, 2.0, 8.0)], 0.95);
         let kept = with_further_places(vec![chance.clone()], 1, &seqs, &MotifConfig::default(), None);
         assert_eq!(kept, [chance]);
-    }
-
-    #[test]
-    fn a_motif_whose_clearest_place_is_unrelated_music_is_confirmed_from_another_track() {
-        let (seqs, theme) = planted();
-        // The theme's two places, and a stretch of unrelated music linked to them more strongly.
-        let mut motif = theme.clone();
-        motif.occurrences.push(Occurrence {
-            track: 2,
-            start_s: 4.0,
-            end_s: 10.0,
-            score: 0.95,
-            ..theme.occurrences[0].clone()
-        });
-        let kept = with_further_places(vec![motif.clone()], 0, &seqs, &MotifConfig::default(), None);
-        assert_eq!(kept.len(), 1, "{kept:?}");
-        // Searched from track 0, the theme's copy in track 2 joins it.
-        assert!(kept[0].occurrences.iter().any(|o| o.track == 2 && (o.start_s - 60.0).abs() < 0.5), "{kept:?}");
     }
 
     #[test]

@@ -235,8 +235,8 @@ def main() -> int:
                     chance.append(max(line_mean(a, rotate(b, k), 1.0) for k in range(12)))
                 if not chance:
                     continue
-                q99 = float(np.quantile(chance, 0.99))
-                chance_stats.append((float(np.median(chance)), q99, max(chance)))
+                q99, top = float(np.quantile(chance, 0.99)), max(chance)
+                chance_stats.append((float(np.median(chance)), q99, top))
                 for o in others:
                     b = place_frames(frames, o)
                     if len(b) < 3:
@@ -244,7 +244,7 @@ def main() -> int:
                     v = line_mean(a, rotate(b, o["transpose"] % 12), o["tempo_ratio"])
                     sims.setdefault(o["tier"], []).append(v)
                     above.setdefault(o["tier"], []).append(v > q99)
-                    over_max.setdefault(o["tier"], []).append(v > max(chance))
+                    over_max.setdefault(o["tier"], []).append(v > top)
         tiers = sorted(sims)
         share = float(np.mean([x for t in tiers for x in above[t]])) if tiers else float("nan")
         print(

@@ -573,8 +573,7 @@ fn with_further_places(
         let added = free_places(std::mem::take(&mut found[i - from].places), &motifs[i], &motifs, cfg);
         motifs[i].occurrences.extend(added);
     }
-    let confirmed: Vec<bool> = (0..motifs.len()).map(|i| i < from || found[i - from].confirmed).collect();
-    motifs.into_iter().zip(confirmed).filter(|(_, kept)| *kept).map(|(m, _)| m).collect()
+    motifs.into_iter().enumerate().filter(|(i, _)| *i < from || found[i - from].confirmed).map(|(_, m)| m).collect()
 }
 
 /// What a motif's whole search says ([`standing_out`]).
@@ -584,7 +583,7 @@ struct Search {
     places: Vec<Occurrence>,
     /// Whether the motif stands: false only when the chance level of the places no motif
     /// holds could be measured and no place of the motif but the one searched stands out from
-    /// it.
+    /// it by the step-up rule ([`ChanceLevel::step_up`]).
     confirmed: bool,
 }
 

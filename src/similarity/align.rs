@@ -768,6 +768,9 @@ fn max_sum_span(
     let (mut start, mut low) = (0usize, 0f32);
     let mut end: Option<(usize, f32)> = None;
     let mut centre_at = None;
+    // The most a row can add: frames are of unit length or zero, so a similarity is at most 1
+    // (the margin covers rounding).
+    let rise = 1.0 + 1e-3 - cut;
     for i in lo..hi {
         let Some(v) = sim(i) else {
             if first.is_some() {
@@ -791,6 +794,13 @@ fn max_sum_span(
             && end.is_none_or(|(_, high)| sum > high)
         {
             end = Some((n, sum));
+        }
+        // Past the centre, once the rows left cannot lift the sum above the end found, none
+        // of them can end the stretch (an equal sum does not replace the earlier end).
+        if let Some((_, high)) = end
+            && sum + rise * (hi - 1 - i) as f32 <= high
+        {
+            break;
         }
     }
     // An end is only taken once the centre and so the first row are known.
@@ -869,6 +879,40 @@ mod tests {
             assert_eq!((start, end), (rows[best.1].0, rows[best.2 - 1].0 + 1), "line {k}");
             assert!((mean - best.0 / (best.2 - best.1) as f32).abs() < 1e-4, "line {k}");
         }
+    }
+
+    #[test]
+    fn the_search_for_a_stretch_stops_once_no_later_row_can_end_it_and_finds_the_same_stretch() {
+        // A copy of a's rows 100..130 at b's 60..90, unrelated frames around it; a cut high
+        // enough that unrelated rows pull the sum down fast.
+        let a = random_frames(300, 21);
+        let mut b = random_frames(200, 22);
+        b[60..90].copy_from_slice(&a[100..130]);
+        let (len, cut) = (10, 0.8);
+        let line = Line { i: 105, x: 65.0, tempo: 1.0, shift: 0 };
+        let centre = line.i + len / 2;
+        let rows: Vec<(usize, f32)> = (line.i.saturating_sub(4 * len)..(line.i + 5 * len).min(a.len()))
+            .filter_map(|i| line.sim(&a, &b, i).map(|v| (i, v - cut)))
+            .collect();
+        let c = rows.iter().position(|&(i, _)| i >= centre).expect("the centre lies inside");
+        let mut best = (f32::MIN, 0, 0);
+        for s in 0..=c {
+            for e in c + 1..=rows.len() {
+                let total: f32 = rows[s..e].iter().map(|r| r.1).sum();
+                if total > best.0 {
+                    best = (total, s, e);
+                }
+            }
+        }
+        let mut read = 0;
+        let (start, end, _) = max_sum_span(&line, a.len(), centre, len, cut, |i| {
+            read += 1;
+            line.sim(&a, &b, i)
+        })
+        .expect("a span");
+        assert_eq!((start, end), (rows[best.1].0, rows[best.2 - 1].0 + 1));
+        assert_eq!((start, end), (100, 130), "the copy, and only the copy");
+        assert!(read < rows.len(), "read {read} of {} rows", rows.len());
     }
 
     fn cfg() -> AlignConfig {

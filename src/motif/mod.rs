@@ -431,7 +431,7 @@ fn discover_in_order(
             }
         })
         .collect();
-    let cut = structure::phrase_cut(seqs, cfg);
+    let cut = structure::phrase_cut(seqs, cfg, store.map(|store| structure::PhraseMemo { store, digests: &digests }));
     motifs.extend(cut.motifs);
     let searched_s: f64 = seqs.iter().map(|s| s.covered_s).sum();
     let bar_s = |n: usize| least_evidence_s(n, cfg.min_len_s) + search_penalty_s(searched_s);

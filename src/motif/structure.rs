@@ -24,6 +24,7 @@
 
 use rayon::prelude::*;
 
+use crate::similarity::memo::{MatchStore, PhraseEntry, decode_phrases, encode_phrases, phrases_key};
 use crate::similarity::scan;
 use crate::similarity::sequence::{Frame, MatchSequence, dot, frame_matrix};
 use crate::similarity::wrap_shift;
@@ -90,39 +91,94 @@ pub struct PhraseCut {
     pub levels: Vec<Option<f64>>,
 }
 
+/// Revision of the phrase cut. Raise it whenever a change cuts the same sequence otherwise, so
+/// that stored cuts ([`PhraseMemo`]) made before are not used.
+const PHRASE_CUT_REVISION: u32 = 1;
+
+/// Where the phrase cut of each sequence is kept between runs: it depends on the sequence and
+/// the shortest motif and tempo range alone, not on the pairwise threshold, so a run at another
+/// threshold reads it back.
+#[derive(Clone, Copy)]
+pub struct PhraseMemo<'a> {
+    /// The store.
+    pub store: &'a dyn MatchStore,
+    /// The digest of each sequence ([`crate::similarity::memo::sequence_digest`]), in order.
+    pub digests: &'a [[u8; 32]],
+}
+
 /// The phrase cut of the tracks whose matching frames are `seqs`. The shortest phrase is `cfg`'s
-/// shortest motif, and a phrase's copies are searched over its tempo range.
-pub fn phrase_cut(seqs: &[MatchSequence], cfg: &MotifConfig) -> PhraseCut {
-    let tempo_range = (cfg.min_tempo_ratio, cfg.max_tempo_ratio);
-    let per_track: Vec<(Vec<Motif>, Option<f64>)> = seqs
+/// shortest motif, and a phrase's copies are searched over its tempo range. With `memo`, each
+/// track's cut is read from its store when there, else stored.
+pub fn phrase_cut(seqs: &[MatchSequence], cfg: &MotifConfig, memo: Option<PhraseMemo>) -> PhraseCut {
+    let mut settings: Vec<u8> = PHRASE_CUT_REVISION.to_le_bytes().to_vec();
+    settings.extend_from_slice(&cfg.min_len_s.to_le_bytes());
+    settings.extend_from_slice(&cfg.min_tempo_ratio.to_le_bytes());
+    settings.extend_from_slice(&cfg.max_tempo_ratio.to_le_bytes());
+    settings.extend(cfg.tempos().iter().flat_map(|t| t.to_le_bytes()));
+    let per_track: Vec<PhraseEntry> = seqs
         .par_iter()
         .enumerate()
         .map(|(track, seq)| {
-            let Some((phrases, level_s)) = phrases(seq, cfg.min_len_s) else {
-                return (Vec::new(), None);
+            let Some(memo) = memo.filter(|m| m.digests.len() == seqs.len()) else {
+                return cut_track(seq, cfg);
             };
-            let motifs = themes(&seq.frames, &phrases, &|_| cfg.tempos(), tempo_range)
-                .into_iter()
-                .map(|theme| Motif {
-                    occurrences: theme
-                        .iter()
-                        .map(|m| Occurrence {
-                            track,
-                            start_s: seq.time_of(m.place.start as f64),
-                            end_s: seq.time_of(m.place.end as f64).min(seq.covered_s),
-                            transpose: m.transpose,
-                            tempo_ratio: m.place.len() as f64 / theme[0].place.len() as f64,
-                            score: m.score,
-                        })
-                        .collect(),
-                    figures: Vec::new(),
-                })
-                .collect();
-            (motifs, Some(level_s))
+            let key = phrases_key(&memo.digests[track], &settings);
+            memo.store.load_scan(&key).and_then(|bytes| decode_phrases(&bytes, &key)).unwrap_or_else(|| {
+                let entry = cut_track(seq, cfg);
+                memo.store.store_scan(&key, &encode_phrases(&entry, &key));
+                entry
+            })
         })
         .collect();
-    let levels = per_track.iter().map(|(_, level)| *level).collect();
-    PhraseCut { motifs: per_track.into_iter().flat_map(|(motifs, _)| motifs).collect(), levels }
+    let levels = per_track.iter().map(|(level, _)| *level).collect();
+    let motifs = per_track
+        .into_iter()
+        .enumerate()
+        .flat_map(|(track, (_, themes))| {
+            themes.into_iter().map(move |theme| Motif {
+                occurrences: theme
+                    .into_iter()
+                    .map(|(start_s, end_s, transpose, tempo_ratio, score)| Occurrence {
+                        track,
+                        start_s,
+                        end_s,
+                        transpose,
+                        tempo_ratio,
+                        score,
+                    })
+                    .collect(),
+                figures: Vec::new(),
+            })
+        })
+        .collect();
+    PhraseCut { motifs, levels }
+}
+
+/// The phrase length of one track of matching frames `seq` (`None` where it is not cut) and the
+/// themes of the phrases it is cut into, each place as [`crate::similarity::memo::PhrasePlace`].
+fn cut_track(seq: &MatchSequence, cfg: &MotifConfig) -> PhraseEntry {
+    let Some((phrases, level_s)) = phrases(seq, cfg.min_len_s) else {
+        return (None, Vec::new());
+    };
+    let tempo_range = (cfg.min_tempo_ratio, cfg.max_tempo_ratio);
+    let themes = themes(&seq.frames, &phrases, &|_| cfg.tempos(), tempo_range)
+        .into_iter()
+        .map(|theme| {
+            theme
+                .iter()
+                .map(|m| {
+                    (
+                        seq.time_of(m.place.start as f64),
+                        seq.time_of(m.place.end as f64).min(seq.covered_s),
+                        m.transpose,
+                        m.place.len() as f64 / theme[0].place.len() as f64,
+                        m.score,
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    (Some(level_s), themes)
 }
 
 /// The phrases the track of matching frames `seq` is cut into (see the module's notes), none
@@ -586,7 +642,7 @@ mod tests {
     #[test]
     fn a_song_is_cut_at_its_phrases_and_its_phrases_grouped_by_theme() {
         let (seq, starts) = song();
-        let motifs = phrase_cut(std::slice::from_ref(&seq), &MotifConfig::default()).motifs;
+        let motifs = phrase_cut(std::slice::from_ref(&seq), &MotifConfig::default(), None).motifs;
         assert_eq!(motifs.len(), 2, "{motifs:?}");
         for (motif, phrases) in motifs.iter().zip([&[0, 1, 3][..], &[2, 4][..]]) {
             assert_eq!(motif.occurrences.len(), phrases.len(), "{motif:?}");
@@ -602,13 +658,76 @@ mod tests {
         }
     }
 
+    /// A store in memory that counts what it was asked for.
+    #[derive(Default)]
+    struct Kept {
+        entries: std::sync::Mutex<std::collections::HashMap<[u8; 32], Vec<u8>>>,
+        loads: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Kept {
+        fn entries(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<[u8; 32], Vec<u8>>> {
+            self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        }
+    }
+
+    impl MatchStore for Kept {
+        fn load(&self, _: &[u8; 32]) -> Option<Vec<u8>> {
+            None
+        }
+        fn store(&self, _: &[u8; 32], _: &[u8]) {}
+        fn record(&self, _: crate::similarity::memo::PairOutcome) {}
+        fn load_scan(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
+            self.loads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.entries().get(key).cloned()
+        }
+        fn store_scan(&self, key: &[u8; 32], bytes: &[u8]) {
+            self.entries().insert(*key, bytes.to_vec());
+        }
+    }
+
+    #[test]
+    fn a_stored_phrase_cut_is_read_back_as_it_was_cut() {
+        let (seq, _) = song();
+        let seqs = [seq];
+        let digests = [crate::similarity::memo::sequence_digest(&seqs[0].frames, seqs[0].hop_s())];
+        let cfg = MotifConfig::default();
+        let kept = Kept::default();
+        let memo = PhraseMemo { store: &kept, digests: &digests };
+        let fresh = phrase_cut(&seqs, &cfg, None);
+        let stored = phrase_cut(&seqs, &cfg, Some(memo));
+        assert_eq!(kept.entries().len(), 1, "one track, one entry");
+        // Read back: every entry stands for the cut, so a store holding another cut is believed.
+        let key = *kept.entries().keys().next().expect("the entry stored");
+        let other: PhraseEntry = (Some(3.0), vec![vec![(1.0, 4.0, 0, 1.0, 1.0), (9.0, 12.0, 2, 1.0, 0.5)]]);
+        let read = phrase_cut(&seqs, &cfg, Some(memo));
+        kept.store_scan(&key, &encode_phrases(&other, &key));
+        let planted = phrase_cut(&seqs, &cfg, Some(memo));
+        for cut in [&stored, &read] {
+            assert_eq!(cut.motifs.len(), fresh.motifs.len());
+            for (x, y) in cut.motifs.iter().zip(&fresh.motifs) {
+                assert_eq!(x.occurrences, y.occurrences);
+            }
+            assert_eq!(cut.levels, fresh.levels);
+        }
+        assert_eq!(planted.levels, vec![Some(3.0)]);
+        assert_eq!(planted.motifs.len(), 1);
+        assert_eq!((planted.motifs[0].occurrences[1].start_s, planted.motifs[0].occurrences[1].transpose), (9.0, 2));
+        // Another shortest motif is another cut.
+        let longer = MotifConfig { min_len_s: cfg.min_len_s + 1.0, ..cfg.clone() };
+        let before = kept.entries().len();
+        phrase_cut(&seqs, &longer, Some(memo));
+        assert_eq!(kept.entries().len(), before + 1);
+        assert!(kept.loads.load(std::sync::atomic::Ordering::Relaxed) >= 4);
+    }
+
     #[test]
     fn a_phrase_is_not_stretched_into_music_around_it_that_returns_nowhere() {
         // A 16-s phrase heard twice 24 s apart: the repeat period draws phrases towards 24 s,
         // but the music after each pass is different.
         let a = random_frames(80, 21);
         let frames = [random_frames(20, 22), a.clone(), random_frames(40, 23), a, random_frames(60, 24)].concat();
-        let motifs = phrase_cut(&[sequence(frames)], &MotifConfig::default()).motifs;
+        let motifs = phrase_cut(&[sequence(frames)], &MotifConfig::default(), None).motifs;
         assert_eq!(motifs.len(), 1, "{motifs:?}");
         for (o, start) in motifs[0].occurrences.iter().zip([4.0, 28.0]) {
             assert!((o.start_s - start).abs() <= 1.0 && (o.end_s - start - 16.0).abs() <= 1.0, "{o:?} against {start}");
@@ -639,7 +758,7 @@ mod tests {
 
     #[test]
     fn music_that_never_repeats_has_no_phrase_motifs() {
-        let motifs = phrase_cut(&[sequence(random_frames(600, 31))], &MotifConfig::default()).motifs;
+        let motifs = phrase_cut(&[sequence(random_frames(600, 31))], &MotifConfig::default(), None).motifs;
         assert!(motifs.is_empty(), "{motifs:?}");
     }
 
@@ -650,8 +769,8 @@ mod tests {
         let mut frames = random_frames(long, 42);
         frames[100..200].copy_from_slice(&a);
         frames[300..400].copy_from_slice(&a);
-        assert!(phrase_cut(&[sequence(frames.clone())], &MotifConfig::default()).motifs.is_empty());
+        assert!(phrase_cut(&[sequence(frames.clone())], &MotifConfig::default(), None).motifs.is_empty());
         frames.truncate(600);
-        assert_eq!(phrase_cut(&[sequence(frames)], &MotifConfig::default()).motifs.len(), 1);
+        assert_eq!(phrase_cut(&[sequence(frames)], &MotifConfig::default(), None).motifs.len(), 1);
     }
 }

@@ -6,6 +6,8 @@
 //! those of any stricter one ([`Seeds::at`]). So a pair's entry keeps its seeds with the threshold
 //! they were found at, and the alignments traced at the last threshold used: the same threshold
 //! again reuses the alignments, a stricter one traces the kept seeds, a looser one seeds afresh.
+//! Whole searches, version searches and each sequence's phrase cut are kept beside them, each
+//! under a key of everything it depends on.
 
 use super::align::{AlignConfig, Alignment, Seed, Seeds};
 use super::sequence::Frame;
@@ -45,11 +47,11 @@ pub trait MatchStore: Sync {
     fn store(&self, key: &[u8; 32], bytes: &[u8]);
     /// Told what happened to each pair, for the run's statistics.
     fn record(&self, outcome: PairOutcome);
-    /// The bytes of the whole search ([`encode_scan`]) or version search ([`encode_version`])
-    /// stored under `key`, if any.
+    /// The bytes of the whole search ([`encode_scan`]), version search ([`encode_version`]) or
+    /// phrase cut ([`encode_phrases`]) stored under `key`, if any.
     fn load_scan(&self, key: &[u8; 32]) -> Option<Vec<u8>>;
-    /// Stores a whole search's or a version search's `bytes` under `key`, replacing what was
-    /// there.
+    /// Stores a whole search's, a version search's or a phrase cut's `bytes` under `key`,
+    /// replacing what was there.
     fn store_scan(&self, key: &[u8; 32], bytes: &[u8]);
 }
 
@@ -222,6 +224,78 @@ pub fn decode_scan(bytes: &[u8], key: &[u8; 32], sequences: usize) -> Option<Vec
         places.push((seq, start, end, shift, tempo, score));
     }
     r.0.is_empty().then_some(places)
+}
+
+/// Magic of a stored phrase cut of one sequence ([`encode_phrases`]).
+const PHRASES_MAGIC: &[u8; 8] = b"LMPHRS01";
+
+/// One place of a phrase theme within its sequence, as stored: start and end seconds, key shift,
+/// tempo ratio to the theme's first place, score.
+pub type PhrasePlace = (f64, f64, i32, f64, f32);
+
+/// What cutting one sequence into phrases found: its phrase length in seconds (`None` when it
+/// was not cut) and its themes, each a list of places.
+pub type PhraseEntry = (Option<f64>, Vec<Vec<PhrasePlace>>);
+
+/// Key of the phrase cut of the sequence with digest `of` under `settings` (every parameter
+/// the cut depends on).
+pub fn phrases_key(of: &[u8; 32], settings: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(PHRASES_MAGIC);
+    h.update(&MATCHER_REVISION.to_le_bytes());
+    h.update(of);
+    h.update(settings);
+    *h.finalize().as_bytes()
+}
+
+/// A sequence's phrase cut as stored bytes.
+pub fn encode_phrases(entry: &PhraseEntry, key: &[u8; 32]) -> Vec<u8> {
+    let (level, themes) = entry;
+    let places: usize = themes.iter().map(Vec::len).sum();
+    let mut body = Vec::with_capacity(32 + 13 + 4 * themes.len() + 32 * places);
+    body.extend_from_slice(key);
+    body.push(u8::from(level.is_some()));
+    body.extend_from_slice(&level.unwrap_or(0.0).to_le_bytes());
+    body.extend_from_slice(&(themes.len() as u32).to_le_bytes());
+    for theme in themes {
+        body.extend_from_slice(&(theme.len() as u32).to_le_bytes());
+        for &(start, end, transpose, tempo, score) in theme {
+            body.extend_from_slice(&start.to_le_bytes());
+            body.extend_from_slice(&end.to_le_bytes());
+            body.extend_from_slice(&transpose.to_le_bytes());
+            body.extend_from_slice(&tempo.to_le_bytes());
+            body.extend_from_slice(&score.to_le_bytes());
+        }
+    }
+    seal(PHRASES_MAGIC, &body)
+}
+
+/// The phrase cut in `bytes`, if they are a sound entry for `key`; `None` for anything else.
+pub fn decode_phrases(bytes: &[u8], key: &[u8; 32]) -> Option<PhraseEntry> {
+    let mut r = unseal(bytes, PHRASES_MAGIC, key)?;
+    let (cut, level) = (r.u8()?, r.f64()?);
+    let level = match cut {
+        0 => None,
+        1 if level.is_finite() && level > 0.0 => Some(level),
+        _ => return None,
+    };
+    let n = r.u32()? as usize;
+    let mut themes = Vec::with_capacity(n.min(bytes.len() / 4));
+    for _ in 0..n {
+        let m = r.u32()? as usize;
+        let mut theme = Vec::with_capacity(m.min(bytes.len() / 32));
+        for _ in 0..m {
+            let place = (r.f64()?, r.f64()?, i32::from_le_bytes(r.array()?), r.f64()?, r.f32()?);
+            let (start, end, transpose, tempo, score) = place;
+            let sound = start.is_finite() && end.is_finite() && end >= start && (-11..=11).contains(&transpose);
+            if !(sound && tempo.is_finite() && tempo > 0.0 && score.is_finite()) {
+                return None;
+            }
+            theme.push(place);
+        }
+        themes.push(theme);
+    }
+    r.0.is_empty().then_some((level, themes))
 }
 
 /// Key of the version search of `a` against `b` (their digests) under `settings` (the search's
@@ -397,6 +471,26 @@ mod tests {
         assert_ne!(key, scan_key(&[1u8; 32], 10, 41, &[[1u8; 32], [2u8; 32]], b"settings"));
         assert_ne!(key, scan_key(&[1u8; 32], 10, 40, &[[1u8; 32], [3u8; 32]], b"settings"));
         assert_ne!(key, scan_key(&[1u8; 32], 10, 40, &[[1u8; 32], [2u8; 32]], b"other"));
+    }
+
+    #[test]
+    fn phrase_cut_entries_round_trip_cut_or_not_and_refuse_what_does_not_fit() {
+        let key = phrases_key(&[1u8; 32], b"settings");
+        let cut: PhraseEntry = (
+            Some(8.4),
+            vec![vec![(6.0, 26.0, 0, 1.0, 1.0), (46.2, 66.0, -2, 0.99, 0.71)], vec![(26.0, 46.0, 0, 1.0, 1.0)]],
+        );
+        let bytes = encode_phrases(&cut, &key);
+        assert_eq!(decode_phrases(&bytes, &key), Some(cut));
+        let uncut: PhraseEntry = (None, Vec::new());
+        assert_eq!(decode_phrases(&encode_phrases(&uncut, &key), &key), Some(uncut));
+        assert_eq!(decode_phrases(&bytes[..bytes.len() - 1], &key), None);
+        let mut flipped = bytes.clone();
+        flipped[70] ^= 0x10;
+        assert_eq!(decode_phrases(&flipped, &key), None);
+        assert_eq!(decode_phrases(&bytes, &[9u8; 32]), None);
+        assert_ne!(key, phrases_key(&[2u8; 32], b"settings"));
+        assert_ne!(key, phrases_key(&[1u8; 32], b"other"));
     }
 
     #[test]

@@ -697,10 +697,10 @@ mod tests {
         let fresh = phrase_cut(&seqs, &cfg, None);
         let stored = phrase_cut(&seqs, &cfg, Some(memo));
         assert_eq!(kept.entries().len(), 1, "one track, one entry");
-        // Read back: every entry stands for the cut, so a store holding another cut is believed.
+        let read = phrase_cut(&seqs, &cfg, Some(memo));
+        // What is read back is what the store holds: another cut planted under the key is taken.
         let key = *kept.entries().keys().next().expect("the entry stored");
         let other: PhraseEntry = (Some(3.0), vec![vec![(1.0, 4.0, 0, 1.0, 1.0), (9.0, 12.0, 2, 1.0, 0.5)]]);
-        let read = phrase_cut(&seqs, &cfg, Some(memo));
         kept.store_scan(&key, &encode_phrases(&other, &key));
         let planted = phrase_cut(&seqs, &cfg, Some(memo));
         for cut in [&stored, &read] {
@@ -716,9 +716,10 @@ mod tests {
         // Another shortest motif is another cut.
         let longer = MotifConfig { min_len_s: cfg.min_len_s + 1.0, ..cfg.clone() };
         let before = kept.entries().len();
+        let loads = kept.loads.load(std::sync::atomic::Ordering::Relaxed);
         phrase_cut(&seqs, &longer, Some(memo));
         assert_eq!(kept.entries().len(), before + 1);
-        assert!(kept.loads.load(std::sync::atomic::Ordering::Relaxed) >= 4);
+        assert_eq!(kept.loads.load(std::sync::atomic::Ordering::Relaxed), loads + 1, "looked up once, then cut");
     }
 
     #[test]

@@ -858,27 +858,40 @@ mod tests {
             let (centre, len, cut) = (line.i + 4, 10, 0.35);
             // The stretch of rows, by brute force over every start at or before the centre and
             // every end after it, among the rows where the line lies inside `b`.
-            let rows: Vec<(usize, f32)> = (line.i.saturating_sub(4 * len)..(line.i + 5 * len).min(a.len()))
-                .filter_map(|i| line.sim(&a, &b, i).map(|v| (i, v - cut)))
-                .collect();
-            let Some(c) = rows.iter().position(|&(i, _)| i >= centre) else {
+            let rows = line_rows(&line, &a, &b, len, cut);
+            let Some(best) = best_stretch(&rows, centre) else {
                 assert_eq!(max_sum_span(&line, a.len(), centre, len, cut, |i| line.sim(&a, &b, i)), None);
                 continue;
             };
-            let mut best = (f32::MIN, 0, 0);
-            for s in 0..=c {
-                for e in c + 1..=rows.len() {
-                    let total: f32 = rows[s..e].iter().map(|r| r.1).sum();
-                    if total > best.0 {
-                        best = (total, s, e);
-                    }
-                }
-            }
             let (start, end, mean) =
                 max_sum_span(&line, a.len(), centre, len, cut, |i| line.sim(&a, &b, i)).expect("a span");
             assert_eq!((start, end), (rows[best.1].0, rows[best.2 - 1].0 + 1), "line {k}");
             assert!((mean - best.0 / (best.2 - best.1) as f32).abs() < 1e-4, "line {k}");
         }
+    }
+
+    /// Each row a trace of `line` reads (up to four shortest motifs either side) where the line
+    /// lies inside `b`, with its similarity less `cut`.
+    fn line_rows(line: &Line, a: &[Frame], b: &[Frame], len: usize, cut: f32) -> Vec<(usize, f32)> {
+        (line.i.saturating_sub(4 * len)..(line.i + 5 * len).min(a.len()))
+            .filter_map(|i| line.sim(a, b, i).map(|v| (i, v - cut)))
+            .collect()
+    }
+
+    /// The stretch of `rows` of highest sum through the row `centre`, by brute force over every
+    /// start at or before it and every end after it: (sum, first row index, end row index).
+    fn best_stretch(rows: &[(usize, f32)], centre: usize) -> Option<(f32, usize, usize)> {
+        let c = rows.iter().position(|&(i, _)| i >= centre)?;
+        let mut best = (f32::MIN, 0, 0);
+        for s in 0..=c {
+            for e in c + 1..=rows.len() {
+                let total: f32 = rows[s..e].iter().map(|r| r.1).sum();
+                if total > best.0 {
+                    best = (total, s, e);
+                }
+            }
+        }
+        Some(best)
     }
 
     #[test]
@@ -891,19 +904,8 @@ mod tests {
         let (len, cut) = (10, 0.8);
         let line = Line { i: 105, x: 65.0, tempo: 1.0, shift: 0 };
         let centre = line.i + len / 2;
-        let rows: Vec<(usize, f32)> = (line.i.saturating_sub(4 * len)..(line.i + 5 * len).min(a.len()))
-            .filter_map(|i| line.sim(&a, &b, i).map(|v| (i, v - cut)))
-            .collect();
-        let c = rows.iter().position(|&(i, _)| i >= centre).expect("the centre lies inside");
-        let mut best = (f32::MIN, 0, 0);
-        for s in 0..=c {
-            for e in c + 1..=rows.len() {
-                let total: f32 = rows[s..e].iter().map(|r| r.1).sum();
-                if total > best.0 {
-                    best = (total, s, e);
-                }
-            }
-        }
+        let rows = line_rows(&line, &a, &b, len, cut);
+        let best = best_stretch(&rows, centre).expect("the centre lies inside");
         let mut read = 0;
         let (start, end, _) = max_sum_span(&line, a.len(), centre, len, cut, |i| {
             read += 1;

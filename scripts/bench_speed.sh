@@ -29,7 +29,8 @@
 #            threshold; then --threshold 0.6, 0.65, 0.7..., one new threshold per run), as
 #            ratios to the no-cache run (needs analyze)
 #   cues     `cues --no-cache` of one 60-minute episode against the 40 tracks (target < 20 s),
-#            with peak memory, and its cue score for reference
+#            with peak memory, and its cue score for reference; then the same with the tracks'
+#            features and landmark index cached (filled by one run first; target < 3 s)
 #   realset  builds real2h/: the recordings looped and cut into 40 files of 3 min (8 each as mp3,
 #            flac, ogg, m4a, wav; much repeated material) = 2 hours, then `analyze --no-cache`
 #            of it (target < 15 s), and with a cache: filled once, then a stricter and a looser
@@ -306,6 +307,11 @@ step_cues() {
   summary cues_60 "$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$ep")"
   stages cues_60
   "$bin" eval --truth "$work/ep60/cuetruth.json" "$work/cues_60.json" | tail -1 | sed 's/^/    /'
+  rm -rf "$work/cache-cues40"
+  "$bin" cues --cache "$work/cache-cues40" --quiet --json "$work/cues_60_cached.json" --tracks "$work/score21" -- "$ep"
+  repeat_timed cues_60_cached "$bin" cues --cache "$work/cache-cues40" -v --quiet --json "$work/cues_60_cached.json" --tracks "$work/score21" -- "$ep"
+  summary cues_60_cached "$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$ep")"
+  stages cues_60_cached
 }
 
 step_realset() {

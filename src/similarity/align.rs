@@ -851,11 +851,13 @@ mod tests {
     #[test]
     fn the_span_is_the_best_stretch_through_the_centre_of_the_rows_inside_both() {
         let (a, b) = (random_frames(300, 5), random_frames(260, 9));
-        for (k, (x, tempo, shift)) in
-            [(40.0, 1.0, 0), (-30.5, 1.1, 3), (200.0, 0.9, 7), (5.2, 1.25, 11)].into_iter().enumerate()
+        // Cuts from below to above most similarities: the higher, the sooner the search stops.
+        let lines = [(40.0, 1.0, 0), (-30.5, 1.1, 3), (200.0, 0.9, 7), (5.2, 1.25, 11)];
+        for (k, (x, tempo, shift, cut)) in
+            lines.iter().flat_map(|&(x, t, s)| [0.35, 0.6, 0.8, 0.95].map(|c| (x, t, s, c))).enumerate()
         {
-            let line = Line { i: 60 + 20 * k, x, tempo, shift };
-            let (centre, len, cut) = (line.i + 4, 10, 0.35);
+            let line = Line { i: 60 + 20 * (k / 4), x, tempo, shift };
+            let (centre, len) = (line.i + 4, 10);
             // The stretch of rows, by brute force over every start at or before the centre and
             // every end after it, among the rows where the line lies inside `b`.
             let rows = line_rows(&line, &a, &b, len, cut);

@@ -431,7 +431,8 @@ fn discover_in_order(
             }
         })
         .collect();
-    let cut = structure::phrase_cut(seqs, cfg, store.map(|store| structure::PhraseMemo { store, digests: &digests }));
+    let memo = store.map(|store| ScanMemo { store, digests: &digests });
+    let cut = structure::phrase_cut(seqs, cfg, memo.as_ref());
     motifs.extend(cut.motifs);
     let searched_s: f64 = seqs.iter().map(|s| s.covered_s).sum();
     let bar_s = |n: usize| least_evidence_s(n, cfg.min_len_s) + search_penalty_s(searched_s);
@@ -439,7 +440,6 @@ fn discover_in_order(
         motifs.into_iter().partition(|m| evidence_s(&m.occurrences) >= bar_s(m.occurrences.len()));
     let motifs = without_restatements(motifs, cfg.tempo_spread());
     let motifs = with_figures(motifs, &cut.levels);
-    let memo = store.map(|store| ScanMemo { store, digests: &digests });
     let motifs = with_further_places(motifs, 0, seqs, cfg, memo.as_ref());
     let motifs = with_corroborated(motifs, weak, seqs, cfg, memo.as_ref(), &bar_s);
     let links = versions::links(seqs, &VersionConfig::default(), memo.as_ref());
@@ -763,9 +763,9 @@ impl ChanceLevel {
     }
 }
 
-/// Where whole searches are kept between runs (the pair matching's store) and the digests of
-/// the sequences searched, which key them: every peak of a search is kept, and its chance level
-/// taken again from them for the motif at hand.
+/// Where whole searches and phrase cuts are kept between runs (the pair matching's store) and
+/// the digests of the sequences, which key them: every peak of a search is kept, and its chance
+/// level taken again from them for the motif at hand.
 struct ScanMemo<'a> {
     store: &'a dyn MatchStore,
     digests: &'a [[u8; 32]],

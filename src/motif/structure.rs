@@ -24,13 +24,13 @@
 
 use rayon::prelude::*;
 
-use crate::similarity::memo::{MatchStore, PhraseEntry, decode_phrases, encode_phrases, phrases_key};
+use crate::similarity::memo::{PhraseEntry, decode_phrases, encode_phrases, phrases_key};
 use crate::similarity::scan;
 use crate::similarity::sequence::{Frame, MatchSequence, dot, frame_matrix};
 use crate::similarity::wrap_shift;
 use crate::units::span_iou;
 
-use super::{Motif, MotifConfig, Occurrence, SAME_PLACE_IOU};
+use super::{Motif, MotifConfig, Occurrence, SAME_PLACE_IOU, ScanMemo};
 
 /// Grid of the phrase boundaries tried, seconds: about a beat at the slowest tempi.
 const BOUNDARY_STEP_S: f64 = 0.4;
@@ -92,34 +92,25 @@ pub struct PhraseCut {
 }
 
 /// Revision of the phrase cut. Raise it whenever a change cuts the same sequence otherwise, so
-/// that stored cuts ([`PhraseMemo`]) made before are not used.
+/// that cuts stored before (see [`phrase_cut`]) are not used.
 const PHRASE_CUT_REVISION: u32 = 1;
-
-/// Where the phrase cut of each sequence is kept between runs: it depends on the sequence and
-/// the shortest motif and tempo range alone, not on the pairwise threshold, so a run at another
-/// threshold reads it back.
-#[derive(Clone, Copy)]
-pub struct PhraseMemo<'a> {
-    /// The store.
-    pub store: &'a dyn MatchStore,
-    /// The digest of each sequence ([`crate::similarity::memo::sequence_digest`]), in order.
-    pub digests: &'a [[u8; 32]],
-}
 
 /// The phrase cut of the tracks whose matching frames are `seqs`. The shortest phrase is `cfg`'s
 /// shortest motif, and a phrase's copies are searched over its tempo range. With `memo`, each
-/// track's cut is read from its store when there, else stored.
-pub fn phrase_cut(seqs: &[MatchSequence], cfg: &MotifConfig, memo: Option<PhraseMemo>) -> PhraseCut {
+/// track's cut is read from its store when there, else stored: it depends on the sequence, the
+/// shortest motif and the tempo range alone, not on the pairwise threshold.
+pub(super) fn phrase_cut(seqs: &[MatchSequence], cfg: &MotifConfig, memo: Option<&ScanMemo>) -> PhraseCut {
     let mut settings: Vec<u8> = PHRASE_CUT_REVISION.to_le_bytes().to_vec();
     settings.extend_from_slice(&cfg.min_len_s.to_le_bytes());
     settings.extend_from_slice(&cfg.min_tempo_ratio.to_le_bytes());
     settings.extend_from_slice(&cfg.max_tempo_ratio.to_le_bytes());
     settings.extend(cfg.tempos().iter().flat_map(|t| t.to_le_bytes()));
+    let memo = memo.filter(|m| m.digests.len() == seqs.len());
     let per_track: Vec<PhraseEntry> = seqs
         .par_iter()
         .enumerate()
         .map(|(track, seq)| {
-            let Some(memo) = memo.filter(|m| m.digests.len() == seqs.len()) else {
+            let Some(memo) = memo else {
                 return cut_track(seq, cfg);
             };
             let key = phrases_key(&memo.digests[track], &settings);
@@ -579,6 +570,7 @@ fn themes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::similarity::memo::MatchStore;
     use crate::similarity::sequence::testing::{HOP_S as HOP, random_frames, sequence};
 
     /// `phrase` with every `every`-th frame replaced by unrelated music: a varied return.
@@ -693,7 +685,7 @@ mod tests {
         let digests = [crate::similarity::memo::sequence_digest(&seqs[0].frames, seqs[0].hop_s())];
         let cfg = MotifConfig::default();
         let kept = Kept::default();
-        let memo = PhraseMemo { store: &kept, digests: &digests };
+        let memo = &ScanMemo { store: &kept, digests: &digests };
         let fresh = phrase_cut(&seqs, &cfg, None);
         let stored = phrase_cut(&seqs, &cfg, Some(memo));
         assert_eq!(kept.entries().len(), 1, "one track, one entry");

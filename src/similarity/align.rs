@@ -858,8 +858,6 @@ mod tests {
         {
             let line = Line { i: 60 + 20 * (k / 4), x, tempo, shift };
             let (centre, len) = (line.i + 4, 10);
-            // The stretch of rows, by brute force over every start at or before the centre and
-            // every end after it, among the rows where the line lies inside `b`.
             let rows = line_rows(&line, &a, &b, len, cut);
             let Some(best) = best_stretch(&rows, centre) else {
                 assert_eq!(max_sum_span(&line, a.len(), centre, len, cut, |i| line.sim(&a, &b, i)), None);
@@ -872,10 +870,10 @@ mod tests {
         }
     }
 
-    /// Each row a trace of `line` reads (up to four shortest motifs either side) where the line
-    /// lies inside `b`, with its similarity less `cut`.
+    /// Each row a trace of `line` reads ([`TRACE_REACH`] shortest motifs either side of its
+    /// window) where the line lies inside `b`, with its similarity less `cut`.
     fn line_rows(line: &Line, a: &[Frame], b: &[Frame], len: usize, cut: f32) -> Vec<(usize, f32)> {
-        (line.i.saturating_sub(4 * len)..(line.i + 5 * len).min(a.len()))
+        (line.i.saturating_sub(TRACE_REACH * len)..(line.i + len + TRACE_REACH * len).min(a.len()))
             .filter_map(|i| line.sim(a, b, i).map(|v| (i, v - cut)))
             .collect()
     }
